@@ -1,0 +1,205 @@
+"""Converters between the model and plain data (dicts, JSON, TOML), kept apart from the classes.
+
+* Policies load from dicts, JSON or TOML and save back to them; a bad setting raises
+  :class:`ConfigurationError` naming every field at fault (cattrs' error groups, flattened).
+* Orders turn into a JSON-safe snapshot (``raw`` left out: it is stored as the store sent it) and back, and get a
+  fingerprint so the ledger can tell at once whether anything changed.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import re
+import sys
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import cattrs
+import tomli_w
+from cattrs.errors import ClassValidationError, IterableValidationError
+from cattrs.v import transform_error
+
+from ._errors import ConfigurationError
+from ._model import ChangeKind, Order
+from ._policy import ItemSource, SyncPolicy, Unselected
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+__all__ = [
+    "fingerprint",
+    "order_from_snapshot",
+    "order_snapshot",
+    "policy_from_dict",
+    "policy_from_json",
+    "policy_from_toml",
+    "policy_to_dict",
+    "policy_to_json",
+    "policy_to_toml",
+]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def _structure_datetime(value: Any, _: type) -> datetime:
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    else:
+        raise TypeError(f"expected an ISO 8601 date-time string, got {type(value).__name__}")
+    if parsed.tzinfo is None:
+        raise ValueError(f"{value!r} has no time zone; write it with an offset, e.g. 2024-01-01T00:00:00+00:00")
+    return parsed
+
+
+def _structure_decimal(value: Any, _: type) -> Decimal:
+    if isinstance(value, float):
+        raise TypeError("money must be written as a string or an integer, not a float")
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a decimal number") from None
+
+
+def _structure_timedelta(value: Any, _: type) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise TypeError("expected seconds or a duration like '5m'")
+    if isinstance(value, (int, float)):
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return timedelta(seconds=float(match.group(1)) * _UNIT[match.group(2)])
+    raise ValueError(f"{value!r} is not a duration: give seconds or a string like '90s', '5m', '1h'")
+
+
+def _unstructure_timedelta(value: timedelta) -> int | float:
+    seconds = value.total_seconds()
+    return int(seconds) if seconds.is_integer() else seconds
+
+
+def _structure_bool(value: Any, _: type) -> bool:
+    # cattrs would accept bool("no") == True; a settings file deserves a strict reading.
+    if isinstance(value, bool):
+        return value
+    raise TypeError(f"expected true or false, got {value!r}")
+
+
+def _structure_str(value: Any, _: type) -> str:
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"expected a string, got {value!r}")
+
+
+def _enum_value(member: enum.Enum) -> Any:
+    return member.value
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=True)
+    conv.register_structure_hook(bool, _structure_bool)
+    conv.register_structure_hook(str, _structure_str)
+    for enum_type in (ChangeKind, Unselected, ItemSource):
+        conv.register_unstructure_hook(enum_type, _enum_value)
+    conv.register_structure_hook(datetime, _structure_datetime)
+    conv.register_unstructure_hook(datetime, lambda d: d.isoformat())
+    conv.register_structure_hook(Decimal, _structure_decimal)
+    conv.register_unstructure_hook(Decimal, str)
+    conv.register_structure_hook(timedelta, _structure_timedelta)
+    conv.register_unstructure_hook(timedelta, _unstructure_timedelta)
+    # Sets of kinds are written sorted, so saved policies diff cleanly.
+    conv.register_unstructure_hook_func(
+        lambda t: t == frozenset[ChangeKind], lambda kinds: sorted(kind.value for kind in kinds)
+    )
+    return conv
+
+
+_policy_converter = _make_converter()
+
+# Snapshots are written and read only by the SDK; extra keys are tolerated so an older ledger still loads.
+_order_converter = _make_converter()
+_order_converter.forbid_extra_keys = False
+
+
+def policy_from_dict(data: dict[str, Any]) -> SyncPolicy:
+    """Build a policy from plain data; raise :class:`ConfigurationError` listing each bad field."""
+    try:
+        return _policy_converter.structure(data, SyncPolicy)
+    except (ClassValidationError, IterableValidationError) as exc:
+        problems = "; ".join(transform_error(exc, path="policy"))
+        raise ConfigurationError(f"invalid sync policy: {problems}") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"invalid sync policy: {exc}") from None
+
+
+def policy_to_dict(policy: SyncPolicy) -> dict[str, Any]:
+    data: dict[str, Any] = _policy_converter.unstructure(policy)
+    return data
+
+
+def policy_from_json(text: str) -> SyncPolicy:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"policy is not valid JSON: {exc}") from None
+    return policy_from_dict(data)
+
+
+def policy_to_json(policy: SyncPolicy) -> str:
+    return json.dumps(policy_to_dict(policy), indent=2, sort_keys=True)
+
+
+def _drop_none(value: Any) -> Any:
+    # TOML has no null: an unset optional setting is simply left out and takes its default (None) on load.
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+def policy_from_toml(text: str) -> SyncPolicy:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"policy is not valid TOML: {exc}") from None
+    return policy_from_dict(data)
+
+
+def policy_to_toml(policy: SyncPolicy) -> str:
+    return tomli_w.dumps(_drop_none(policy_to_dict(policy)))
+
+
+def order_snapshot(order: Order) -> dict[str, Any]:
+    """The order as JSON-safe data, without ``raw``."""
+    data: dict[str, Any] = _order_converter.unstructure(order)
+    data.pop("raw", None)
+    return data
+
+
+def order_from_snapshot(data: dict[str, Any], raw: Any = None) -> Order:
+    order = _order_converter.structure({k: v for k, v in data.items() if k != "raw"}, Order)
+    if raw is not None:
+        # attrs frozen classes allow evolve; raw is excluded from equality, so this is only a re-attachment.
+        from attrs import evolve
+
+        order = evolve(order, raw=raw)
+    return order
+
+
+def fingerprint(order: Order) -> str:
+    """A short stable hash of everything in the order but ``raw`` and ``updated_at`` (a touch that changes
+    nothing else is not a change)."""
+    data = order_snapshot(order)
+    data.pop("updated_at", None)
+    encoded = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.blake2b(encoded, digest_size=16).hexdigest()

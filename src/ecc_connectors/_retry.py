@@ -1,0 +1,48 @@
+"""Which responses are worth sending again, and after how long (the status-to-action table)."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+import httpx
+
+from ._driver import RetryHint, is_idempotent
+
+__all__ = ["default_retry_hint", "parse_retry_after"]
+
+# status -> (reason, retried for writes too?). A 429 or 503 means the store did not act, so even a write may be
+# resent; a 500 or 502/504 may hide a half-done write, so only idempotent requests are resent after it.
+_RETRY_TABLE: dict[int, tuple[str, bool]] = {
+    429: ("rate limited", True),
+    503: ("service unavailable", True),
+    500: ("server error", False),
+    502: ("bad gateway", False),
+    504: ("gateway timeout", False),
+}
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def default_retry_hint(response: httpx.Response) -> RetryHint | None:
+    entry = _RETRY_TABLE.get(response.status_code)
+    if entry is None:
+        return None
+    reason, writes_too = entry
+    if not writes_too and not is_idempotent(response.request):
+        return None
+    return RetryHint(reason, parse_retry_after(response.headers.get("Retry-After")))
