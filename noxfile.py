@@ -1,0 +1,33 @@
+"""Developer sessions: ``nox -s tests``, ``lint``, ``typecheck``, ``examples``, ``bench``."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck", "examples"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff")
+    session.run("ruff", "check", "src", "tests", "examples", "benchmarks", "noxfile.py")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    session.install("-e", ".[dev,netsuite]")
+    session.run("mypy")
+
+
+@nox.session
+def examples(session: nox.Session) -> None:
+    session.install("-e", ".[examples]")
+    session.run("python", "examples/quickstart.py")
+    session.run("python", "examples/netsuite_items_phone_order.py")
