@@ -13,14 +13,16 @@ import hashlib
 import json
 import re
 import sys
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import attrs
 import cattrs
 import tomli_w
 from cattrs.errors import ClassValidationError, IterableValidationError
-from cattrs.v import transform_error
+from cattrs.v import format_exception, transform_error
 
 from ._errors import ConfigurationError
 from ._model import ChangeKind, Order
@@ -56,16 +58,19 @@ def _structure_datetime(value: Any, _: type) -> datetime:
         raise TypeError(f"expected an ISO 8601 date-time string, got {type(value).__name__}")
     if parsed.tzinfo is None:
         raise ValueError(f"{value!r} has no time zone; write it with an offset, e.g. 2024-01-01T00:00:00+00:00")
-    return parsed
+    return parsed.astimezone(timezone.utc)
 
 
 def _structure_decimal(value: Any, _: type) -> Decimal:
     if isinstance(value, float):
         raise TypeError("money must be written as a string or an integer, not a float")
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except InvalidOperation:
         raise ValueError(f"{value!r} is not a decimal number") from None
+    if not number.is_finite():
+        raise ValueError(f"{value!r} is not a finite amount")
+    return number
 
 
 def _structure_timedelta(value: Any, _: type) -> timedelta:
@@ -100,8 +105,33 @@ def _structure_str(value: Any, _: type) -> str:
     raise TypeError(f"expected a string, got {value!r}")
 
 
+def _structure_optional_str(value: Any, _: type) -> str | None:
+    # false is how TOML (which has no null) writes "unset" for a setting whose default is set.
+    if value is None or value is False:
+        return None
+    return _structure_str(value, str)
+
+
+def _structure_enum(value: Any, enum_type: type[enum.Enum]) -> enum.Enum:
+    # Registered per enum: the str hook above would otherwise take these str-based enums and pass any text.
+    if isinstance(value, enum_type):
+        return value
+    choices = ", ".join(repr(member.value) for member in enum_type)
+    if not isinstance(value, str):
+        raise TypeError(f"expected one of {choices}, got {value!r}")
+    try:
+        return enum_type(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not one of {choices}") from None
+
+
 def _enum_value(member: enum.Enum) -> Any:
     return member.value
+
+
+def _unstructure_datetime(value: datetime) -> str:
+    # Written in UTC, so equal instants read in different offsets give the same snapshot and fingerprint.
+    return value.astimezone(timezone.utc).isoformat()
 
 
 def _make_converter() -> cattrs.Converter:
@@ -110,12 +140,23 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(str, _structure_str)
     for enum_type in (ChangeKind, Unselected, ItemSource):
         conv.register_unstructure_hook(enum_type, _enum_value)
+        conv.register_structure_hook(enum_type, _structure_enum)
     conv.register_structure_hook(datetime, _structure_datetime)
-    conv.register_unstructure_hook(datetime, lambda d: d.isoformat())
+    conv.register_unstructure_hook(datetime, _unstructure_datetime)
     conv.register_structure_hook(Decimal, _structure_decimal)
     conv.register_unstructure_hook(Decimal, str)
     conv.register_structure_hook(timedelta, _structure_timedelta)
     conv.register_unstructure_hook(timedelta, _unstructure_timedelta)
+    # A string is iterable, so cattrs would read "processing,pending" as a tuple of single letters.
+    texts = conv.get_structure_hook(tuple[str, ...])
+
+    def _structure_texts(value: Any, type_: type) -> tuple[str, ...]:
+        if isinstance(value, str):
+            raise TypeError(f"expected a list of strings, got the string {value!r}")
+        result: tuple[str, ...] = texts(value, type_)
+        return result
+
+    conv.register_structure_hook_func(lambda t: t == tuple[str, ...], _structure_texts)
     # Sets of kinds are written sorted, so saved policies diff cleanly.
     conv.register_unstructure_hook_func(
         lambda t: t == frozenset[ChangeKind], lambda kinds: sorted(kind.value for kind in kinds)
@@ -124,18 +165,30 @@ def _make_converter() -> cattrs.Converter:
 
 
 _policy_converter = _make_converter()
+_policy_converter.register_structure_hook(str | None, _structure_optional_str)
 
 # Snapshots are written and read only by the SDK; extra keys are tolerated so an older ledger still loads.
 _order_converter = _make_converter()
 _order_converter.forbid_extra_keys = False
 
 
+def _describe(exc: BaseException, type_: type | None) -> str:
+    # cattrs only names the expected type; our hooks and the model's validators say what is wrong, so keep it.
+    summary = format_exception(exc, type_)
+    if isinstance(exc, (TypeError, ValueError)) and str(exc) and str(exc) not in summary:
+        return f"{summary}: {exc}"
+    return summary
+
+
 def policy_from_dict(data: dict[str, Any]) -> SyncPolicy:
     """Build a policy from plain data; raise :class:`ConfigurationError` listing each bad field."""
+    if not isinstance(data, Mapping):
+        kind = type(data).__name__
+        raise ConfigurationError(f"invalid sync policy: expected a table of settings, got {kind}")
     try:
         return _policy_converter.structure(data, SyncPolicy)
     except (ClassValidationError, IterableValidationError) as exc:
-        problems = "; ".join(transform_error(exc, path="policy"))
+        problems = "; ".join(transform_error(exc, path="policy", format_exception=_describe))
         raise ConfigurationError(f"invalid sync policy: {problems}") from None
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"invalid sync policy: {exc}") from None
@@ -158,13 +211,22 @@ def policy_to_json(policy: SyncPolicy) -> str:
     return json.dumps(policy_to_dict(policy), indent=2, sort_keys=True)
 
 
-def _drop_none(value: Any) -> Any:
-    # TOML has no null: an unset optional setting is simply left out and takes its default (None) on load.
-    if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_drop_none(v) for v in value]
-    return value
+def _drop_none(instance: Any, data: Any) -> Any:
+    # TOML has no null. An unset setting whose default is unset too is left out and takes that default on
+    # load; one whose default is set (post_back.status = "complete") is written as false, read back as unset.
+    if attrs.has(type(instance)) and isinstance(data, dict):
+        out: dict[str, Any] = {}
+        for field in attrs.fields(type(instance)):
+            value = getattr(instance, field.name)
+            if value is None:
+                if field.default is not None:
+                    out[field.name] = False
+            else:
+                out[field.name] = _drop_none(value, data[field.name])
+        return out
+    if isinstance(instance, (tuple, list)) and isinstance(data, list):
+        return [_drop_none(item, item_data) for item, item_data in zip(instance, data, strict=True)]
+    return data
 
 
 def policy_from_toml(text: str) -> SyncPolicy:
@@ -176,7 +238,7 @@ def policy_from_toml(text: str) -> SyncPolicy:
 
 
 def policy_to_toml(policy: SyncPolicy) -> str:
-    return tomli_w.dumps(_drop_none(policy_to_dict(policy)))
+    return tomli_w.dumps(_drop_none(policy, policy_to_dict(policy)))
 
 
 def order_snapshot(order: Order) -> dict[str, Any]:
@@ -198,7 +260,11 @@ def order_from_snapshot(data: dict[str, Any], raw: Any = None) -> Order:
 
 def fingerprint(order: Order) -> str:
     """A short stable hash of everything in the order but ``raw`` and ``updated_at`` (a touch that changes
-    nothing else is not a change)."""
+    nothing else is not a change).
+
+    It hashes the snapshot, so amounts count as written: ``10.00`` and ``10.0`` hash differently although they
+    are equal. A store writes an order's amounts the same way each time, and ``rules.diff`` compares by value.
+    """
     data = order_snapshot(order)
     data.pop("updated_at", None)
     encoded = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
