@@ -1,0 +1,810 @@
+"""The engine: download orders through the policy into the ledger, post back, take phone orders.
+
+Two entry points share one core:
+
+* :class:`Connector` for plain code (threads under the hood for concurrent page fetches)::
+
+      with Connector(driver, policy, SQLiteLedger("orders.db")) as connector:
+          report = connector.download()
+          for record in connector.orders():
+              ...
+          connector.ship(record.order_id, ["1Z999"])
+
+* :class:`AsyncConnector` for asyncio code, with the same methods awaited where they do I/O::
+
+      async with AsyncConnector(driver, policy, SQLiteLedger("orders.db")) as connector:
+          report = await connector.download()
+          await connector.ship(order_id, ["1Z999"])
+
+How the logic stays in one place: every operation is written once, in :class:`_Core`, as a generator that
+yields *effects* instead of doing I/O: ``Run(flow)`` (run a driver flow, get its result), ``Submit(flow)``
+(start it, get a ticket) and ``Await(ticket)`` (get the result of a started flow). Each shell interprets
+effects in its own way (worker threads and futures, or asyncio tasks); errors are thrown back into the core
+generator where they happened. Ledger calls are made by the core directly: they are short and synchronous (see
+``_ledger``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import attrs
+import httpx
+import orjson
+
+from . import rules
+from ._driver import (
+    CancelRequest,
+    Capability,
+    Driver,
+    Flow,
+    FollowCursor,
+    ItemQuery,
+    NewOrder,
+    NumberedPages,
+    OrderQuery,
+    Page,
+    ShipmentRequest,
+    ShipmentResult,
+    StatusChange,
+    Tracking,
+)
+from ._errors import ConfigurationError, ConnectorError, PayloadError
+from ._io import AsyncIO, IOPolicy, Pending, SyncIO
+from ._ledger import (
+    ActionRecord,
+    FailureRecord,
+    HighWater,
+    Ledger,
+    OrderRecord,
+    PageBatch,
+    PendingUpdate,
+    PhoneOrderRecord,
+    RowWrite,
+    StoredOrder,
+    UpdateWrite,
+    fingerprint_of,
+)
+from ._model import Item, Order, utc
+from ._outcomes import Download, Ignore, Skip, Tab, Unchanged, Update
+from ._policy import ItemSource, SyncPolicy
+
+__all__ = ["AsyncConnector", "Connector", "DownloadReport", "Progress"]
+
+T = TypeVar("T")
+logger = logging.getLogger("ecc_connectors.engine")
+Progress = Callable[[int, int | None], None]
+"""``progress(done, total)``: orders handled so far, and the store's total when it says (else ``None``)."""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Effects
+
+
+@attrs.frozen
+class _Run:
+    flow: Flow[Any]
+    driver: Driver | None = None  # None: the store's own driver
+
+
+@attrs.frozen
+class _Submit:
+    flow: Flow[Any]
+
+
+@attrs.frozen
+class _Await:
+    ticket: int
+
+
+_Effect = _Run | _Submit | _Await
+_Core_T = Generator[_Effect, Any, T]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Results
+
+
+@attrs.frozen
+class DownloadReport:
+    """What one download did. Counts are per outcome; ``failures`` counts payloads that could not be read
+    (each is in :meth:`Connector.failures` with its raw payload)."""
+
+    store: str
+    updated_from: datetime
+    updated_to: datetime
+    pages: int
+    downloaded: int
+    ignored: int
+    updates: int
+    unchanged: int
+    skipped: int
+    failures: int
+    high_water_mark: datetime | None
+
+    @property
+    def seen(self) -> int:
+        return self.downloaded + self.ignored + self.updates + self.unchanged + self.skipped + self.failures
+
+
+@attrs.define
+class _Tally:
+    pages: int = 0
+    downloaded: int = 0
+    ignored: int = 0
+    updates: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failures: int = 0
+    newest: datetime | None = None
+
+    @property
+    def done(self) -> int:
+        return self.downloaded + self.ignored + self.updates + self.unchanged + self.skipped + self.failures
+
+
+def _action_key(kind: str, store: str, order_id: str, request: Any) -> str:
+    digest = hashlib.blake2b(
+        orjson.dumps([kind, store, order_id, request], default=str, option=orjson.OPT_SORT_KEYS),
+        digest_size=12,
+    ).hexdigest()
+    return f"{kind}:{order_id}:{digest}"
+
+
+def _describe(exc: BaseException) -> str:
+    # Our own errors are written to be free of secrets; a foreign one is named by type and message.
+    return str(exc) if isinstance(exc, ConnectorError) else f"{type(exc).__name__}: {exc}"
+
+
+def _trackings(tracking: Iterable[Tracking | str] | Tracking | str) -> tuple[Tracking, ...]:
+    if isinstance(tracking, (str, Tracking)):
+        tracking = (tracking,)
+    return tuple(t if isinstance(t, Tracking) else Tracking(t) for t in tracking)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The core: every operation once, as a generator of effects
+
+
+class _Core:
+    def __init__(
+        self, driver: Driver, policy: SyncPolicy, ledger: Ledger, clock: Callable[[], datetime] | None
+    ) -> None:
+        store = driver.store_id or driver.name
+        if not store:
+            raise ConfigurationError("the driver names no store: set its store_id (or name)")
+        self.driver = driver
+        self.policy = policy
+        self.ledger = ledger
+        self.store = store
+        self._clock = clock or _now
+
+    def now(self) -> datetime:
+        return utc(self._clock())
+
+    # -- download ------------------------------------------------------------------------------------------
+
+    def _scope(self) -> str:
+        # A high-water mark only holds for the range it was taken under: moving the start back (to back-fill)
+        # or changing the starting number makes the next run read from the range start again.
+        window = self.policy.range
+        return f"{window.start.astimezone(timezone.utc).isoformat()}|{window.starting_number or ''}"
+
+    def download(self, progress: Progress | None = None) -> _Core_T[DownloadReport]:
+        self.driver.require(Capability.LIST_ORDERS)
+        policy, now, scope = self.policy, self.now(), self._scope()
+        window = policy.range
+        mark = self.ledger.high_water(self.store)
+        base = mark.mark if mark is not None and mark.scope == scope else None
+        updated_to = now - policy.incremental.settle_delay
+        updated_from = window.start
+        if base is not None:
+            updated_from = max(updated_from, base - policy.incremental.lookback)
+        updated_from = min(updated_from, updated_to)
+        query = OrderQuery(
+            updated_from=updated_from,
+            updated_to=updated_to,
+            created_from=window.start,
+            created_to=window.end,
+            starting_number=window.starting_number,
+            statuses=policy.store_statuses_to_request(),
+        )
+        tally = _Tally(newest=base)
+        first: Page = yield _Run(self.driver.first_page(query))
+        total = first.total
+        self._commit(first, tally, now, scope, progress, total)
+        following = first.next
+        while following is not None:
+            if isinstance(following, FollowCursor):
+                page: Page = yield _Run(following.fetch())
+                self._commit(page, tally, now, scope, progress, total)
+                following = page.next
+            elif isinstance(following, NumberedPages):
+                # A sliding window: `width` pages in flight, committed strictly in page order, so at most
+                # width + 1 pages are held at once whatever the number of orders.
+                numbers = iter(following.numbers)
+                width = max(1, self.driver.limits().concurrency)
+                window_tickets: deque[int] = deque()
+                for number in itertools.islice(numbers, width):
+                    window_tickets.append((yield _Submit(following.fetch(number))))
+                while window_tickets:
+                    page = yield _Await(window_tickets.popleft())
+                    number_next = next(numbers, None)
+                    if number_next is not None:
+                        window_tickets.append((yield _Submit(following.fetch(number_next))))
+                    self._commit(page, tally, now, scope, progress, total)
+                # Numbered pages are independent: the first page's range covers the whole listing.
+                following = None
+            else:  # pragma: no cover - NextPages is a closed union
+                raise TypeError(f"unknown pagination {following!r}")
+        if not self.driver.sorts_by_updated and tally.newest is not None and tally.newest != base:
+            # Unsorted pages: only a complete run proves nothing older is still unread.
+            self.ledger.commit_page(PageBatch(self.store, now, high_water=HighWater(tally.newest, scope)))
+        logger.info(
+            "%s: %d pages, %d downloaded, %d ignored, %d updates, %d unchanged, %d skipped, %d unreadable",
+            self.store, tally.pages, tally.downloaded, tally.ignored, tally.updates, tally.unchanged,
+            tally.skipped, tally.failures,
+        )
+        return DownloadReport(
+            store=self.store,
+            updated_from=updated_from,
+            updated_to=updated_to,
+            pages=tally.pages,
+            downloaded=tally.downloaded,
+            ignored=tally.ignored,
+            updates=tally.updates,
+            unchanged=tally.unchanged,
+            skipped=tally.skipped,
+            failures=tally.failures,
+            high_water_mark=tally.newest,
+        )
+
+    def _commit(
+        self,
+        page: Page,
+        tally: _Tally,
+        now: datetime,
+        scope: str,
+        progress: Progress | None,
+        total: int | None,
+    ) -> None:
+        batch = PageBatch(self.store, now)
+        latest: dict[str, Order] = {}
+        for item in page.orders:
+            if isinstance(item, PayloadError):
+                batch.failures.append(item)
+                continue
+            # The same order twice on a page (it changed while the store paged): the newer copy counts.
+            prior = latest.get(item.order_id)
+            if prior is None or item.updated_at >= prior.updated_at:
+                latest[item.order_id] = item
+        wanted = set(latest)
+        wanted.update(order.replaces for order in latest.values() if order.replaces)
+        known = self.ledger.seen(self.store, wanted) if wanted else {}
+        for order in latest.values():
+            if tally.newest is None or order.updated_at > tally.newest:
+                tally.newest = order.updated_at
+            self._decide(order, known, batch, tally)
+        tally.failures += len(batch.failures)
+        tally.pages += 1
+        for failure in batch.failures:
+            logger.warning("%s", failure)
+        if self.driver.sorts_by_updated and tally.newest is not None:
+            batch.high_water = HighWater(tally.newest, scope)
+        self.ledger.commit_page(batch)
+        if progress is not None:
+            progress(tally.done, total)
+
+    def _decide(self, order: Order, known: dict[str, StoredOrder], batch: PageBatch, tally: _Tally) -> None:
+        own = known.get(order.order_id)
+        if own is not None and own.replaced_by is not None:
+            # An entity whose edited successor was accepted in its place: the successor is what is tracked.
+            tally.unchanged += 1
+            return
+        if own is not None and own.tab is Tab.ORDERS and own.fingerprint == fingerprint_of(order):
+            # The very copy already downloaded (a lookback re-read). The rules can only say Unchanged here
+            # (the diff of equal orders is empty; tests pin it), so the stored copy is not even parsed.
+            tally.unchanged += 1
+            return
+        previous = own
+        if previous is None and order.replaces:
+            replaced = known.get(order.replaces)
+            if replaced is not None and replaced.replaced_by is None:
+                previous = replaced
+        outcome = rules.decide(order, self.policy, previous.seen if previous is not None else None)
+        supersedes = None
+        if previous is not None and previous.order_id != order.order_id:
+            supersedes = previous.order_id
+        if isinstance(outcome, Download):
+            batch.rows.append(RowWrite(order, Tab.ORDERS, outcome.paid, outcome.shipped, supersedes))
+            tally.downloaded += 1
+        elif isinstance(outcome, Ignore):
+            batch.rows.append(RowWrite(order, Tab.IGNORE, False, False, supersedes))
+            tally.ignored += 1
+        elif isinstance(outcome, Update):
+            assert previous is not None  # the rules only update what was seen
+            if previous.dismissed is not None and previous.dismissed == fingerprint_of(order):
+                tally.unchanged += 1  # the very copy the user already chose to ignore
+                return
+            batch.updates.append(UpdateWrite(previous.order_id, order, outcome.changes, outcome.replaces))
+            tally.updates += 1
+        elif isinstance(outcome, Unchanged):
+            tally.unchanged += 1
+        elif isinstance(outcome, Skip):
+            tally.skipped += 1
+
+    # -- post back -----------------------------------------------------------------------------------------
+
+    def _action(
+        self,
+        kind: str,
+        order_id: str,
+        capability: Capability,
+        request: Any,
+        make_flow: Callable[[], Flow[Any]],
+        key: str | None,
+    ) -> _Core_T[tuple[Any, bool]]:
+        """Run one logged action. Returns (result as recorded JSON, whether it ran now)."""
+        self.driver.require(capability)
+        key = key or _action_key(kind, self.store, order_id, request)
+        action, go = self.ledger.begin_action(self.store, order_id, kind, key, request, self.now())
+        if not go:
+            return action.result, False
+        try:
+            result = yield _Run(make_flow())
+        except Exception as exc:
+            self.ledger.finish_action(action.id, ok=False, error=_describe(exc), now=self.now())
+            raise
+        recorded = _plain(result)
+        self.ledger.finish_action(action.id, ok=True, result=recorded, now=self.now())
+        return recorded, True
+
+    def ship(
+        self,
+        order_id: str,
+        tracking: Iterable[Tracking | str] | Tracking | str,
+        *,
+        lines: Sequence[tuple[str, Decimal]] = (),
+        comment: str = "",
+        key: str | None = None,
+    ) -> _Core_T[ShipmentResult]:
+        post = self.policy.post_back
+        request = ShipmentRequest(
+            order_id=order_id,
+            tracking=_trackings(tracking),
+            lines=tuple(lines),
+            notify=post.send_email,
+            comment=comment,
+            status=post.status,
+        )
+        recorded, _ = yield from self._action(
+            "ship", order_id, Capability.SHIP, _plain(request), lambda: self.driver.ship(request), key
+        )
+        self.ledger.set_local_state(self.store, order_id, shipped=True)
+        return ShipmentResult(recorded["shipment_id"], bool(recorded.get("already_shipped", False)))
+
+    def acknowledge(self, order_id: str, *, key: str | None = None) -> _Core_T[None]:
+        ack = self.policy.acknowledgement
+        if ack.status is None:
+            raise ConfigurationError("acknowledgement is off in the policy (acknowledgement.status is unset)")
+        change = StatusChange(order_id, ack.status, ack.comment, ack.notify_customer)
+        yield from self._action(
+            "acknowledge", order_id, Capability.SET_STATUS, _plain(change),
+            lambda: self.driver.set_status(change), key,
+        )
+
+    def set_status(
+        self, order_id: str, status: str, *, comment: str = "", notify: bool = False, key: str | None = None
+    ) -> _Core_T[None]:
+        change = StatusChange(order_id, status, comment, notify)
+        yield from self._action(
+            "set_status", order_id, Capability.SET_STATUS, _plain(change),
+            lambda: self.driver.set_status(change), key,
+        )
+
+    def cancel(self, order_id: str, *, key: str | None = None) -> _Core_T[None]:
+        cancellation = self.policy.cancellation
+        request = CancelRequest(order_id, cancellation.status, cancellation.comment, cancellation.send_email)
+        yield from self._action(
+            "cancel", order_id, Capability.CANCEL, _plain(request), lambda: self.driver.cancel(request), key
+        )
+
+    def invoice(self, order_id: str, *, notify: bool = False, key: str | None = None) -> _Core_T[str]:
+        recorded, _ = yield from self._action(
+            "invoice", order_id, Capability.INVOICE, {"order_id": order_id, "notify": notify},
+            lambda: self.driver.invoice(order_id, notify), key,
+        )
+        self.ledger.set_local_state(self.store, order_id, paid=True)
+        return str(recorded)
+
+    # -- phone orders --------------------------------------------------------------------------------------
+
+    def search_items(self, query: ItemQuery | str, source_driver: Driver | None) -> _Core_T[tuple[Item, ...]]:
+        if isinstance(query, str):
+            query = ItemQuery(text=query)
+        if self.policy.phone_orders.item_source is ItemSource.NETSUITE:
+            if source_driver is None:
+                raise ConfigurationError(
+                    "the policy takes phone-order items from NetSuite: pass its driver as source_driver"
+                )
+            source = source_driver
+        else:
+            source = self.driver
+        source.require(Capability.SEARCH_ITEMS)
+        items: tuple[Item, ...] = yield _Run(
+            source.search_items(query), None if source is self.driver else source
+        )
+        return items
+
+    def create_phone_order(self, new_order: NewOrder) -> _Core_T[Order]:
+        self.driver.require(Capability.CREATE_ORDER)
+        payload = _plain(new_order)
+        key = f"create_order:{new_order.reference}"
+        action, go = self.ledger.begin_action(
+            self.store, new_order.reference, "create_order", key, payload, self.now()
+        )
+        recorded = self.ledger.phone_order(self.store, new_order.reference)
+        if recorded is not None:
+            # Created before (perhaps by a run that stopped before logging "done"): never create it twice.
+            if go:
+                self.ledger.finish_action(
+                    action.id, ok=True, result={"order_id": recorded.order_id}, now=self.now()
+                )
+            existing = self.ledger.get(self.store, recorded.order_id)
+            if existing is None:
+                raise ConfigurationError(
+                    f"phone order {new_order.reference!r} is logged but not in the ledger"
+                )
+            return existing.order
+        try:
+            order: Order = yield _Run(self.driver.create_order(new_order))
+        except Exception as exc:
+            self.ledger.finish_action(action.id, ok=False, error=_describe(exc), now=self.now())
+            raise
+        outcome = rules.decide(order, self.policy, None)
+        if isinstance(outcome, Download):
+            row = RowWrite(order, Tab.ORDERS, outcome.paid, outcome.shipped)
+        elif isinstance(outcome, Ignore):
+            row = RowWrite(order, Tab.IGNORE, False, False)
+        else:
+            # Not downloadable by the status rows, but the back office made it: it belongs in the Orders tab.
+            row = RowWrite(order, Tab.ORDERS, False, False)
+        self.ledger.record_phone_order(self.store, new_order.reference, payload, row, self.now())
+        self.ledger.finish_action(action.id, ok=True, result={"order_id": order.order_id}, now=self.now())
+        return order
+
+    # -- tabs ----------------------------------------------------------------------------------------------
+
+    def redownload(self, order_id: str) -> OrderRecord:
+        return self.ledger.accept_update(self.store, order_id, self.now())
+
+    def dismiss(self, order_id: str) -> bool:
+        return self.ledger.dismiss_update(self.store, order_id)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe plain data for the action log (attrs classes as dicts, Decimals as text)."""
+    if attrs.has(type(value)):
+        return {k: _plain(v) for k, v in attrs.asdict(value, recurse=False).items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The shells
+
+
+class _Tabs:
+    """Reads and decisions that need no store I/O, the same on both entry points (plain methods on both:
+    they are short ledger calls)."""
+
+    _core: _Core
+
+    @property
+    def driver(self) -> Driver:
+        return self._core.driver
+
+    @property
+    def policy(self) -> SyncPolicy:
+        return self._core.policy
+
+    @property
+    def ledger(self) -> Ledger:
+        return self._core.ledger
+
+    @property
+    def store(self) -> str:
+        return self._core.store
+
+    def orders(self) -> list[OrderRecord]:
+        """The Orders tab: downloaded orders with their local paid/shipped state."""
+        return self.ledger.orders(self.store, Tab.ORDERS)
+
+    def ignored(self) -> list[OrderRecord]:
+        """The Ignore tab: orders in statuses not selected for download (when the policy keeps them)."""
+        return self.ledger.orders(self.store, Tab.IGNORE)
+
+    def updates(self) -> list[PendingUpdate]:
+        """The Updates tab: orders changed in the store after download, each with its field changes."""
+        return self.ledger.updates(self.store)
+
+    def failures(self) -> list[FailureRecord]:
+        """Orders whose payload could not be read, with the raw payload."""
+        return self.ledger.failures(self.store)
+
+    def redownload(self, order_id: str) -> OrderRecord:
+        """Accept the pending update of ``order_id``: its current copy replaces the downloaded one (no I/O:
+        the copy was taken by the download that found the change)."""
+        return self._core.redownload(order_id)
+
+    def dismiss(self, order_id: str) -> bool:
+        """Keep the downloaded copy of ``order_id`` and clear its pending update."""
+        return self._core.dismiss(order_id)
+
+    def actions(self, order_id: str | None = None) -> list[ActionRecord]:
+        """The post-back / acknowledgement / cancellation log (an order's audit trail with ``order_id``)."""
+        return self.ledger.actions(self.store, order_id)
+
+    def phone_orders(self) -> list[PhoneOrderRecord]:
+        return self.ledger.phone_orders(self.store)
+
+
+class Connector(_Tabs):
+    """Sync entry point: one store's driver, its policy and a ledger.
+
+    ``client``: an ``httpx.Client`` to send through (borrowed: you close it); by default the connector makes
+    and closes its own. ``clock`` returns the current time (timezone-aware) and ``sleep`` waits between
+    retries; both are there so tests can control time. Requests are spread over at most
+    ``driver.limits().concurrency`` worker threads.
+    """
+
+    def __init__(
+        self,
+        driver: Driver,
+        policy: SyncPolicy,
+        ledger: Ledger,
+        *,
+        client: httpx.Client | None = None,
+        clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        io_policy: IOPolicy | None = None,
+    ) -> None:
+        self._core = _Core(driver, policy, ledger, clock)
+        self._io = SyncIO(driver, client=client, sleep=sleep, policy=io_policy)
+        self._sleep = sleep
+        self._others: dict[int, SyncIO] = {}
+
+    def __enter__(self) -> Connector:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop worker threads and close the HTTP client if the connector made it (the ledger stays open)."""
+        for io in self._others.values():
+            io.close()
+        self._io.close()
+
+    def _io_for(self, driver: Driver | None) -> SyncIO:
+        if driver is None or driver is self.driver:
+            return self._io
+        io = self._others.get(id(driver))
+        if io is None:
+            io = self._others[id(driver)] = SyncIO(driver, client=self._io.client, sleep=self._sleep)
+        return io
+
+    def _drive(self, core: _Core_T[T]) -> T:
+        tickets: dict[int, Pending[Any]] = {}
+        counter = itertools.count()
+        value: Any = None
+        error: Exception | None = None
+        try:
+            while True:
+                try:
+                    effect = core.throw(error) if error is not None else core.send(value)
+                except StopIteration as stop:
+                    result: T = stop.value
+                    return result
+                value, error = None, None
+                try:
+                    if isinstance(effect, _Run):
+                        value = self._io_for(effect.driver).run(effect.flow)
+                    elif isinstance(effect, _Submit):
+                        ticket = next(counter)
+                        tickets[ticket] = self._io.submit(effect.flow)
+                        value = ticket
+                    else:
+                        value = tickets.pop(effect.ticket).result()
+                except Exception as exc:
+                    error = exc
+        finally:
+            for future in tickets.values():
+                future.cancel()
+            core.close()
+
+    def download(self, progress: Progress | None = None) -> DownloadReport:
+        """Download what changed since the last run (minus the lookback) into the ledger.
+
+        The query reads orders updated from ``max(range.start, high-water mark - lookback)`` up to ``now -
+        settle_delay``. Each page is committed with the high-water mark in one transaction, so a run stopped
+        anywhere resumes with nothing lost and nothing duplicated. ``progress(done, total)`` is called after
+        each page.
+        """
+        return self._drive(self._core.download(progress))
+
+    def ship(
+        self,
+        order_id: str,
+        tracking: Iterable[Tracking | str] | Tracking | str,
+        *,
+        lines: Sequence[tuple[str, Decimal]] = (),
+        comment: str = "",
+        key: str | None = None,
+    ) -> ShipmentResult:
+        """Post a shipment back to the store with the policy's status and email setting.
+
+        Logged under an idempotency key (by default made from the order, the tracking numbers and the lines):
+        once it succeeded, calling again returns the recorded result without contacting the store.
+        """
+        return self._drive(self._core.ship(order_id, tracking, lines=lines, comment=comment, key=key))
+
+    def acknowledge(self, order_id: str, *, key: str | None = None) -> None:
+        """Set the policy's acknowledgement status. Raises :class:`ConfigurationError` when it is off."""
+        self._drive(self._core.acknowledge(order_id, key=key))
+
+    def set_status(
+        self, order_id: str, status: str, *, comment: str = "", notify: bool = False, key: str | None = None
+    ) -> None:
+        self._drive(self._core.set_status(order_id, status, comment=comment, notify=notify, key=key))
+
+    def cancel(self, order_id: str, *, key: str | None = None) -> None:
+        """Cancel in the store with the policy's cancellation status and email setting."""
+        self._drive(self._core.cancel(order_id, key=key))
+
+    def invoice(self, order_id: str, *, notify: bool = False, key: str | None = None) -> str:
+        """Invoice (capture) the order in the store; returns the store's invoice id."""
+        return self._drive(self._core.invoice(order_id, notify=notify, key=key))
+
+    def search_items(
+        self, query: ItemQuery | str, source_driver: Driver | None = None
+    ) -> tuple[Item, ...]:
+        """Items for a phone order, from the source the policy names: the store, or NetSuite (pass its driver
+        as ``source_driver``; ignored when the store is the source)."""
+        return self._drive(self._core.search_items(query, source_driver))
+
+    def create_phone_order(self, new_order: NewOrder) -> Order:
+        """Create the order in the store and record it, so downloads see it as known. Retrying with the same
+        ``reference`` never creates a second order."""
+        return self._drive(self._core.create_phone_order(new_order))
+
+
+class AsyncConnector(_Tabs):
+    """Asyncio entry point; the same operations as :class:`Connector`, awaited where they talk to the store.
+
+    ``client``: an ``httpx.AsyncClient`` (borrowed when given). Page fetches run as tasks, at most
+    ``driver.limits().concurrency`` requests at once. Ledger reads and writes run inline on the event loop:
+    each is one short SQLite transaction.
+    """
+
+    def __init__(
+        self,
+        driver: Driver,
+        policy: SyncPolicy,
+        ledger: Ledger,
+        *,
+        client: httpx.AsyncClient | None = None,
+        clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        io_policy: IOPolicy | None = None,
+    ) -> None:
+        self._core = _Core(driver, policy, ledger, clock)
+        self._io = AsyncIO(driver, client=client, sleep=sleep, policy=io_policy)
+        self._sleep = sleep
+        self._others: dict[int, AsyncIO] = {}
+
+    async def __aenter__(self) -> AsyncConnector:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._io.aclose()
+
+    def _io_for(self, driver: Driver | None) -> AsyncIO:
+        if driver is None or driver is self.driver:
+            return self._io
+        io = self._others.get(id(driver))
+        if io is None:
+            io = self._others[id(driver)] = AsyncIO(driver, client=self._io.client, sleep=self._sleep)
+        return io
+
+    async def _drive(self, core: _Core_T[T]) -> T:
+        tickets: dict[int, asyncio.Task[Any]] = {}
+        counter = itertools.count()
+        value: Any = None
+        error: Exception | None = None
+        try:
+            while True:
+                try:
+                    effect = core.throw(error) if error is not None else core.send(value)
+                except StopIteration as stop:
+                    result: T = stop.value
+                    return result
+                value, error = None, None
+                try:
+                    if isinstance(effect, _Run):
+                        value = await self._io_for(effect.driver).run(effect.flow)
+                    elif isinstance(effect, _Submit):
+                        ticket = next(counter)
+                        tickets[ticket] = self._io.submit(effect.flow)
+                        value = ticket
+                    else:
+                        value = await tickets.pop(effect.ticket)
+                except Exception as exc:
+                    error = exc
+        finally:
+            for task in tickets.values():
+                task.cancel()
+            if tickets:
+                await asyncio.gather(*tickets.values(), return_exceptions=True)
+            core.close()
+
+    async def download(self, progress: Progress | None = None) -> DownloadReport:
+        """See :meth:`Connector.download`."""
+        return await self._drive(self._core.download(progress))
+
+    async def ship(
+        self,
+        order_id: str,
+        tracking: Iterable[Tracking | str] | Tracking | str,
+        *,
+        lines: Sequence[tuple[str, Decimal]] = (),
+        comment: str = "",
+        key: str | None = None,
+    ) -> ShipmentResult:
+        """See :meth:`Connector.ship`."""
+        return await self._drive(self._core.ship(order_id, tracking, lines=lines, comment=comment, key=key))
+
+    async def acknowledge(self, order_id: str, *, key: str | None = None) -> None:
+        await self._drive(self._core.acknowledge(order_id, key=key))
+
+    async def set_status(
+        self, order_id: str, status: str, *, comment: str = "", notify: bool = False, key: str | None = None
+    ) -> None:
+        await self._drive(self._core.set_status(order_id, status, comment=comment, notify=notify, key=key))
+
+    async def cancel(self, order_id: str, *, key: str | None = None) -> None:
+        await self._drive(self._core.cancel(order_id, key=key))
+
+    async def invoice(self, order_id: str, *, notify: bool = False, key: str | None = None) -> str:
+        return await self._drive(self._core.invoice(order_id, notify=notify, key=key))
+
+    async def search_items(
+        self, query: ItemQuery | str, source_driver: Driver | None = None
+    ) -> tuple[Item, ...]:
+        return await self._drive(self._core.search_items(query, source_driver))
+
+    async def create_phone_order(self, new_order: NewOrder) -> Order:
+        return await self._drive(self._core.create_phone_order(new_order))

@@ -1,0 +1,900 @@
+"""What the connector remembers: downloaded orders, pending updates, failures, high-water marks, actions.
+
+:class:`Ledger` is the protocol the engine talks to; :class:`SQLiteLedger` implements it on the standard
+library's ``sqlite3``.
+
+* **One transaction per page.** :meth:`SQLiteLedger.commit_page` writes a page's orders, updates, payload
+  failures and the store's high-water mark together: after a crash either all of a page is there or none
+  of it.
+* **WAL** for file databases (readers do not block the writer), ``synchronous=NORMAL``: a power cut may lose
+  the last committed page, which then rolls back *with* its high-water mark and is simply read again.
+* **Versioned schema.** ``schema_version`` holds the version; :data:`MIGRATIONS` lists the steps, applied in
+  order, each in its own transaction, when a ledger is opened. A database from a newer SDK is refused.
+* **Threads and asyncio.** One connection guarded by a lock; every call is short (one page is one
+  ``executemany`` per table), so the async engine calls it directly from the event loop rather than paying a
+  thread hop per page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+import orjson
+
+from ._convert import order_from_snapshot, order_snapshot
+from ._errors import ConfigurationError, PayloadError
+from ._model import ChangeKind, FieldChange, Order
+from ._outcomes import Seen, Tab
+
+__all__ = [
+    "MIGRATIONS",
+    "ActionRecord",
+    "ActionState",
+    "FailureRecord",
+    "HighWater",
+    "Ledger",
+    "OrderRecord",
+    "PageBatch",
+    "PendingUpdate",
+    "PhoneOrderRecord",
+    "RowWrite",
+    "SQLiteLedger",
+    "StoredOrder",
+    "UpdateWrite",
+    "fingerprint_of",
+    "migrate",
+    "schema_version",
+]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Records
+
+
+@attrs.frozen
+class OrderRecord:
+    """One row of the Orders or Ignore tab: the copy taken at download and its local state.
+
+    ``replaced_by`` is set when an edited order (a new store entity) was accepted in this one's place; such a
+    row is kept for the audit trail and leaves the tabs.
+    """
+
+    store: str
+    order_id: str
+    number: str
+    status: str
+    tab: Tab
+    paid: bool
+    shipped: bool
+    order: Order
+    fingerprint: str
+    first_seen: datetime
+    last_changed: datetime
+    replaced_by: str | None = None
+    dismissed: str | None = None
+    """The fingerprint of a store copy the user dismissed: that same copy is not raised as an update again."""
+
+    @property
+    def seen(self) -> Seen:
+        return Seen(self.order, self.tab, self.paid, self.shipped)
+
+
+class StoredOrder:
+    """A ledger row as the engine needs it to decide: the small fields at once, the stored copy parsed only
+    when asked for (without its raw payload), since most re-read orders turn out unchanged."""
+
+    __slots__ = (
+        "_order", "_snapshot", "dismissed", "fingerprint", "order_id", "paid", "replaced_by", "shipped",
+        "tab",
+    )
+
+    def __init__(
+        self,
+        order_id: str,
+        tab: Tab,
+        paid: bool,
+        shipped: bool,
+        fingerprint: str,
+        replaced_by: str | None,
+        dismissed: str | None,
+        snapshot: str,
+    ) -> None:
+        self.order_id = order_id
+        self.tab = tab
+        self.paid = paid
+        self.shipped = shipped
+        self.fingerprint = fingerprint
+        self.replaced_by = replaced_by
+        self.dismissed = dismissed
+        self._snapshot = snapshot
+        self._order: Order | None = None
+
+    @property
+    def order(self) -> Order:
+        if self._order is None:
+            self._order = order_from_snapshot(orjson.loads(self._snapshot))
+        return self._order
+
+    @property
+    def seen(self) -> Seen:
+        return Seen(self.order, self.tab, self.paid, self.shipped)
+
+    def __repr__(self) -> str:
+        return f"StoredOrder(order_id={self.order_id!r}, tab={self.tab.value!r})"
+
+
+@attrs.frozen
+class PendingUpdate:
+    """An order changed in the store after download, waiting for the user: redownload or dismiss.
+
+    ``order_id`` is the ledger row it applies to; ``order`` is the store's current copy, whose own id differs
+    when it is an edited order that ``replaces`` the downloaded one.
+    """
+
+    store: str
+    order_id: str
+    order: Order
+    changes: tuple[FieldChange, ...]
+    replaces: str | None
+    detected_at: datetime
+
+
+@attrs.frozen
+class FailureRecord:
+    """An order whose payload could not be understood, with the payload as the store sent it."""
+
+    store: str
+    order_ref: str | None
+    field: str
+    problem: str
+    raw: Any
+    at: datetime
+
+
+class ActionState:
+    STARTED = "started"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@attrs.frozen
+class ActionRecord:
+    """One post-back, acknowledgement, cancellation, status change or invoice, by idempotency key."""
+
+    id: int
+    store: str
+    order_id: str
+    kind: str
+    key: str
+    request: Any
+    state: str
+    result: Any
+    error: str | None
+    attempts: int
+    started_at: datetime
+    finished_at: datetime | None
+
+
+@attrs.frozen
+class PhoneOrderRecord:
+    store: str
+    reference: str
+    order_id: str
+    number: str
+    payload: Any
+    created_at: datetime
+
+
+@attrs.frozen
+class HighWater:
+    """The newest store ``updated_at`` committed for a store, and the download scope it belongs to (a mark
+    taken under another range start or starting number does not apply)."""
+
+    mark: datetime
+    scope: str
+
+
+@attrs.frozen
+class RowWrite:
+    """Put ``order`` in ``tab`` (insert, or overwrite its own row). ``supersedes`` names a row the order takes
+    the place of (an edited order that is a new entity): that row records ``replaced_by``."""
+
+    order: Order
+    tab: Tab
+    paid: bool
+    shipped: bool
+    supersedes: str | None = None
+
+
+@attrs.frozen
+class UpdateWrite:
+    """Hold ``order`` as a pending update of row ``target``. A replacement's update is never overwritten by a
+    plain update of the same row (the edited entity is what the user must decide on)."""
+
+    target: str
+    order: Order
+    changes: tuple[FieldChange, ...]
+    replaces: str | None = None
+
+
+@attrs.define
+class PageBatch:
+    """Everything one page changes, written in one transaction by :meth:`Ledger.commit_page`."""
+
+    store: str
+    now: datetime
+    rows: list[RowWrite] = attrs.field(factory=list)
+    updates: list[UpdateWrite] = attrs.field(factory=list)
+    failures: list[PayloadError] = attrs.field(factory=list)
+    high_water: HighWater | None = None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Protocol
+
+
+@runtime_checkable
+class Ledger(Protocol):
+    """What the engine needs from storage. Implementations must make :meth:`commit_page` atomic."""
+
+    def high_water(self, store: str) -> HighWater | None: ...
+
+    def seen(self, store: str, order_ids: Collection[str]) -> dict[str, StoredOrder]: ...
+
+    def commit_page(self, batch: PageBatch) -> None: ...
+
+    def get(self, store: str, order_id: str) -> OrderRecord | None: ...
+
+    def orders(self, store: str, tab: Tab = Tab.ORDERS) -> list[OrderRecord]: ...
+
+    def updates(self, store: str) -> list[PendingUpdate]: ...
+
+    def pending(self, store: str, order_id: str) -> PendingUpdate | None: ...
+
+    def accept_update(self, store: str, order_id: str, now: datetime) -> OrderRecord: ...
+
+    def dismiss_update(self, store: str, order_id: str) -> bool: ...
+
+    def failures(self, store: str) -> list[FailureRecord]: ...
+
+    def set_local_state(
+        self, store: str, order_id: str, *, paid: bool | None = None, shipped: bool | None = None
+    ) -> None: ...
+
+    def begin_action(
+        self, store: str, order_id: str, kind: str, key: str, request: Any, now: datetime
+    ) -> tuple[ActionRecord, bool]: ...
+
+    def finish_action(
+        self, action_id: int, *, ok: bool, result: Any = None, error: str | None = None, now: datetime
+    ) -> ActionRecord: ...
+
+    def actions(self, store: str, order_id: str | None = None) -> list[ActionRecord]: ...
+
+    def record_phone_order(
+        self, store: str, reference: str, payload: Any, row: RowWrite, now: datetime
+    ) -> None: ...
+
+    def phone_orders(self, store: str) -> list[PhoneOrderRecord]: ...
+
+    def phone_order(self, store: str, reference: str) -> PhoneOrderRecord | None: ...
+
+    def close(self) -> None: ...
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Encoding
+
+
+def _jsonable(value: Any) -> Any:
+    # Raw payloads are kept as the store sent them; the odd non-JSON value (a Decimal from a SOAP library,
+    # bytes) is written as text rather than lost.
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+_OPTS = orjson.OPT_NON_STR_KEYS
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value, default=_jsonable, option=_OPTS).decode()
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else orjson.loads(text)
+
+
+def _snapshot(order: Order) -> dict[str, Any]:
+    # The raw payload is stored on its own; leaving it out before converting spares cattrs a walk through a
+    # payload that can be many times the size of the order.
+    return order_snapshot(attrs.evolve(order, raw=None) if order.raw is not None else order)
+
+
+def fingerprint_of(order: Order) -> str:
+    """The order's fingerprint as the ledger stores it (equal to ``ecc_connectors.fingerprint``)."""
+    return _fingerprint(_snapshot(order))
+
+
+def _fingerprint(snapshot: dict[str, Any]) -> str:
+    # The digest of ``ecc_connectors.fingerprint`` (a test pins it), from a snapshot already made.
+    data = {k: v for k, v in snapshot.items() if k != "updated_at"}
+    encoded = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.blake2b(encoded, digest_size=16).hexdigest()
+
+
+def _ts(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat()
+
+
+def _dt(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _changes_json(changes: Sequence[FieldChange]) -> str:
+    return _dumps([[c.kind.value, c.path, c.old, c.new] for c in changes])
+
+
+def _changes_from(text: str) -> tuple[FieldChange, ...]:
+    return tuple(FieldChange(ChangeKind(k), p, o, n) for k, p, o, n in orjson.loads(text))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Schema
+
+
+_V1 = """
+CREATE TABLE orders (
+    store TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    number TEXT NOT NULL,
+    status TEXT NOT NULL,
+    tab TEXT NOT NULL CHECK (tab IN ('orders', 'ignore')),
+    paid INTEGER NOT NULL,
+    shipped INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    snapshot TEXT NOT NULL,
+    raw TEXT,
+    first_seen TEXT NOT NULL,
+    last_changed TEXT NOT NULL,
+    replaced_by TEXT,
+    dismissed TEXT,
+    PRIMARY KEY (store, order_id)
+) WITHOUT ROWID;
+CREATE TABLE pending_updates (
+    store TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    new_order_id TEXT NOT NULL,
+    replaces TEXT,
+    changes TEXT NOT NULL,
+    snapshot TEXT NOT NULL,
+    raw TEXT,
+    detected_at TEXT NOT NULL,
+    PRIMARY KEY (store, order_id)
+) WITHOUT ROWID;
+CREATE TABLE failures (
+    store TEXT NOT NULL,
+    order_ref TEXT NOT NULL,
+    field TEXT NOT NULL,
+    problem TEXT NOT NULL,
+    raw TEXT,
+    at TEXT NOT NULL,
+    PRIMARY KEY (store, order_ref, field, problem)
+) WITHOUT ROWID;
+CREATE TABLE high_water (
+    store TEXT PRIMARY KEY,
+    mark TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    moved_at TEXT NOT NULL
+);
+"""
+
+_V2 = """
+CREATE TABLE actions (
+    id INTEGER PRIMARY KEY,
+    store TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    request TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('started', 'done', 'failed')),
+    result TEXT,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    UNIQUE (store, idempotency_key)
+);
+CREATE INDEX actions_by_order ON actions (store, order_id);
+CREATE TABLE phone_orders (
+    store TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    number TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (store, reference)
+);
+CREATE INDEX orders_by_tab ON orders (store, tab);
+"""
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    lambda conn: _script(conn, _V1),  # 1: download state
+    lambda conn: _script(conn, _V2),  # 2: post-back / acknowledgement / cancel log, phone orders
+)
+"""Schema steps; step ``i`` takes a database from version ``i`` to ``i + 1``. Only ever append."""
+
+
+def _script(conn: sqlite3.Connection, script: str) -> None:
+    # executescript() would commit behind our back; statements one by one stay inside the migration's
+    # transaction.
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = conn.execute("SELECT version FROM schema_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(conn: sqlite3.Connection, upto: int | None = None) -> int:
+    """Bring the schema up to ``upto`` (default: the newest). Returns the version reached.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``); each step runs in its own transaction.
+    """
+    target = len(MIGRATIONS) if upto is None else upto
+    current = schema_version(conn)
+    if current > len(MIGRATIONS):
+        raise ConfigurationError(
+            f"the ledger has schema version {current}, newer than this ecc-connectors understands "
+            f"({len(MIGRATIONS)}); upgrade ecc-connectors"
+        )
+    while current < target:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            MIGRATIONS[current](conn)
+            conn.execute("DELETE FROM schema_version")
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (current + 1,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        current += 1
+    return current
+
+
+# ---------------------------------------------------------------------------------------------------------
+# SQLite
+
+
+_ORDER_COLUMNS = (
+    "store, order_id, number, status, tab, paid, shipped, fingerprint, snapshot, raw, first_seen, "
+    "last_changed, replaced_by, dismissed"
+)
+
+_UPSERT_ORDER = """
+INSERT INTO orders (store, order_id, number, status, tab, paid, shipped, fingerprint, updated_at, snapshot,
+                    raw, first_seen, last_changed)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (store, order_id) DO UPDATE SET
+    number = excluded.number, status = excluded.status, tab = excluded.tab, paid = excluded.paid,
+    shipped = excluded.shipped, fingerprint = excluded.fingerprint, updated_at = excluded.updated_at,
+    snapshot = excluded.snapshot, raw = excluded.raw, last_changed = excluded.last_changed,
+    replaced_by = NULL, dismissed = NULL
+"""
+
+_UPSERT_UPDATE = """
+INSERT INTO pending_updates (store, order_id, new_order_id, replaces, changes, snapshot, raw, detected_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (store, order_id) DO UPDATE SET
+    new_order_id = excluded.new_order_id, replaces = excluded.replaces, changes = excluded.changes,
+    snapshot = excluded.snapshot, raw = excluded.raw, detected_at = excluded.detected_at
+WHERE excluded.replaces IS NOT NULL OR pending_updates.replaces IS NULL
+"""
+
+_UPSERT_FAILURE = """
+INSERT INTO failures (store, order_ref, field, problem, raw, at) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (store, order_ref, field, problem) DO UPDATE SET raw = excluded.raw, at = excluded.at
+"""
+
+_MAX_VARS = 500  # SQLite's default limit on bound parameters is 999 (older builds); stay well under it.
+
+
+class SQLiteLedger:
+    """The ledger in one SQLite file (or ``":memory:"``).
+
+    Safe to share between threads (one connection behind a lock). Close it when done, or use it as a context
+    manager.
+    """
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        if self.path != ":memory:":
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA busy_timeout=5000")
+        with self._lock:
+            self.version = migrate(self._conn)
+
+    def __enter__(self) -> SQLiteLedger:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    # -- download ------------------------------------------------------------------------------------------
+
+    def high_water(self, store: str) -> HighWater | None:
+        rows = self._query("SELECT mark, scope FROM high_water WHERE store = ?", (store,))
+        return HighWater(_dt(rows[0][0]), rows[0][1]) if rows else None
+
+    def seen(self, store: str, order_ids: Collection[str]) -> dict[str, StoredOrder]:
+        """The rows of these orders, by ``order_id`` (absent ids are left out)."""
+        ids = list(dict.fromkeys(order_ids))
+        found: dict[str, StoredOrder] = {}
+        for start in range(0, len(ids), _MAX_VARS):
+            chunk = ids[start : start + _MAX_VARS]
+            marks = ",".join("?" * len(chunk))
+            rows = self._query(
+                "SELECT order_id, tab, paid, shipped, fingerprint, replaced_by, dismissed, snapshot "
+                f"FROM orders WHERE store = ? AND order_id IN ({marks})",
+                (store, *chunk),
+            )
+            for order_id, tab, paid, shipped, fp, replaced_by, dismissed, snapshot in rows:
+                found[order_id] = StoredOrder(
+                    order_id, Tab(tab), bool(paid), bool(shipped), fp, replaced_by, dismissed, snapshot
+                )
+        return found
+
+    def commit_page(self, batch: PageBatch) -> None:
+        """Write the page's rows, pending updates, failures and high-water mark in one transaction."""
+        with self._transaction() as conn:
+            self._write_page(conn, batch)
+
+    def _write_page(self, conn: sqlite3.Connection, batch: PageBatch) -> None:
+        now = _ts(batch.now)
+        store = batch.store
+        order_rows = []
+        for row in batch.rows:
+            snapshot = _snapshot(row.order)
+            order_rows.append((
+                store, row.order.order_id, row.order.number, row.order.status, row.tab.value, int(row.paid),
+                int(row.shipped), _fingerprint(snapshot), _ts(row.order.updated_at), _dumps(snapshot),
+                _dumps(row.order.raw), now, now,
+            ))
+        superseded = [
+            (row.order.order_id, now, store, row.supersedes)
+            for row in batch.rows
+            if row.supersedes is not None
+        ]
+        update_rows = [
+            (
+                store, u.target, u.order.order_id, u.replaces, _changes_json(u.changes),
+                _dumps(_snapshot(u.order)), _dumps(u.order.raw), now,
+            )
+            for u in batch.updates
+        ]
+        failure_rows = [
+            (store, f.order_ref or "", f.field, f.problem, _dumps(f.raw), now) for f in batch.failures
+        ]
+        if order_rows:
+            conn.executemany(_UPSERT_ORDER, order_rows)
+            # An order that now parses clears the failures recorded for it.
+            refs = [(store, r[1], r[2]) for r in order_rows]
+            if conn.execute("SELECT 1 FROM failures WHERE store = ? LIMIT 1", (store,)).fetchone():
+                conn.executemany(
+                    "DELETE FROM failures WHERE store = ? AND order_ref IN (?, ?)", refs
+                )
+        if superseded:
+            conn.executemany(
+                "UPDATE orders SET replaced_by = ?, last_changed = ? WHERE store = ? AND order_id = ?",
+                superseded,
+            )
+            conn.executemany(
+                "DELETE FROM pending_updates WHERE store = ? AND order_id = ?",
+                [(store, old) for _, _, _, old in superseded],
+            )
+        if update_rows:
+            conn.executemany(_UPSERT_UPDATE, update_rows)
+        if failure_rows:
+            conn.executemany(_UPSERT_FAILURE, failure_rows)
+        if batch.high_water is not None:
+            mark = batch.high_water
+            conn.execute(
+                "INSERT INTO high_water (store, mark, scope, moved_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (store) DO UPDATE SET mark = excluded.mark, scope = excluded.scope, "
+                "moved_at = excluded.moved_at",
+                (store, _ts(mark.mark), mark.scope, now),
+            )
+
+    # -- tabs ----------------------------------------------------------------------------------------------
+
+    def _order_record(self, row: Sequence[Any]) -> OrderRecord:
+        (store, order_id, number, status, tab, paid, shipped, fingerprint, snapshot, raw, first_seen,
+         last_changed, replaced_by, dismissed) = row
+        return OrderRecord(
+            store=store, order_id=order_id, number=number, status=status, tab=Tab(tab), paid=bool(paid),
+            shipped=bool(shipped), order=order_from_snapshot(orjson.loads(snapshot), raw=_loads(raw)),
+            fingerprint=fingerprint, first_seen=_dt(first_seen), last_changed=_dt(last_changed),
+            replaced_by=replaced_by, dismissed=dismissed,
+        )
+
+    def get(self, store: str, order_id: str) -> OrderRecord | None:
+        rows = self._query(
+            f"SELECT {_ORDER_COLUMNS} FROM orders WHERE store = ? AND order_id = ?", (store, order_id)
+        )
+        return self._order_record(rows[0]) if rows else None
+
+    def orders(self, store: str, tab: Tab = Tab.ORDERS) -> list[OrderRecord]:
+        """The tab's rows (replaced rows left out), oldest store update first."""
+        rows = self._query(
+            f"SELECT {_ORDER_COLUMNS} FROM orders WHERE store = ? AND tab = ? AND replaced_by IS NULL "
+            "ORDER BY updated_at, order_id",
+            (store, tab.value),
+        )
+        return [self._order_record(row) for row in rows]
+
+    def _pending_record(self, row: Sequence[Any]) -> PendingUpdate:
+        store, order_id, replaces, changes, snapshot, raw, detected_at = row
+        return PendingUpdate(
+            store=store, order_id=order_id,
+            order=order_from_snapshot(orjson.loads(snapshot), raw=_loads(raw)),
+            changes=_changes_from(changes), replaces=replaces, detected_at=_dt(detected_at),
+        )
+
+    _PENDING = "SELECT store, order_id, replaces, changes, snapshot, raw, detected_at FROM pending_updates"
+
+    def updates(self, store: str) -> list[PendingUpdate]:
+        rows = self._query(f"{self._PENDING} WHERE store = ? ORDER BY order_id", (store,))
+        return [self._pending_record(row) for row in rows]
+
+    def pending(self, store: str, order_id: str) -> PendingUpdate | None:
+        rows = self._query(f"{self._PENDING} WHERE store = ? AND order_id = ?", (store, order_id))
+        return self._pending_record(rows[0]) if rows else None
+
+    def accept_update(self, store: str, order_id: str, now: datetime) -> OrderRecord:
+        """Replace the downloaded copy with the pending one.
+
+        For an edited order that is a new entity, the new entity takes the old row's tab and local
+        paid/shipped state, and the old row records ``replaced_by``."""
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT new_order_id, snapshot, raw FROM pending_updates WHERE store = ? AND order_id = ?",
+                (store, order_id),
+            ).fetchone()
+            if row is None:
+                raise KeyError(f"no pending update for order {order_id!r} of store {store!r}")
+            new_id, snapshot_text, raw_text = row
+            old = conn.execute(
+                "SELECT tab, paid, shipped, first_seen FROM orders WHERE store = ? AND order_id = ?",
+                (store, order_id),
+            ).fetchone()
+            if old is None:
+                raise KeyError(f"order {order_id!r} of store {store!r} is not in the ledger")
+            tab, paid, shipped, first_seen = old
+            snapshot = orjson.loads(snapshot_text)
+            stamp = _ts(now)
+            conn.execute(
+                _UPSERT_ORDER,
+                (
+                    store, new_id, snapshot["number"], snapshot["status"], tab, paid, shipped,
+                    _fingerprint(snapshot), _ts(_dt(snapshot["updated_at"])), snapshot_text, raw_text,
+                    first_seen, stamp,
+                ),
+            )
+            if new_id != order_id:
+                conn.execute(
+                    "UPDATE orders SET replaced_by = ?, last_changed = ? WHERE store = ? AND order_id = ?",
+                    (new_id, stamp, store, order_id),
+                )
+            conn.execute("DELETE FROM pending_updates WHERE store = ? AND order_id = ?", (store, order_id))
+        record = self.get(store, new_id)
+        assert record is not None
+        return record
+
+    def dismiss_update(self, store: str, order_id: str) -> bool:
+        """Keep the downloaded copy and forget the pending update. Returns whether there was one.
+
+        The dismissed copy's fingerprint is kept on the row, so reading the same copy again (a lookback, a
+        re-read) does not bring the update back; a further change in the store does."""
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT snapshot FROM pending_updates WHERE store = ? AND order_id = ?", (store, order_id)
+            ).fetchone()
+            if row is None:
+                return False
+            conn.execute(
+                "UPDATE orders SET dismissed = ? WHERE store = ? AND order_id = ?",
+                (_fingerprint(orjson.loads(row[0])), store, order_id),
+            )
+            conn.execute("DELETE FROM pending_updates WHERE store = ? AND order_id = ?", (store, order_id))
+            return True
+
+    def failures(self, store: str) -> list[FailureRecord]:
+        rows = self._query(
+            "SELECT store, order_ref, field, problem, raw, at FROM failures WHERE store = ? "
+            "ORDER BY order_ref, field",
+            (store,),
+        )
+        return [FailureRecord(s, ref or None, f, p, _loads(raw), _dt(at)) for s, ref, f, p, raw, at in rows]
+
+    def set_local_state(
+        self, store: str, order_id: str, *, paid: bool | None = None, shipped: bool | None = None
+    ) -> None:
+        with self._transaction() as conn:
+            if paid is not None:
+                conn.execute(
+                    "UPDATE orders SET paid = ? WHERE store = ? AND order_id = ?",
+                    (int(paid), store, order_id),
+                )
+            if shipped is not None:
+                conn.execute(
+                    "UPDATE orders SET shipped = ? WHERE store = ? AND order_id = ?",
+                    (int(shipped), store, order_id),
+                )
+
+    # -- actions -------------------------------------------------------------------------------------------
+
+    _ACTION = (
+        "SELECT id, store, order_id, kind, idempotency_key, request, state, result, error, attempts, "
+        "started_at, finished_at FROM actions"
+    )
+
+    @staticmethod
+    def _action_record(row: Sequence[Any]) -> ActionRecord:
+        id_, store, order_id, kind, key, request, state, result, error, attempts, started, finished = row
+        return ActionRecord(
+            id=id_, store=store, order_id=order_id, kind=kind, key=key, request=_loads(request), state=state,
+            result=_loads(result), error=error, attempts=attempts, started_at=_dt(started),
+            finished_at=_dt(finished) if finished else None,
+        )
+
+    def begin_action(
+        self, store: str, order_id: str, kind: str, key: str, request: Any, now: datetime
+    ) -> tuple[ActionRecord, bool]:
+        """Record that an action starts. Returns the action's row and whether to go ahead: ``False`` when an
+        action with this key already completed (its recorded result stands; nothing is sent again)."""
+        with self._transaction() as conn:
+            row = conn.execute(
+                f"{self._ACTION} WHERE store = ? AND idempotency_key = ?", (store, key)
+            ).fetchone()
+            if row is not None:
+                existing = self._action_record(row)
+                if existing.state == ActionState.DONE:
+                    return existing, False
+                # Started (a crash mid-call) or failed: go again; the driver checks the store before writing.
+                conn.execute(
+                    "UPDATE actions SET state = 'started', attempts = attempts + 1, started_at = ?, "
+                    "finished_at = NULL, error = NULL WHERE id = ?",
+                    (_ts(now), existing.id),
+                )
+                action_id = existing.id
+            else:
+                cursor = conn.execute(
+                    "INSERT INTO actions (store, order_id, kind, idempotency_key, request, state, "
+                    "started_at) VALUES (?, ?, ?, ?, ?, 'started', ?)",
+                    (store, order_id, kind, key, _dumps(request), _ts(now)),
+                )
+                assert cursor.lastrowid is not None
+                action_id = cursor.lastrowid
+            fresh = conn.execute(f"{self._ACTION} WHERE id = ?", (action_id,)).fetchone()
+        return self._action_record(fresh), True
+
+    def finish_action(
+        self, action_id: int, *, ok: bool, result: Any = None, error: str | None = None, now: datetime
+    ) -> ActionRecord:
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE actions SET state = ?, result = ?, error = ?, finished_at = ? WHERE id = ?",
+                (
+                    ActionState.DONE if ok else ActionState.FAILED, _dumps(result) if ok else None, error,
+                    _ts(now), action_id,
+                ),
+            )
+            row = conn.execute(f"{self._ACTION} WHERE id = ?", (action_id,)).fetchone()
+        return self._action_record(row)
+
+    def actions(self, store: str, order_id: str | None = None) -> list[ActionRecord]:
+        """The action log (the per-order audit trail when ``order_id`` is given), oldest first."""
+        if order_id is None:
+            rows = self._query(f"{self._ACTION} WHERE store = ? ORDER BY id", (store,))
+        else:
+            rows = self._query(
+                f"{self._ACTION} WHERE store = ? AND order_id = ? ORDER BY id", (store, order_id)
+            )
+        return [self._action_record(row) for row in rows]
+
+    # -- phone orders --------------------------------------------------------------------------------------
+
+    def record_phone_order(
+        self, store: str, reference: str, payload: Any, row: RowWrite, now: datetime
+    ) -> None:
+        """Record a phone order created in the store and put the created order in the ledger, in one
+        transaction, so the next download sees it as known rather than new."""
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO phone_orders (store, reference, order_id, number, payload, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (store, reference) DO UPDATE SET "
+                "order_id = excluded.order_id, number = excluded.number, payload = excluded.payload",
+                (store, reference, row.order.order_id, row.order.number, _dumps(payload), _ts(now)),
+            )
+            self._write_page(conn, PageBatch(store, now, rows=[row]))
+
+    def phone_orders(self, store: str) -> list[PhoneOrderRecord]:
+        rows = self._query(
+            "SELECT store, reference, order_id, number, payload, created_at FROM phone_orders "
+            "WHERE store = ? ORDER BY created_at, reference",
+            (store,),
+        )
+        return [PhoneOrderRecord(s, ref, oid, num, _loads(p), _dt(at)) for s, ref, oid, num, p, at in rows]
+
+    def phone_order(self, store: str, reference: str) -> PhoneOrderRecord | None:
+        rows = self._query(
+            "SELECT store, reference, order_id, number, payload, created_at FROM phone_orders "
+            "WHERE store = ? AND reference = ?",
+            (store, reference),
+        )
+        if not rows:
+            return None
+        s, ref, oid, num, payload, at = rows[0]
+        return PhoneOrderRecord(s, ref, oid, num, _loads(payload), _dt(at))
+
+    # -- inspection ----------------------------------------------------------------------------------------
+
+    def dump(self, store: str | None = None) -> dict[str, list[tuple[Any, ...]]]:
+        """Every table's content without timestamps, sorted: for comparing two ledgers (tests, audits)."""
+        where = "" if store is None else " WHERE store = ?"
+        params: tuple[Any, ...] = () if store is None else (store,)
+        queries = {
+            "orders": "SELECT store, order_id, number, status, tab, paid, shipped, fingerprint, updated_at, "
+            "snapshot, raw, replaced_by, dismissed FROM orders",
+            "pending_updates": "SELECT store, order_id, new_order_id, replaces, changes, snapshot, raw "
+            "FROM pending_updates",
+            "failures": "SELECT store, order_ref, field, problem, raw FROM failures",
+            "high_water": "SELECT store, mark, scope FROM high_water",
+            "actions": "SELECT store, order_id, kind, idempotency_key, request, state, result, error "
+            "FROM actions",
+            "phone_orders": "SELECT store, reference, order_id, number, payload FROM phone_orders",
+        }
+        return {
+            name: sorted(tuple(row) for row in self._query(sql + where, params))
+            for name, sql in queries.items()
+        }
