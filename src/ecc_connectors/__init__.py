@@ -1,8 +1,10 @@
 """ecc-connectors: move orders between online stores and a back office.
 
-(Public API re-exported here; the full list is pinned by ``tests/test_public_api.py``.)
+Everything public is re-exported here from private modules; ``tests/test_public_api.py`` pins the list.
+Layers (see docs/design.md): model -> rules -> drivers -> engine -> ledger.
 """
 
+from . import rules
 from ._convert import (
     fingerprint,
     order_from_snapshot,
@@ -14,16 +16,199 @@ from ._convert import (
     policy_to_json,
     policy_to_toml,
 )
-from ._driver import *  # noqa: F403
-from ._driver import __all__ as _driver_all
-from ._errors import *  # noqa: F403
-from ._errors import __all__ as _errors_all
-from ._model import *  # noqa: F403
-from ._model import __all__ as _model_all
-from ._outcomes import *  # noqa: F403
-from ._outcomes import __all__ as _outcomes_all
-from ._policy import *  # noqa: F403
-from ._policy import __all__ as _policy_all
-from ._registry import available_drivers, create_driver, get_driver, register, unregister
+from ._driver import (
+    CancelRequest,
+    Capability,
+    Driver,
+    Flow,
+    FollowCursor,
+    ItemQuery,
+    Limits,
+    NewOrder,
+    NewOrderLine,
+    NextPages,
+    NumberedPages,
+    OrderQuery,
+    Page,
+    RetryHint,
+    ShipmentRequest,
+    ShipmentResult,
+    StatusChange,
+    Tracking,
+    is_idempotent,
+    mark_idempotent,
+)
+from ._engine import (
+    AsyncConnector,
+    Connector,
+    DownloadReport,
+    Progress,
+)
+from ._errors import (
+    AuthenticationError,
+    CapabilityNotSupported,
+    ConfigurationError,
+    ConnectorError,
+    PayloadError,
+    RateLimited,
+    StatusNotAllowed,
+    StoreError,
+    TransportError,
+)
+from ._io import (
+    IOPolicy,
+)
+from ._ledger import (
+    ActionRecord,
+    ActionState,
+    FailureRecord,
+    HighWater,
+    Ledger,
+    OrderRecord,
+    PendingUpdate,
+    PhoneOrderRecord,
+    SQLiteLedger,
+)
+from ._model import (
+    Address,
+    ChangeKind,
+    Customer,
+    FieldChange,
+    Item,
+    Note,
+    Order,
+    OrderLine,
+    Payment,
+    Shipment,
+    StoreStatus,
+    Totals,
+)
+from ._outcomes import (
+    Download,
+    Ignore,
+    Outcome,
+    Seen,
+    Skip,
+    Tab,
+    Unchanged,
+    Update,
+)
+from ._policy import (
+    Acknowledgement,
+    Cancellation,
+    ChangeDetection,
+    DownloadRange,
+    Incremental,
+    ItemSource,
+    PhoneOrders,
+    PostBack,
+    StatusMapping,
+    StatusRule,
+    SyncPolicy,
+    Unselected,
+)
+from ._registry import (
+    available_drivers,
+    create_driver,
+    get_driver,
+    register,
+    unregister,
+)
+from .rules import decide, diff
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "Acknowledgement",
+    "ActionRecord",
+    "ActionState",
+    "Address",
+    "AsyncConnector",
+    "AuthenticationError",
+    "CancelRequest",
+    "Cancellation",
+    "Capability",
+    "CapabilityNotSupported",
+    "ChangeDetection",
+    "ChangeKind",
+    "ConfigurationError",
+    "Connector",
+    "ConnectorError",
+    "Customer",
+    "Download",
+    "DownloadRange",
+    "DownloadReport",
+    "Driver",
+    "FailureRecord",
+    "FieldChange",
+    "Flow",
+    "FollowCursor",
+    "HighWater",
+    "IOPolicy",
+    "Ignore",
+    "Incremental",
+    "Item",
+    "ItemQuery",
+    "ItemSource",
+    "Ledger",
+    "Limits",
+    "NewOrder",
+    "NewOrderLine",
+    "NextPages",
+    "Note",
+    "NumberedPages",
+    "Order",
+    "OrderLine",
+    "OrderQuery",
+    "OrderRecord",
+    "Outcome",
+    "Page",
+    "PayloadError",
+    "Payment",
+    "PendingUpdate",
+    "PhoneOrderRecord",
+    "PhoneOrders",
+    "PostBack",
+    "Progress",
+    "RateLimited",
+    "RetryHint",
+    "SQLiteLedger",
+    "Seen",
+    "Shipment",
+    "ShipmentRequest",
+    "ShipmentResult",
+    "Skip",
+    "StatusChange",
+    "StatusMapping",
+    "StatusNotAllowed",
+    "StatusRule",
+    "StoreError",
+    "StoreStatus",
+    "SyncPolicy",
+    "Tab",
+    "Totals",
+    "Tracking",
+    "TransportError",
+    "Unchanged",
+    "Unselected",
+    "Update",
+    "available_drivers",
+    "create_driver",
+    "decide",
+    "diff",
+    "fingerprint",
+    "get_driver",
+    "is_idempotent",
+    "mark_idempotent",
+    "order_from_snapshot",
+    "order_snapshot",
+    "policy_from_dict",
+    "policy_from_json",
+    "policy_from_toml",
+    "policy_to_dict",
+    "policy_to_json",
+    "policy_to_toml",
+    "register",
+    "rules",
+    "unregister",
+]

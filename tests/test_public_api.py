@@ -1,0 +1,129 @@
+"""The public API is what ``ecc_connectors.__all__`` lists: pinned here so a change to it is deliberate."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import ecc_connectors
+
+EXPECTED = [
+    "Acknowledgement",
+    "ActionRecord",
+    "ActionState",
+    "Address",
+    "AsyncConnector",
+    "AuthenticationError",
+    "CancelRequest",
+    "Cancellation",
+    "Capability",
+    "CapabilityNotSupported",
+    "ChangeDetection",
+    "ChangeKind",
+    "ConfigurationError",
+    "Connector",
+    "ConnectorError",
+    "Customer",
+    "Download",
+    "DownloadRange",
+    "DownloadReport",
+    "Driver",
+    "FailureRecord",
+    "FieldChange",
+    "Flow",
+    "FollowCursor",
+    "HighWater",
+    "IOPolicy",
+    "Ignore",
+    "Incremental",
+    "Item",
+    "ItemQuery",
+    "ItemSource",
+    "Ledger",
+    "Limits",
+    "NewOrder",
+    "NewOrderLine",
+    "NextPages",
+    "Note",
+    "NumberedPages",
+    "Order",
+    "OrderLine",
+    "OrderQuery",
+    "OrderRecord",
+    "Outcome",
+    "Page",
+    "PayloadError",
+    "Payment",
+    "PendingUpdate",
+    "PhoneOrderRecord",
+    "PhoneOrders",
+    "PostBack",
+    "Progress",
+    "RateLimited",
+    "RetryHint",
+    "SQLiteLedger",
+    "Seen",
+    "Shipment",
+    "ShipmentRequest",
+    "ShipmentResult",
+    "Skip",
+    "StatusChange",
+    "StatusMapping",
+    "StatusNotAllowed",
+    "StatusRule",
+    "StoreError",
+    "StoreStatus",
+    "SyncPolicy",
+    "Tab",
+    "Totals",
+    "Tracking",
+    "TransportError",
+    "Unchanged",
+    "Unselected",
+    "Update",
+    "available_drivers",
+    "create_driver",
+    "decide",
+    "diff",
+    "fingerprint",
+    "get_driver",
+    "is_idempotent",
+    "mark_idempotent",
+    "order_from_snapshot",
+    "order_snapshot",
+    "policy_from_dict",
+    "policy_from_json",
+    "policy_from_toml",
+    "policy_to_dict",
+    "policy_to_json",
+    "policy_to_toml",
+    "register",
+    "rules",
+    "unregister",
+]
+
+
+def test_all_is_pinned() -> None:
+    assert sorted(ecc_connectors.__all__) == EXPECTED
+
+
+def test_every_exported_name_exists() -> None:
+    for name in ecc_connectors.__all__:
+        obj = getattr(ecc_connectors, name)
+        assert obj is not None, name
+
+
+def test_star_import_gives_exactly_all() -> None:
+    namespace: dict[str, object] = {}
+    exec("from ecc_connectors import *", namespace)
+    assert sorted(k for k in namespace if not k.startswith("__")) == EXPECTED
+
+
+def test_import_does_not_need_zeep() -> None:
+    # zeep and lxml sit behind the "netsuite" extra: the core import must work without them.
+    code = (
+        "import sys; sys.modules['zeep'] = None; sys.modules['lxml'] = None; "
+        "import ecc_connectors, ecc_connectors.drivers.magento2; print('ok')"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.stdout.strip() == "ok", result.stderr
