@@ -856,3 +856,34 @@ def test_update_carries_only_watched_changes() -> None:
     current = order(status="complete", notes=(), updated_at=LATER)
     outcome = decide(current, policy(kinds=frozenset({K.NOTES})), seen())
     assert outcome == Update((FieldChange(K.NOTES, "notes[-]", "Leave at the door", None),))
+
+
+def _per_row_policy(default: Unselected) -> SyncPolicy:
+    rows = (
+        StatusRule("processing", process_payment=False),
+        StatusRule("holded", download=False, unselected=Unselected.IGNORE_TAB),
+        StatusRule("canceled", download=False, unselected=Unselected.SKIP),
+        StatusRule("fraud", download=False),
+    )
+    return attrs.evolve(policy(unselected=default), statuses=StatusMapping(rows))
+
+
+@pytest.mark.parametrize(
+    ("status", "default", "expected"),
+    [
+        pytest.param("holded", Unselected.SKIP, Ignore(), id="row-ignore-beats-policy-skip"),
+        pytest.param("canceled", Unselected.IGNORE_TAB, Skip, id="row-skip-beats-policy-ignore"),
+        pytest.param("fraud", Unselected.IGNORE_TAB, Ignore(), id="row-without-choice-follows-policy-ignore"),
+        pytest.param("fraud", Unselected.SKIP, Skip, id="row-without-choice-follows-policy-skip"),
+        pytest.param("unknown", Unselected.IGNORE_TAB, Ignore(), id="no-row-follows-policy"),
+    ],
+)
+def test_a_row_may_choose_skip_or_ignore_for_its_own_status(
+    status: str, default: Unselected, expected: Outcome | type[Skip]
+) -> None:
+    outcome = decide(order(status=status), _per_row_policy(default), None)
+    if expected is Skip:
+        assert isinstance(outcome, Skip)
+        assert status in outcome.reason
+    else:
+        assert outcome == expected

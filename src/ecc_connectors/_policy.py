@@ -48,12 +48,15 @@ class StatusRule:
     ``False`` is "No, mark as paid". ``process_shipping`` reads the same way for shipping.
     ``status`` matches an order's status exactly (case-sensitive, as stores are); for two-axis statuses
     (``"PAID|UNFULFILLED"``) an axis may be ``*``.
+    ``unselected`` (only for a row with ``download=False``) overrides the policy's choice for this one status,
+    so one status can go to the Ignore tab while another is not downloaded at all.
     """
 
     status: str
     download: bool = True
     process_payment: bool = True
     process_shipping: bool = True
+    unselected: Unselected | None = None
 
     def matches(self, status: str) -> bool:
         if self.status == status:

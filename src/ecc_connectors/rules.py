@@ -21,7 +21,7 @@ never downloaded. Three situations:
    ("No, mark as paid" arrives paid; "Yes" arrives unpaid so payment is processed locally).
 5. otherwise the status is unselected (no row, or a row that says do not download; an exact "do not download"
    row beats a wildcard row that says download) -> :class:`Ignore` when ``unselected`` is ``IGNORE_TAB``, else
-   :class:`Skip`.
+   :class:`Skip`. A "do not download" row may name its own ``unselected`` choice, which wins over the policy's.
 
 A never-seen order that names an order it ``replaces`` is decided like any new order: without a record of the
 replaced order there is nothing to update.
@@ -177,10 +177,11 @@ def _decide_new(order: Order, policy: SyncPolicy) -> Outcome:
         return Skip(f"status {order.status!r} is not among the range statuses {list(window.statuses)!r}")
     if window.starting_number is not None and compare_order_numbers(order.number, window.starting_number) < 0:
         return Skip(f"number {order.number!r} is below the starting number {window.starting_number!r}")
-    rule = _download_rule(order, policy)
-    if rule is not None:
+    rule = policy.statuses.rule_for(order.status)
+    if rule is not None and rule.download:
         return _download(rule)
-    if policy.unselected is Unselected.IGNORE_TAB:
+    mode = rule.unselected if rule is not None and rule.unselected is not None else policy.unselected
+    if mode is Unselected.IGNORE_TAB:
         return Ignore()
     return Skip(f"status {order.status!r} is not selected for download")
 

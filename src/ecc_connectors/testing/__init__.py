@@ -1,0 +1,24 @@
+"""The testing kit: fake stores that speak each cart's real dialect over a real local socket.
+
+Use them in your own tests, or to try the SDK with no credentials::
+
+    from ecc_connectors.testing import FakeMagentoStore
+
+    with FakeMagentoStore(order_count=100) as store:
+        driver = Magento2Driver(store.base_url, auth=BearerToken(store.token))
+        ...
+
+Each fake runs in its own thread on ``127.0.0.1`` with an ephemeral port, and has knobs for latency, throttling
+(429 with ``Retry-After``), server errors, dropped connections and edits made "in the store" while you test.
+"""
+
+from ._magento import FakeMagentoStore, MagentoOAuthKeys, ReceivedRequest
+from .magento_main import FakeMagentoProcess, spawn_fake_magento
+
+__all__ = [
+    "FakeMagentoProcess",
+    "FakeMagentoStore",
+    "MagentoOAuthKeys",
+    "ReceivedRequest",
+    "spawn_fake_magento",
+]
