@@ -887,3 +887,12 @@ def test_a_row_may_choose_skip_or_ignore_for_its_own_status(
         assert status in outcome.reason
     else:
         assert outcome == expected
+
+
+def test_blank_history_entries_are_not_note_changes() -> None:
+    blank = (Note(""), Note("   ", status="complete"))
+    changed = order(notes=BASE.notes + blank, updated_at=LATER)
+    assert diff(BASE, changed, [K.NOTES]) == []
+    assert diff(BASE, order(notes=(*BASE.notes, Note("Gift wrap")), updated_at=LATER), [K.NOTES]) == [
+        FieldChange(K.NOTES, "notes[+]", None, "Gift wrap")
+    ]

@@ -18,12 +18,11 @@ recover an expired search id by itself, since it can send as many requests as it
 
 from __future__ import annotations
 
-import abc
 import enum
 from collections.abc import Callable, Generator
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, ClassVar, TypeVar, Union
+from typing import Any, ClassVar, TypeVar
 
 import attrs
 import httpx
@@ -114,7 +113,7 @@ class FollowCursor:
     fetch: Callable[[], Flow[Page]]
 
 
-NextPages = Union[NumberedPages, FollowCursor]
+NextPages = NumberedPages | FollowCursor
 
 
 @attrs.frozen
@@ -222,7 +221,7 @@ class Limits:
     max_attempts: int = 5
 
 
-class Driver(abc.ABC):
+class Driver:
     """Base class for cart drivers. Subclasses set ``name`` and ``capabilities`` and implement the flows they
     declare. An undeclared operation raises :class:`CapabilityNotSupported` before any request is sent."""
 

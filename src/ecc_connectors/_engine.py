@@ -42,6 +42,7 @@ import httpx
 import orjson
 
 from . import rules
+from ._convert import fingerprint
 from ._driver import (
     CancelRequest,
     Capability,
@@ -72,7 +73,6 @@ from ._ledger import (
     RowWrite,
     StoredOrder,
     UpdateWrite,
-    fingerprint_of,
 )
 from ._model import Item, Order, utc
 from ._outcomes import Download, Ignore, Skip, Tab, Unchanged, Update
@@ -146,6 +146,7 @@ class _Tally:
     skipped: int = 0
     failures: int = 0
     newest: datetime | None = None
+    update_targets: set[str] = attrs.Factory(set)
 
     @property
     def done(self) -> int:
@@ -314,7 +315,7 @@ class _Core:
             # An entity whose edited successor was accepted in its place: the successor is what is tracked.
             tally.unchanged += 1
             return
-        if own is not None and own.tab is Tab.ORDERS and own.fingerprint == fingerprint_of(order):
+        if own is not None and own.tab is Tab.ORDERS and own.fingerprint == fingerprint(order):
             # The very copy already downloaded (a lookback re-read). The rules can only say Unchanged here
             # (the diff of equal orders is empty; tests pin it), so the stored copy is not even parsed.
             tally.unchanged += 1
@@ -336,11 +337,17 @@ class _Core:
             tally.ignored += 1
         elif isinstance(outcome, Update):
             assert previous is not None  # the rules only update what was seen
-            if previous.dismissed is not None and previous.dismissed == fingerprint_of(order):
+            if previous.dismissed is not None and previous.dismissed == fingerprint(order):
                 tally.unchanged += 1  # the very copy the user already chose to ignore
                 return
             batch.updates.append(UpdateWrite(previous.order_id, order, outcome.changes, outcome.replaces))
-            tally.updates += 1
+            if previous.order_id in tally.update_targets:
+                # A second change for the same downloaded order in this run (Magento cancels the original when an
+                # admin edit makes a new entity): one entry in Updates, so it counts once.
+                tally.unchanged += 1
+            else:
+                tally.update_targets.add(previous.order_id)
+                tally.updates += 1
         elif isinstance(outcome, Unchanged):
             tally.unchanged += 1
         elif isinstance(outcome, Skip):
@@ -370,7 +377,21 @@ class _Core:
             raise
         recorded = _plain(result)
         self.ledger.finish_action(action.id, ok=True, result=recorded, now=self.now())
+        yield from self._refresh(order_id)
         return recorded, True
+
+    def _refresh(self, order_id: str) -> _Core_T[None]:
+        # Read the order back after our own change, so the next download does not show the store's echo of it
+        # (new status, shipment, our comment) as an Update. The post-back already succeeded: a failed read-back
+        # is logged, not raised, and the next download then shows the change as an update instead.
+        if Capability.GET_ORDER not in self.driver.capabilities or self.ledger.get(self.store, order_id) is None:
+            return
+        try:
+            fresh: Order = yield _Run(self.driver.get_order(order_id))
+        except Exception as exc:
+            logger.warning("could not read order %s back after a post-back: %s", order_id, _describe(exc))
+            return
+        self.ledger.refresh(self.store, fresh, self.now())
 
     def ship(
         self,

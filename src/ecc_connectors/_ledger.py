@@ -17,8 +17,6 @@ library's ``sqlite3``.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import sqlite3
 import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -31,7 +29,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 import orjson
 
-from ._convert import order_from_snapshot, order_snapshot
+from ._convert import order_from_snapshot, order_snapshot, snapshot_fingerprint
 from ._errors import ConfigurationError, PayloadError
 from ._model import ChangeKind, FieldChange, Order
 from ._outcomes import Seen, Tab
@@ -51,7 +49,6 @@ __all__ = [
     "SQLiteLedger",
     "StoredOrder",
     "UpdateWrite",
-    "fingerprint_of",
     "migrate",
     "schema_version",
 ]
@@ -271,6 +268,8 @@ class Ledger(Protocol):
         self, store: str, order_id: str, *, paid: bool | None = None, shipped: bool | None = None
     ) -> None: ...
 
+    def refresh(self, store: str, order: Order, now: datetime) -> bool: ...
+
     def begin_action(
         self, store: str, order_id: str, kind: str, key: str, request: Any, now: datetime
     ) -> tuple[ActionRecord, bool]: ...
@@ -317,24 +316,6 @@ def _dumps(value: Any) -> str:
 
 def _loads(text: str | None) -> Any:
     return None if text is None else orjson.loads(text)
-
-
-def _snapshot(order: Order) -> dict[str, Any]:
-    # The raw payload is stored on its own; leaving it out before converting spares cattrs a walk through a
-    # payload that can be many times the size of the order.
-    return order_snapshot(attrs.evolve(order, raw=None) if order.raw is not None else order)
-
-
-def fingerprint_of(order: Order) -> str:
-    """The order's fingerprint as the ledger stores it (equal to ``ecc_connectors.fingerprint``)."""
-    return _fingerprint(_snapshot(order))
-
-
-def _fingerprint(snapshot: dict[str, Any]) -> str:
-    # The digest of ``ecc_connectors.fingerprint`` (a test pins it), from a snapshot already made.
-    data = {k: v for k, v in snapshot.items() if k != "updated_at"}
-    encoded = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
-    return hashlib.blake2b(encoded, digest_size=16).hexdigest()
 
 
 def _ts(value: datetime) -> str:
@@ -594,10 +575,10 @@ class SQLiteLedger:
         store = batch.store
         order_rows = []
         for row in batch.rows:
-            snapshot = _snapshot(row.order)
+            snapshot = order_snapshot(row.order)
             order_rows.append((
                 store, row.order.order_id, row.order.number, row.order.status, row.tab.value, int(row.paid),
-                int(row.shipped), _fingerprint(snapshot), _ts(row.order.updated_at), _dumps(snapshot),
+                int(row.shipped), snapshot_fingerprint(snapshot), _ts(row.order.updated_at), _dumps(snapshot),
                 _dumps(row.order.raw), now, now,
             ))
         superseded = [
@@ -608,7 +589,7 @@ class SQLiteLedger:
         update_rows = [
             (
                 store, u.target, u.order.order_id, u.replaces, _changes_json(u.changes),
-                _dumps(_snapshot(u.order)), _dumps(u.order.raw), now,
+                _dumps(order_snapshot(u.order)), _dumps(u.order.raw), now,
             )
             for u in batch.updates
         ]
@@ -716,7 +697,7 @@ class SQLiteLedger:
                 _UPSERT_ORDER,
                 (
                     store, new_id, snapshot["number"], snapshot["status"], tab, paid, shipped,
-                    _fingerprint(snapshot), _ts(_dt(snapshot["updated_at"])), snapshot_text, raw_text,
+                    snapshot_fingerprint(snapshot), _ts(_dt(snapshot["updated_at"])), snapshot_text, raw_text,
                     first_seen, stamp,
                 ),
             )
@@ -743,7 +724,7 @@ class SQLiteLedger:
                 return False
             conn.execute(
                 "UPDATE orders SET dismissed = ? WHERE store = ? AND order_id = ?",
-                (_fingerprint(orjson.loads(row[0])), store, order_id),
+                (snapshot_fingerprint(orjson.loads(row[0])), store, order_id),
             )
             conn.execute("DELETE FROM pending_updates WHERE store = ? AND order_id = ?", (store, order_id))
             return True
@@ -770,6 +751,29 @@ class SQLiteLedger:
                     "UPDATE orders SET shipped = ? WHERE store = ? AND order_id = ?",
                     (int(shipped), store, order_id),
                 )
+
+    def refresh(self, store: str, order: Order, now: datetime) -> bool:
+        """Take ``order`` as the new downloaded copy of its row, keeping the tab and local state.
+
+        Used after a post-back: the store's answer to our own change (a shipment, a status) is not an Update.
+        Nothing happens when the order is not in the ledger, or when an update is pending for it (the user has
+        not seen the store's other changes yet). Returns whether the row was refreshed."""
+        snapshot = order_snapshot(order)
+        with self._transaction() as conn:
+            pending = conn.execute(
+                "SELECT 1 FROM pending_updates WHERE store = ? AND order_id = ?", (store, order.order_id)
+            ).fetchone()
+            if pending is not None:
+                return False
+            cursor = conn.execute(
+                "UPDATE orders SET number = ?, status = ?, fingerprint = ?, updated_at = ?, snapshot = ?, raw = ?, "
+                "last_changed = ?, dismissed = NULL WHERE store = ? AND order_id = ?",
+                (
+                    order.number, order.status, snapshot_fingerprint(snapshot), _ts(order.updated_at),
+                    _dumps(snapshot), _dumps(order.raw), _ts(now), store, order.order_id,
+                ),
+            )
+            return cursor.rowcount == 1
 
     # -- actions -------------------------------------------------------------------------------------------
 

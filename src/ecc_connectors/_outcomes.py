@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-from typing import Union
 
 import attrs
 
@@ -74,4 +73,4 @@ class Unchanged:
     """Seen before and nothing watched has changed."""
 
 
-Outcome = Union[Download, Ignore, Skip, Update, Unchanged]
+Outcome = Download | Ignore | Skip | Update | Unchanged

@@ -65,7 +65,7 @@ class StatusRule:
             return False
         want = self.status.split("|")
         have = status.split("|")
-        return len(want) == len(have) and all(w in ("*", h) for w, h in zip(want, have))
+        return len(want) == len(have) and all(w in ("*", h) for w, h in zip(want, have, strict=True))
 
 
 @attrs.frozen

@@ -90,7 +90,8 @@ because an edited order that is a new entity renumbers its lines. ``<ref>`` is t
 one) for lines paired by id or added/removed, and ``sku=<sku>`` for lines paired by sku. The line fields that
 describe how the store models a line (``parent_line_id``, ``product_type``, ``counts``) are not compared.
 Shipments are paired by ``shipment_id`` (``<ref>`` is the id, or ``#<position>`` when the store gives none);
-payments by position. Notes compare as a multiset of texts; a note whose text is unchanged is the same note.
+payments by position. Notes compare as a multiset of texts; a note whose text is unchanged is the same note,
+and notes with no text (bare status-history entries) are not compared.
 """
 
 from __future__ import annotations
@@ -388,14 +389,18 @@ def _payment(out: _Changes, old: Order, new: Order, _lines: Callable[[], _LinePa
 
 
 def _notes(out: _Changes, old: Order, new: Order, _lines: Callable[[], _LinePairs]) -> None:
-    was = Counter(note.text for note in old.notes)
-    now = Counter(note.text for note in new.notes)
+    # A history entry with no text (Magento writes one for each status change) says nothing to a reader: the
+    # status change itself is reported under STATUS.
+    old_notes = [note for note in old.notes if note.text.strip()]
+    new_notes = [note for note in new.notes if note.text.strip()]
+    was = Counter(note.text for note in old_notes)
+    now = Counter(note.text for note in new_notes)
     gone, came = was - now, now - was
-    for note in old.notes:
+    for note in old_notes:
         if gone[note.text] > 0:
             gone[note.text] -= 1
             out.presence("notes[-]", note.text, None)
-    for note in new.notes:
+    for note in new_notes:
         if came[note.text] > 0:
             came[note.text] -= 1
             out.presence("notes[+]", None, note.text)

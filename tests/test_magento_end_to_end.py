@@ -1,0 +1,184 @@
+"""The whole stack against the fake Magento store over a real socket: engine + Magento driver + SQLite ledger.
+
+Every request the store receives is checked against Adobe's schema (the ``fake_magento_factory`` fixture).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ecc_connectors import (
+    AsyncConnector,
+    Connector,
+    DownloadRange,
+    Limits,
+    SQLiteLedger,
+    StatusMapping,
+    StatusRule,
+    SyncPolicy,
+    Tracking,
+    Unselected,
+)
+from ecc_connectors.drivers.magento2 import BearerToken, Magento2Driver
+from ecc_connectors.testing import FakeMagentoStore
+
+Factory = Callable[..., FakeMagentoStore]
+
+POLICY = SyncPolicy(
+    statuses=StatusMapping(
+        (
+            StatusRule("pending"),
+            StatusRule("processing", process_payment=False),
+            StatusRule("complete", process_payment=False, process_shipping=False),
+            StatusRule("canceled", download=False, unselected=Unselected.SKIP),
+        )
+    ),
+    range=DownloadRange(start=datetime.now(timezone.utc) - timedelta(days=3650)),
+    unselected=Unselected.IGNORE_TAB,
+)
+
+
+def driver_for(store: FakeMagentoStore, page_size: int = 25, concurrency: int = 4) -> Magento2Driver:
+    return Magento2Driver(
+        store.base_url, auth=BearerToken(store.token), page_size=page_size, limits=Limits(concurrency=concurrency)
+    )
+
+
+def table(ledger: SQLiteLedger, store: str) -> set[tuple[Any, ...]]:
+    return {(r.order_id, r.tab.value, r.paid, r.shipped, r.fingerprint) for r in ledger.orders(store)} | {
+        (r.order_id, r.tab.value, r.paid, r.shipped, r.fingerprint) for r in ledger.orders(store, tab=_ignore())
+    }
+
+
+def _ignore() -> Any:
+    from ecc_connectors import Tab
+
+    return Tab.IGNORE
+
+
+def test_download_pages_concurrently_to_total_count_and_fills_the_tabs(fake_magento_factory: Factory) -> None:
+    store = fake_magento_factory(seed=11, order_count=130, edited_pairs=0)
+    driver = driver_for(store)
+    with Connector(driver, POLICY, SQLiteLedger()) as connector:
+        report = connector.download()
+        by_status: dict[str, int] = {}
+        for order in store.orders():
+            by_status[order["status"]] = by_status.get(order["status"], 0) + 1
+
+        selected = sum(n for s, n in by_status.items() if s in ("pending", "processing", "complete"))
+        assert report.downloaded == selected == len(connector.orders())
+        assert report.skipped == by_status.get("canceled", 0)
+        assert report.ignored == len(connector.ignored()) == 130 - selected - report.skipped
+        assert report.pages == 6  # ceil(130 / 25): never the repeated page past the end
+        pages = sorted(
+            int(dict(r.query)["searchCriteria[currentPage]"]) for r in store.requests if r.path.endswith("/V1/orders")
+        )
+        assert pages == [1, 2, 3, 4, 5, 6]
+        for record in connector.orders():
+            assert record.paid is (record.status != "pending")
+            assert record.shipped is (record.status == "complete")
+
+
+def test_sync_and_async_connectors_write_the_same_ledger(fake_magento_factory: Factory, tmp_path: Path) -> None:
+    store = fake_magento_factory(seed=5, order_count=90)
+    sync_ledger = SQLiteLedger(tmp_path / "sync.db")
+    with Connector(driver_for(store), POLICY, sync_ledger) as connector:
+        connector.download()
+
+    async def run() -> SQLiteLedger:
+        ledger = SQLiteLedger(tmp_path / "async.db")
+        async with AsyncConnector(driver_for(store), POLICY, ledger) as connector:
+            await connector.download()
+        return ledger
+
+    async_ledger = asyncio.run(run())
+    store_id = driver_for(store).store_id
+    assert table(sync_ledger, store_id) == table(async_ledger, store_id)
+    assert len(table(sync_ledger, store_id)) > 50
+
+
+def test_our_own_post_backs_do_not_come_back_as_updates(fake_magento_factory: Factory) -> None:
+    store = fake_magento_factory(seed=2, order_count=60, edited_pairs=0)
+    with Connector(driver_for(store), POLICY, SQLiteLedger()) as connector:
+        connector.download()
+        to_ship = next(r for r in connector.orders() if r.status == "processing" and not r.shipped)
+        result = connector.ship(to_ship.order_id, Tracking("1Z999", "ups", "UPS"))
+        assert store.shipments(int(to_ship.order_id))[0]["entity_id"] == int(result.shipment_id)
+        to_cancel = next(r for r in connector.orders() if r.status == "pending")
+        connector.cancel(to_cancel.order_id)
+
+        report = connector.download()
+        assert report.updates == 0
+        assert connector.updates() == []
+        assert connector.ledger.get(connector.store, to_cancel.order_id).status == "canceled"  # type: ignore[union-attr]
+        shipped = connector.ledger.get(connector.store, to_ship.order_id)
+        assert shipped is not None
+        assert shipped.shipped
+
+
+def test_a_change_made_in_the_store_lands_in_updates_and_redownload_clears_it(
+    fake_magento_factory: Factory,
+) -> None:
+    store = fake_magento_factory(seed=4, order_count=40, edited_pairs=0)
+    with Connector(driver_for(store), POLICY, SQLiteLedger()) as connector:
+        connector.download()
+        target = next(r for r in connector.orders() if r.status == "processing")
+        store.edit_order(int(target.order_id), {"shipping_address": {"city": "Springfield"}})
+        pending = next(r for r in connector.orders() if r.status == "pending")
+        edited = store.admin_edit(int(pending.order_id), {"customer_email": "new@example.com"})
+
+        report = connector.download()
+        updates = {u.order_id: u for u in connector.updates()}
+        assert len(updates) == 2, updates
+        assert report.updates == 2
+        city = [c for c in updates[target.order_id].changes if c.path == "shipping_address.city"]
+        assert len(city) == 1
+        assert city[0].new == "Springfield"
+        replacement = next(u for u in updates.values() if u.replaces is not None)
+        assert replacement.order.order_id == str(edited)
+        assert any(c.path == "customer.email" and c.new == "new@example.com" for c in replacement.changes)
+
+        for order_id in list(updates):
+            connector.redownload(order_id)
+        assert connector.updates() == []
+        assert str(edited) in {r.order_id for r in connector.orders()}
+        assert connector.download().updates == 0
+
+
+def test_throttling_and_server_errors_are_retried_until_the_download_completes(
+    fake_magento_factory: Factory,
+) -> None:
+    store = fake_magento_factory(seed=9, order_count=75, edited_pairs=0)
+    store.inject_429(2, retry_after=0)
+    store.inject_5xx(2, status=503)
+    slept: list[float] = []
+    with Connector(driver_for(store), POLICY, SQLiteLedger(), sleep=slept.append) as connector:
+        report = connector.download()
+    assert report.seen == 75
+    assert len(slept) >= 4
+
+
+def test_quickstart_runs_against_the_embedded_fake_store() -> None:
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "examples" / "quickstart.py"
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for expected in ("Orders tab", "Ignore tab", "Updates tab", "Shipped #", "shipping_address.city"):
+        assert expected in out, out
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_concurrency_limit_is_what_the_store_sees(fake_magento_factory: Factory, concurrency: int) -> None:
+    store = fake_magento_factory(seed=1, order_count=100, edited_pairs=0, latency=0.05)
+    with Connector(driver_for(store, page_size=10, concurrency=concurrency), POLICY, SQLiteLedger()) as connector:
+        connector.download()
+    assert 1 <= store.peak_concurrent_latency <= concurrency
