@@ -156,6 +156,9 @@ def edit_in_store(connector: Connector, store: FakeMagentoStore) -> None:
     entity = int(target.order_id)
     store.edit_order(entity, {"shipping_address": {"city": "Springfield", "postcode": "62701"}})
     print(f"\nIn the store: order #{target.number} gets a new shipping address")
+    pending = next(r for r in connector.orders() if r.status == "pending")
+    store.admin_edit(int(pending.order_id), {"customer_email": "new.address@example.com"})
+    print(f"In the store: order #{pending.number} is edited in the admin (Magento makes it a new order)")
     show_report("Download again", download(connector))
     show_updates(connector)
     for update in connector.updates():
