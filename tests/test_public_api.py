@@ -127,3 +127,11 @@ def test_import_does_not_need_zeep() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_every_exported_name_is_documented() -> None:
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "index.md").read_text()
+    missing = [name for name in ecc_connectors.__all__ if f"`{name}`" not in docs and name != "rules"]
+    assert missing == []
