@@ -13,11 +13,13 @@ Each fake runs in its own thread on ``127.0.0.1`` with an ephemeral port, and ha
 """
 
 from ._magento import FakeMagentoStore, MagentoOAuthKeys, ReceivedRequest
+from ._netsuite import FakeSuiteTalk
 from .magento_main import FakeMagentoProcess, spawn_fake_magento
 
 __all__ = [
     "FakeMagentoProcess",
     "FakeMagentoStore",
+    "FakeSuiteTalk",
     "MagentoOAuthKeys",
     "ReceivedRequest",
     "spawn_fake_magento",

@@ -1,0 +1,315 @@
+"""The zeep side of the driver: loading the WSDL, building envelopes, reading replies and faults.
+
+zeep never sends anything here. Requests are built with the binding's ``_create`` (the same call zeep makes
+before it posts) and turned into ``httpx.Request`` objects; replies are parsed with zeep's own XML loader and
+the operation's ``process_reply``. The only I/O zeep may do is loading a WSDL from a URL, when configured to,
+and that goes through zeep's ``SqliteCache`` so it happens once per cache lifetime.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import httpx
+
+from ..._driver import mark_idempotent
+from ..._errors import AuthenticationError, ConfigurationError, RateLimited, StoreError
+
+__all__ = [
+    "PACKAGED_VERSION",
+    "Fault",
+    "SoapClient",
+    "fault_from_response",
+    "load_zeep_client",
+    "namespaces",
+    "packaged_wsdl",
+    "zeep_settings",
+]
+
+PACKAGED_VERSION = "2023_2"
+_SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+
+# Faults meaning "too many requests at once": NetSuite did not act, so even a write may be sent again.
+CONCURRENCY_CODES = frozenset(
+    {"WS_CONCUR_SESSION_DISALLWD", "WS_REQUEST_BLOCKED", "EXCEEDED_CONCURRENT_REQUEST_LIMIT"}
+)
+CONCURRENCY_FAULTS = frozenset({"exceededConcurrentRequestLimitFault", "exceededRequestLimitFault"})
+CONCURRENCY_TEXTS = (
+    "only one request may be made against a session at a time",
+    "concurrent request limit exceeded",
+)
+AUTH_FAULTS = frozenset({"invalidCredentialsFault", "invalidAccountFault", "invalidSessionFault"})
+AUTH_CODES = frozenset(
+    {
+        "INVALID_LOGIN",
+        "INVALID_LOGIN_ATTEMPT",
+        "INVALID_LOGIN_CREDENTIALS",
+        "INVALID_ACCOUNT",
+        "INVALID_ACCT",
+        "INVALID_TOKEN",
+        "INVALID_SIGNATURE",
+        "INVALID_SESSION",
+        "USER_ERROR_AMBIGUOUS_AUTHENTICATION",
+    }
+)
+
+
+def namespaces(version: str) -> dict[str, str]:
+    """The SuiteTalk namespaces of one endpoint version, by short name."""
+    return {
+        "core": f"urn:core_{version}.platform.webservices.netsuite.com",
+        "msgs": f"urn:messages_{version}.platform.webservices.netsuite.com",
+        "common": f"urn:common_{version}.platform.webservices.netsuite.com",
+        "faults": f"urn:faults_{version}.platform.webservices.netsuite.com",
+        "sales": f"urn:sales_{version}.transactions.webservices.netsuite.com",
+        "acct": f"urn:accounting_{version}.lists.webservices.netsuite.com",
+        "tns": f"urn:platform_{version}.webservices.netsuite.com",
+    }
+
+
+def packaged_wsdl(version: str = PACKAGED_VERSION) -> Path:
+    """The project's compact WSDL for ``version`` (only 2023_2 ships)."""
+    path = Path(__file__).resolve().parent / "wsdl" / version / "netsuite.wsdl"
+    if not path.exists():
+        raise ConfigurationError(
+            f"no packaged WSDL for SuiteTalk {version} (packaged: {PACKAGED_VERSION}); "
+            "set wsdl='account' to load it from your account, or give a local path"
+        )
+    return path
+
+
+def zeep_settings() -> Any:
+    """Settings that read real payloads fully.
+
+    ``strict=False`` alone lets zeep drop a list whose children come in an order the schema does not expect
+    (``itemList`` came back empty); ignoring sequence order makes it match children by name instead.
+    """
+    zeep: Any = importlib.import_module("zeep")
+    return zeep.Settings(strict=False, xsd_ignore_sequence_order=True, xml_huge_tree=True)
+
+
+_clients: dict[tuple[str, str], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def default_cache_path() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "ecc-connectors" / "zeep-wsdl.sqlite"
+
+
+def load_zeep_client(wsdl: str, cache_path: Path | None = None, load_timeout: float = 60.0) -> Any:
+    """A zeep ``Client`` for ``wsdl`` (a path or URL), shared per process: the parsed WSDL is read-only here.
+
+    Remote WSDL and XSD files are kept in zeep's ``SqliteCache`` (30 days), so a new process does not fetch
+    them again. ``load_timeout`` covers only WSDL loading; operation timeouts are the engine's (``Limits``).
+    """
+    key = (wsdl, str(cache_path or ""))
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is not None:
+            return client
+    zeep: Any = importlib.import_module("zeep")
+    cache_module: Any = importlib.import_module("zeep.cache")
+    transports: Any = importlib.import_module("zeep.transports")
+
+    remote = wsdl.startswith(("http://", "https://"))
+    cache = None
+    if remote:
+        path = cache_path or default_cache_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cache = cache_module.SqliteCache(path=str(path), timeout=30 * 24 * 3600)
+    transport = transports.Transport(cache=cache, timeout=load_timeout, operation_timeout=load_timeout)
+    client = zeep.Client(wsdl, settings=zeep_settings(), transport=transport)
+    with _clients_lock:
+        return _clients.setdefault(key, client)
+
+
+@attrs.frozen
+class Fault:
+    """A SOAP fault as NetSuite sends it: ``faultcode``/``faultstring`` and the detail element's code."""
+
+    fault_code: str
+    message: str
+    detail_name: str = ""
+    code: str = ""
+
+    @property
+    def is_concurrency(self) -> bool:
+        return (
+            self.code in CONCURRENCY_CODES
+            or self.detail_name in CONCURRENCY_FAULTS
+            or any(text in self.message.lower() for text in CONCURRENCY_TEXTS)
+        )
+
+    @property
+    def is_authentication(self) -> bool:
+        return self.detail_name in AUTH_FAULTS or self.code in AUTH_CODES
+
+    def error(self) -> Exception:
+        text = f"NetSuite: {self.message or self.fault_code}"
+        if self.is_concurrency:
+            return RateLimited(f"{text} ({self.code or self.detail_name}); retries ran out")
+        if self.is_authentication:
+            return AuthenticationError(f"{text} ({self.code or self.detail_name})")
+        return StoreError(
+            text,
+            code=self.code or self.detail_name or self.fault_code,
+            http_status=None,
+            store="netsuite",
+            detail={"fault": self.detail_name, "faultcode": self.fault_code},
+        )
+
+
+def _fault_from_root(root: Any) -> Fault | None:
+    from lxml import etree
+
+    fault = root.find(f"{{{_SOAP_ENV}}}Body/{{{_SOAP_ENV}}}Fault")
+    if fault is None:
+        return None
+    code = fault.findtext("faultcode") or ""
+    message = fault.findtext("faultstring") or ""
+    detail_name = detail_code = ""
+    detail = fault.find("detail")
+    if detail is not None:
+        for child in detail:
+            if not isinstance(child.tag, str):
+                continue
+            name = etree.QName(child).localname
+            if name == "hostname":
+                continue
+            detail_name = name
+            for part in child:
+                if isinstance(part.tag, str) and etree.QName(part).localname == "code":
+                    detail_code = (part.text or "").strip()
+                elif isinstance(part.tag, str) and etree.QName(part).localname == "message" and part.text:
+                    # The detail message is the precise one (the faultstring is sometimes a stale copy).
+                    message = part.text.strip()
+            break
+    return Fault(code, message, detail_name, detail_code)
+
+
+def fault_from_response(response: httpx.Response) -> Fault | None:
+    """The SOAP fault in ``response``, or ``None`` when there is none (or the body is not XML)."""
+    content = response.content
+    if b"Fault" not in content:
+        return None
+    from lxml import etree
+
+    try:
+        root = etree.fromstring(content, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        return None
+    return _fault_from_root(root)
+
+
+class SoapClient:
+    """Builds requests and reads replies for one endpoint; holds no credentials of its own beyond signing."""
+
+    def __init__(self, client: Any, version: str, endpoint: str, passport: Any) -> None:
+        self.client = client
+        self.version = version
+        self.endpoint = endpoint
+        self.ns = namespaces(version)
+        self._binding = client.service._binding
+        self._passport = passport  # callable returning a fresh passport dict
+
+    def type(self, prefix: str, name: str) -> Any:
+        return self.client.get_type(f"{{{self.ns[prefix]}}}{name}")
+
+    def element(self, prefix: str, name: str) -> Any:
+        return self.client.get_element(f"{{{self.ns[prefix]}}}{name}")
+
+    def request(
+        self,
+        operation: str,
+        body: Mapping[str, Any],
+        *,
+        search_preferences: Mapping[str, Any] | None = None,
+        idempotent: bool = False,
+    ) -> httpx.Request:
+        from lxml import etree
+
+        passport = dict(self._passport())
+        passport["signature"] = {"_value_1": passport["signature"], "algorithm": "HMAC-SHA256"}
+        headers: list[Any] = [self.element("msgs", "tokenPassport")(**passport)]
+        if search_preferences is not None:
+            headers.append(self.element("msgs", "searchPreferences")(**search_preferences))
+        envelope, http_headers = self._binding._create(
+            operation,
+            (),
+            {**body, "_soapheaders": headers},
+            client=self.client,
+            options={"address": self.endpoint},
+        )
+        content = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
+        request = httpx.Request(
+            "POST",
+            self.endpoint,
+            content=content,
+            headers={"Content-Type": http_headers["Content-Type"], "SOAPAction": http_headers["SOAPAction"]},
+        )
+        return mark_idempotent(request) if idempotent else request
+
+    def reply(self, operation: str, response: httpx.Response) -> Any:
+        """The body of the reply (``searchResult``, ``readResponse``...), or the typed error it stands for."""
+        from lxml import etree
+
+        loader: Any = importlib.import_module("zeep.loader")
+
+        content = response.content
+        if not content.lstrip().startswith(b"<"):
+            raise StoreError(
+                f"NetSuite answered HTTP {response.status_code} without a SOAP envelope",
+                code=f"HTTP_{response.status_code}",
+                http_status=response.status_code,
+                store="netsuite",
+            )
+        try:
+            doc = loader.parse_xml(content, self.client.transport, settings=self.client.settings)
+        except etree.XMLSyntaxError as exc:
+            raise StoreError(
+                f"NetSuite answered with XML that does not parse: {exc}",
+                code="BAD_XML",
+                http_status=response.status_code,
+                store="netsuite",
+            ) from None
+        fault = _fault_from_root(doc)
+        if fault is not None:
+            raise fault.error()
+        if response.status_code >= 400:
+            raise StoreError(
+                f"NetSuite answered HTTP {response.status_code}",
+                code=f"HTTP_{response.status_code}",
+                http_status=response.status_code,
+                store="netsuite",
+            )
+        result = self._binding.get(operation).process_reply(doc)
+        return result.body if hasattr(result, "body") else result
+
+
+def status_details(status: Any) -> Sequence[Any]:
+    return list(getattr(status, "statusDetail", None) or ())
+
+
+def raise_for_status(status: Any, *, order_id: str | None = None, what: str = "") -> None:
+    """Raise the typed error a ``status isSuccess="false"`` stands for; return when it succeeded."""
+    if status is None or getattr(status, "isSuccess", True) is not False:
+        return
+    details = status_details(status)
+    errors = [d for d in details if (getattr(d, "type", None) or "ERROR") == "ERROR"] or details
+    code = str(getattr(errors[0], "code", "") or "") if errors else ""
+    message = "; ".join(str(getattr(d, "message", "") or getattr(d, "code", "")) for d in errors) or "failed"
+    prefix = f"NetSuite {what}: " if what else "NetSuite: "
+    if code in AUTH_CODES:
+        raise AuthenticationError(f"{prefix}{message} ({code})")
+    raise StoreError(f"{prefix}{message}", code=code or None, store="netsuite", order_id=order_id)
+
+
+def status_codes(status: Any) -> set[str]:
+    return {str(getattr(d, "code", "") or "") for d in status_details(status)}
