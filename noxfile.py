@@ -31,3 +31,10 @@ def examples(session: nox.Session) -> None:
     session.install("-e", ".[examples]")
     session.run("python", "examples/quickstart.py")
     session.run("python", "examples/netsuite_items_phone_order.py")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks: speed against the physical bound, CPU per order, memory, peers (about 3 minutes)."""
+    session.install(".[bench]")
+    session.run("python", "benchmarks/run.py", "--install-peers", *session.posargs)

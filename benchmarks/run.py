@@ -1,0 +1,590 @@
+"""Run every benchmark scenario, print one table, write the figures to ``benchmarks/results/latest.json`` and the
+table to ``docs/performance.md``.
+
+    python benchmarks/run.py [--install-peers] [--quick] [--no-docs]
+
+``--quick`` writes ``results/quick.json`` instead and leaves the docs alone. ``nox -s bench`` runs it with
+``--install-peers``: the published Magento clients compared against (``pymagento``,
+``my-magento``) both install a top-level package named ``magento``, so each goes into its own directory under
+``benchmarks/results/peers/`` and runs in its own process with that directory on ``PYTHONPATH``. A peer that
+cannot be installed is skipped with a printed note; the rest of the run goes on.
+
+Scenarios and why they are built the way they are: see ``docs/performance.md``. Each measurement runs in a
+fresh process (``_sdk.py``, ``_peers.py``), against fake stores served by separate processes
+(``_fake_server.py``), so no scenario shares an interpreter, a heap or a GIL with another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+PEERS_DIR = RESULTS / "peers"
+DOC = ROOT / "docs" / "performance.md"
+PY = sys.executable
+
+LATENCY = 0.25
+PAGE = 100
+RATE = 10.0
+ORDERS_TAB_STATUSES = ("pending", "processing", "complete")  # the download rows of _sdk.policy()
+
+# name -> (pip requirement, what the table calls it)
+PEER_PACKAGES = {"pymagento": "pymagento", "my-magento": "my-magento"}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Plumbing
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        model = platform.processor()
+    memory = ""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GB"
+    except OSError:
+        pass
+    return {
+        "load_average_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "memory": memory,
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def _env(extra_path: Path | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    if extra_path is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(extra_path), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+def _last_json(text: str) -> Any:
+    for line in reversed(text.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            return json.loads(line)
+    raise ValueError(f"no JSON in output: {text[-500:]!r}")
+
+
+def run_json(args: Sequence[str], *, extra_path: Path | None = None, timeout: float = 300) -> dict[str, Any]:
+    """Run a worker process and return the JSON it printed last (``{"error": ...}`` when it failed)."""
+    done = subprocess.run([PY, *args], capture_output=True, text=True, env=_env(extra_path), timeout=timeout,
+                          cwd=HERE)
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["(no output)"]
+        return {"error": tail[0][:300]}
+    data = _last_json(done.stdout)
+    return data.get("result", data) if isinstance(data, dict) else {"error": "unexpected output"}
+
+
+class Background:
+    """A worker started now and collected later (memory runs, which only need RSS, overlap the scenarios
+    that mostly wait on latency). Niced, so the foreground scenario gets the CPU when it wants it."""
+
+    def __init__(self, args: Sequence[str]) -> None:
+        self.process = subprocess.Popen([PY, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                        cwd=HERE, preexec_fn=lambda: os.nice(15))
+
+    def result(self) -> dict[str, Any]:
+        out, err = self.process.communicate(timeout=600)
+        if self.process.returncode != 0:
+            return {"error": (err or out).strip().splitlines()[-1][:300]}
+        data = _last_json(out)
+        return data.get("result", data) if isinstance(data, dict) else {"error": "unexpected output"}
+
+
+class FakeStore:
+    """``_fake_server.py`` in a child process, driven over its stdin/stdout control channel."""
+
+    def __init__(self, orders: int, latency: float, *extra: str) -> None:
+        self.process = subprocess.Popen(
+            [PY, "_fake_server.py", "--orders", str(orders), "--latency", str(latency), *extra],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=HERE,
+        )
+        self.info: dict[str, Any] = {}
+
+    def ready(self) -> FakeStore:
+        if not self.info:
+            assert self.process.stdout is not None
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError("the fake store process ended before serving")
+            self.info = json.loads(line)
+        return self
+
+    @property
+    def url(self) -> str:
+        return str(self.ready().info["api_url"])
+
+    @property
+    def token(self) -> str:
+        return str(self.ready().info["token"])
+
+    def command(self, text: str) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        self.process.stdin.write(text + "\n")
+        self.process.stdin.flush()
+        answer: dict[str, Any] = json.loads(self.process.stdout.readline())
+        return answer
+
+    def stats(self) -> dict[str, Any]:
+        return self.command("stats")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            try:
+                assert self.process.stdin is not None
+                self.process.stdin.write("quit\n")
+                self.process.stdin.flush()
+                self.process.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.process.kill()
+                self.process.wait()
+
+
+def measured(store: FakeStore, args: Sequence[str], **kwargs: Any) -> dict[str, Any]:
+    """Run a worker against ``store``, adding what the store saw: requests, 429s and its own CPU seconds."""
+    before = store.stats()
+    result = run_json(args, **kwargs)
+    after = store.stats()
+    result["store_requests"] = after["requests"] - before["requests"]
+    result["store_429s"] = after["rate_limited"] - before["rate_limited"]
+    result["store_cpu_seconds"] = round(after["cpu_seconds"] - before["cpu_seconds"], 2)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Peers
+
+
+def peer_path(name: str) -> Path:
+    return PEERS_DIR / name
+
+
+def peer_version(name: str) -> str | None:
+    dist = PEER_PACKAGES[name].replace("-", "_")
+    found = sorted(peer_path(name).glob(f"{dist}-*.dist-info"))
+    return found[-1].name[len(dist) + 1 : -len(".dist-info")] if found else None
+
+
+def install_peers() -> dict[str, str]:
+    """pip-install each peer into its own directory; returns name -> problem for those that failed."""
+    problems: dict[str, str] = {}
+    for name, requirement in PEER_PACKAGES.items():
+        if peer_version(name):
+            continue
+        done = subprocess.run(
+            [PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target",
+             str(peer_path(name)), requirement],
+            capture_output=True, text=True,
+        )
+        if done.returncode != 0 or not peer_version(name):
+            problems[name] = (done.stderr.strip().splitlines() or ["pip failed"])[-1][:200]
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Scenarios
+
+
+def bound(pages: int, concurrency: int, latency: float = LATENCY) -> float:
+    """The first request learns ``total_count``; the other ``pages - 1`` go ``concurrency`` at a time."""
+    return latency + math.ceil((pages - 1) / concurrency) * latency
+
+
+def run_all(args: argparse.Namespace) -> dict[str, Any]:
+    quick = args.quick
+    n_net = 2_000 if quick else 8_000
+    n_rate = 1_000 if quick else 4_000
+    n_cpu = 5_000 if quick else 50_000
+    n_engine = 5_000 if quick else 20_000
+    n_mem = (2_000, 20_000) if quick else (10_000, 100_000)
+    n_recheck = 4_000 if quick else 20_000
+    notes: list[str] = []
+    out: dict[str, Any] = {"machine": machine(), "quick": quick, "notes": notes}
+    started = time.perf_counter()
+
+    peer_problems = install_peers() if args.install_peers else {}
+    for name in PEER_PACKAGES:
+        if name not in peer_problems and not peer_version(name):
+            peer_problems[name] = "not installed (run with --install-peers, or `nox -s bench`)"
+    for name, problem in peer_problems.items():
+        print(f"note: peer {name} skipped: {problem}", flush=True)
+        notes.append(f"{name} skipped: {problem}")
+
+    # Stores: a default-configured Magento (input limits off, as shipped), the same behind a 10 req/s limit
+    # with input limits on (max page size 300, default 20), and a larger one without latency for re-checks.
+    net = FakeStore(n_net, LATENCY, "--max-page-size", "0", "--default-page-size", "0")
+    limited = FakeStore(n_rate, LATENCY, "--rate", str(RATE))
+    recheck_store = FakeStore(n_recheck, 0.0, "--max-page-size", "0", "--default-page-size", "0")
+    stores = (net, limited, recheck_store)
+    try:
+        for store in stores:
+            store.ready()
+        out["setup_seconds"] = round(time.perf_counter() - started, 1)
+        pages = math.ceil(n_net / PAGE)
+
+        # -- 1. network-bound, CPU-sensitive runs first, with nothing in the background ---------------------
+        network: list[dict[str, Any]] = []
+        for engine, concurrency in (("async", 8), ("async", 4), ("sync", 8)):
+            r = measured(net, ["_sdk.py", "network", "--url", net.url, "--token", net.token,
+                               "--concurrency", str(concurrency), "--engine", engine])
+            r.update(engine=engine, concurrency=concurrency, orders_expected=n_net, pages_expected=pages,
+                     bound_seconds=bound(pages, concurrency))
+            network.append(r)
+        bare = measured(net, ["_peers.py", "bare-async", net.url, net.token, str(PAGE)])
+        bare.update(bound_seconds=bound(pages, 8))
+        rate_pages = math.ceil(n_rate / PAGE)
+        rated = measured(limited, ["_sdk.py", "network", "--url", limited.url, "--token", limited.token,
+                                   "--concurrency", "8", "--rate", str(RATE)])
+        rated.update(orders_expected=n_rate, pages_expected=rate_pages, bound_seconds=rate_pages / RATE)
+
+        # -- 2. latency-bound runs (SDK c=1, peers), with the memory runs in the background -----------------
+        # CPU figures are process CPU time, so the CPU run can share this phase too: the foreground mostly
+        # waits on latency and outranks the niced background jobs when it does want the CPU.
+        cpu_job = Background(["_sdk.py", "cpu", "--orders", str(n_cpu), "--engine-orders", str(n_engine)])
+        memory_jobs = [Background(["_sdk.py", "memory", "--orders", str(n)]) for n in n_mem[:1]]
+        c1 = measured(net, ["_sdk.py", "network", "--url", net.url, "--token", net.token, "--concurrency", "1"])
+        c1.update(engine="async", concurrency=1, orders_expected=n_net, pages_expected=pages,
+                  bound_seconds=bound(pages, 1))
+        network.insert(0, c1)
+        memory = [memory_jobs[0].result()]
+        memory_jobs = [Background(["_sdk.py", "memory", "--orders", str(n_mem[1])])]
+
+        peers: list[dict[str, Any]] = []
+        peer_runs: list[tuple[str, str, Path | None]] = [("httpx-loop", str(PAGE), None)]
+        for name in PEER_PACKAGES:
+            if name in peer_problems:
+                continue
+            if name == "pymagento":
+                peer_runs.append((name, str(PAGE), peer_path(name)))
+            peer_runs.append((name, "default", peer_path(name)))
+        for name, size, path in peer_runs:
+            r = measured(net, ["_peers.py", name, net.url, net.token, size], extra_path=path)
+            r.update(peer=name, requested_page_size=size, version=peer_version(name) if path else None)
+            peers.append(r)
+        # What the peers' defaults do on a store with Magento's input limits switched on (max 300, default 20).
+        limits_on: list[dict[str, Any]] = []
+        for name in PEER_PACKAGES:
+            if name in peer_problems:
+                continue
+            time.sleep(1.1)  # let the rate window of the limited store empty
+            r = measured(limited, ["_peers.py", name, limited.url, limited.token, "default"],
+                         extra_path=peer_path(name))
+            r.update(peer=name, orders_expected=n_rate)
+            limits_on.append(r)
+        memory += [job.result() for job in memory_jobs]
+
+        cpu = cpu_job.result()
+
+        # -- 5. re-check (CPU-bound: alone) -------------------------------------------------------------
+        recheck = run_recheck(recheck_store, n_recheck)
+
+        # -- what-if: proposed changes, applied in the worker process only --------------------------------
+        what_if: list[dict[str, Any]] = []
+        if args.what_if:
+            for what, extra in (
+                ("rate limiter burst 1 (engine: burst = rate)", ["--burst", "1"]),
+                ("sliding-window limiter, token taken in the slot, msgspec decode",
+                 ["--window-limiter", "--patch", "reserve-in-slot", "--patch", "msgspec-decode"]),
+            ):
+                time.sleep(1.1)
+                r = measured(limited, ["_sdk.py", "network", "--url", limited.url, "--token", limited.token,
+                                       "--concurrency", "8", "--rate", str(RATE), *extra])
+                r.update(what=what, kind="rate", bound_seconds=rate_pages / RATE)
+                what_if.append(r)
+            patches = ["--patch", "msgspec-decode", "--patch", "msgspec-raw"]
+            r = measured(net, ["_sdk.py", "network", "--url", net.url, "--token", net.token,
+                               "--concurrency", "8", *patches])
+            r.update(what="c=8 with msgspec decode + msgspec raw encode", kind="network",
+                     bound_seconds=bound(pages, 8))
+            what_if.append(r)
+            r = measured(net, ["_sdk.py", "network", "--url", net.url, "--token", net.token,
+                               "--concurrency", "8", "--window", "16", "--patch", "parse-worker"])
+            r.update(what="c=8, decode + map in a worker process, 16 pages on the go", kind="network",
+                     bound_seconds=bound(pages, 8))
+            what_if.append(r)
+            r = run_json(["_sdk.py", "cpu", "--orders", str(n_engine), "--engine-orders", str(n_engine),
+                          *patches])
+            r.update(what="CPU with msgspec decode + msgspec raw encode", kind="cpu")
+            what_if.append(r)
+    finally:
+        for store in stores:
+            store.stop()
+
+    out.update(network=network, bare_async=bare, rate_limited=rated, peers=peers, limits_on=limits_on,
+               cpu=cpu, memory=memory, recheck=recheck, what_if=what_if)
+    out["machine"]["load_average_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    out["total_seconds"] = round(time.perf_counter() - started, 1)
+    return out
+
+
+def run_recheck(store: FakeStore, total: int) -> dict[str, Any]:
+    """The re-check worker downloads, then asks (one JSON line) for the store to change 1% of the orders."""
+    worker = subprocess.Popen([PY, "_sdk.py", "recheck", "--url", store.url, "--token", store.token],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              cwd=HERE)
+    assert worker.stdin is not None
+    assert worker.stdout is not None
+    edited: list[int] = []
+    result: dict[str, Any] = {"error": "the re-check worker ended early"}
+    for line in worker.stdout:
+        message = json.loads(line)
+        if "edit" in message:
+            # Orders the policy downloads into the Orders tab: Ignore-tab orders are not watched for changes.
+            edited = store.command(f"edit {max(1, total // 100)} 11 {','.join(ORDERS_TAB_STATUSES)}")["edited"]
+            worker.stdin.write(json.dumps({"edited": edited}) + "\n")
+            worker.stdin.flush()
+        elif "result" in message:
+            result = message["result"]
+    worker.wait(timeout=60)
+    if worker.returncode != 0 and worker.stderr is not None:
+        result = {"error": worker.stderr.read().strip().splitlines()[-1][:300]}
+    result["known"] = total
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The table
+
+
+def _n(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def build_table(res: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
+    """Rows of (scenario, result, target, met) and the notes under the table."""
+    rows: list[list[str]] = []
+    notes: list[str] = list(res.get("notes", []))
+
+    def ok(flag: bool | None) -> str:
+        return "-" if flag is None else ("yes" if flag else "NO")
+
+    sdk8 = None
+    for r in res["network"]:
+        label = f"SDK download, c={r['concurrency']}" + (" (sync Connector)" if r["engine"] == "sync" else "")
+        if "error" in r:
+            rows.append([label, f"failed: {r['error']}", "", "NO"])
+            continue
+        ratio = r["bound_seconds"] / r["seconds"]
+        target, met = "", None
+        if r["concurrency"] == 8 and r["engine"] == "async":
+            sdk8 = r
+            target, met = ">= 0.85 of bound", ratio >= 0.85
+        rows.append([
+            label,
+            f"{r['seconds']:.2f} s, {_n(r['orders'] / r['seconds'])} orders/s, {ratio:.2f} of bound "
+            f"({r['bound_seconds']:.2f} s); client CPU {r['cpu_seconds']:.1f} s, store CPU "
+            f"{r['store_cpu_seconds']:.1f} s",
+            target, ok(met),
+        ])
+    bare = res["bare_async"]
+    if "error" not in bare:
+        rows.append([
+            "Reference: bare httpx.AsyncClient + json.loads, c=8",
+            f"{bare['seconds']:.2f} s, {bare['bound_seconds'] / bare['seconds']:.2f} of bound "
+            "(no mapping, rules or ledger)", "", "-",
+        ])
+    rl = res["rate_limited"]
+    if "error" in rl:
+        rows.append(["Rate limit 10 req/s", f"failed: {rl['error']}", "", "NO"])
+    else:
+        ratio = rl["bound_seconds"] / rl["seconds"]
+        rows.append([
+            f"Rate limit {RATE:g} req/s, {_n(rl['orders_expected'])} orders, c=8, Limits.rate={RATE:g}",
+            f"{rl['seconds']:.2f} s, {ratio:.2f} of P/R ({rl['bound_seconds']:.1f} s), "
+            f"{rl['store_429s']} x 429 provoked",
+            ">= 0.9 of P/R, <= 5 x 429", ok(ratio >= 0.9 and rl["store_429s"] <= 5),
+        ])
+    for p in res["peers"]:
+        name = p["peer"] + (f" {p['version']}" if p.get("version") else "")
+        size = p["requested_page_size"]
+        label = f"Peer: {name}, page size {p.get('page_size') or 'all'}" + (
+            " (its default)" if size == "default" else "")
+        if "error" in p:
+            rows.append([label, f"failed: {p['error']}", "", "-"])
+            continue
+        speedup = p["seconds"] / sdk8["seconds"] if sdk8 else float("nan")
+        target, met = "", None
+        if size == str(PAGE):
+            target, met = ">= 5x", speedup >= 5
+        plural = "s" if p["requests"] != 1 else ""
+        rows.append([label, f"{p['seconds']:.2f} s ({p['requests']} request{plural}); SDK c=8 speed-up {speedup:.1f}x",
+                     target, ok(met)])
+    for p in res.get("limits_on", []):
+        if p["peer"] == "pymagento":
+            what = ("refused: " + p["error"]) if "error" in p else f"{p['orders']} orders"
+            notes.append(
+                f"pymagento defaults to pageSize 1000; on a store with Magento's web API input limits on "
+                f"(max page size 300) its download fails ({what[:120]}). The SDK never asks for more than 300."
+            )
+        elif p["peer"] == "my-magento":
+            got = p.get("orders", 0)
+            notes.append(
+                f"my-magento sends no pageSize and does not page: on a store with input limits on (default page "
+                f"size 20) it returned {got} of {p['orders_expected']} orders without an error; with limits off "
+                f"it fetches every order in one response (held in memory at once)."
+            )
+    cpu = res["cpu"]
+    if "error" in cpu:
+        rows.append(["CPU per order", f"failed: {cpu['error']}", "", "NO"])
+    else:
+        us = cpu["stages_us_per_order"]
+        split = ", ".join(f"{k} {v:.0f}" for k, v in us.items())
+        rows.append([
+            f"CPU, {_n(cpu['orders'])} orders, stages timed alone (µs/order)",
+            f"{_n(cpu['harness_orders_per_s'])} orders/s; {split}", "", "-",
+        ])
+        rows.append([
+            f"CPU, whole engine, {_n(cpu['engine_orders'])} orders in memory, one core",
+            f"{_n(cpu['engine_orders_per_cpu_s'])} orders per CPU-second", ">= 5,000 orders/s",
+            ok(cpu["engine_orders_per_cpu_s"] >= 5000),
+        ])
+    mem = res["memory"]
+    if any("error" in m for m in mem):
+        rows.append(["Memory", "failed: " + "; ".join(m.get("error", "") for m in mem), "", "NO"])
+    else:
+        small, large = mem
+        diff = round(large["peak_rss_mb"] - small["peak_rss_mb"]) + 0  # + 0: no "-0"
+        rows.append([
+            f"Memory, peak RSS, {_n(small['orders'])} vs {_n(large['orders'])} orders",
+            f"{small['peak_rss_mb']:.0f} MB vs {large['peak_rss_mb']:.0f} MB ({diff:+.0f} MB)",
+            "<= +50 MB", ok(diff <= 50),
+        ])
+    rc = res["recheck"]
+    if "error" in rc:
+        rows.append(["Re-check", f"failed: {rc['error']}", "", "NO"])
+    else:
+        for key, label in (("incremental", "incremental run"), ("full", "full pass over every known order")):
+            r = rc[key]
+            rows.append([
+                f"Re-check {_n(rc['known'])} known orders, {rc['edited']} edited: {label}",
+                f"{r['seconds']:.2f} s, {_n(r['orders'])} read, {r['updates']} to Updates; Updates == edited "
+                f"set: {'yes' if r['exact'] else 'NO'}",
+                "exactly the edited orders", ok(r["exact"] and r["pending"] == rc["edited"]),
+            ])
+    for w in res.get("what_if", []):
+        label = f"What-if: {w['what']}"
+        if "error" in w:
+            rows.append([label, f"failed: {w['error']}", "", "-"])
+        elif w["kind"] == "rate":
+            rows.append([label, f"{w['seconds']:.2f} s, {w['bound_seconds'] / w['seconds']:.2f} of P/R, "
+                         f"{w['store_429s']} x 429", "", "-"])
+        elif w["kind"] == "network":
+            rows.append([label, f"{w['seconds']:.2f} s, {w['bound_seconds'] / w['seconds']:.2f} of bound; client "
+                         f"CPU {w['cpu_seconds']:.1f} s (main process)", "", "-"])
+        else:
+            us = w["stages_us_per_order"]
+            split = ", ".join(f"{k} {v:.0f}" for k, v in us.items())
+            rows.append([label, f"engine {_n(w['engine_orders_per_cpu_s'])} orders per CPU-second; stages "
+                         f"(µs/order) {split}", "", "-"])
+    return rows, notes
+
+
+def render_table(rows: list[list[str]]) -> str:
+    header = ["Scenario", "Result", "Target", "Met"]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    line = "+".join("-" * (w + 2) for w in widths)
+
+    def fmt(r: list[str]) -> str:
+        return "|".join(f" {c:<{w}} " for c, w in zip(r, widths, strict=True))
+
+    return "\n".join([fmt(header), line, *(fmt(r) for r in rows)])
+
+
+def render_markdown(rows: list[list[str]]) -> str:
+    out = ["| Scenario | Result | Target | Met |", "| --- | --- | --- | --- |"]
+    out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+MARK_BEGIN = "<!-- bench:begin -->"
+MARK_END = "<!-- bench:end -->"
+
+
+def write_doc(res: dict[str, Any], rows: list[list[str]], notes: list[str]) -> None:
+    m = res["machine"]
+    block = "\n".join([
+        MARK_BEGIN,
+        f"Measured {m['date']} on {m['nproc']} cores ({m['cpu']}, {m['memory']} RAM), "
+        f"{m['implementation']} {m['python']}, {m['platform']}; whole run {res['total_seconds']:.0f} s; load "
+        f"average {m.get('load_average_before', '?')} before, {m.get('load_average_after', '?')} after.",
+        "",
+        render_markdown(rows),
+        "",
+        *(f"- {n}" for n in notes),
+        MARK_END,
+    ])
+    if DOC.exists():
+        text = DOC.read_text()
+        if MARK_BEGIN in text and MARK_END in text:
+            head, _, rest = text.partition(MARK_BEGIN)
+            _, _, tail = rest.partition(MARK_END)
+            DOC.write_text(head + block + tail)
+            return
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text("# Performance\n\n" + block + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--install-peers", action="store_true", help="pip-install the PyPI peers first")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, to check the harness itself")
+    parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/performance.md")
+    parser.add_argument("--render", type=Path, metavar="JSON",
+                        help="only print (and write to the docs) the table of an earlier run's JSON")
+    parser.add_argument("--what-if", action="store_true",
+                        help="also measure the proposed engine/driver changes (rows marked what-if)")
+    args = parser.parse_args(argv)
+    res = json.loads(args.render.read_text()) if args.render else run_all(args)
+    rows, notes = build_table(res)
+    m = res["machine"]
+    print()
+    print(f"ecc-connectors benchmarks{' (quick sizes)' if res['quick'] else ''}: {m['nproc']} cores, "
+          f"{m['cpu']}, {m['implementation']} {m['python']}; {res['total_seconds']:.0f} s")
+    print(render_table(rows))
+    for note in notes:
+        print(f"note: {note}")
+    res["table"] = rows
+    res["table_notes"] = notes
+    if not args.render:
+        # A quick run checks the harness; it must not stand in for the published figures.
+        target = RESULTS / ("quick.json" if res["quick"] else "latest.json")
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(res, indent=2, default=str))
+        print(f"\nfigures: {target}")
+    if not args.no_docs and not res["quick"]:
+        write_doc(res, rows, notes)
+        print(f"table: {DOC}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
