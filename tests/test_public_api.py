@@ -60,6 +60,7 @@ EXPECTED = [
     "PostBack",
     "Progress",
     "RateLimited",
+    "RawJSON",
     "RetryHint",
     "SQLiteLedger",
     "Seen",

@@ -31,7 +31,7 @@ import orjson
 
 from ._convert import order_from_snapshot, order_snapshot, snapshot_fingerprint
 from ._errors import ConfigurationError, PayloadError
-from ._model import ChangeKind, FieldChange, Order
+from ._model import ChangeKind, FieldChange, Order, RawJSON
 from ._outcomes import Seen, Tab
 
 __all__ = [
@@ -318,6 +318,17 @@ def _loads(text: str | None) -> Any:
     return None if text is None else orjson.loads(text)
 
 
+def _dumps_raw(raw: Any) -> str:
+    # A payload the driver kept as the store's own JSON text is stored as it is; anything else is encoded.
+    return str(raw) if isinstance(raw, RawJSON) else _dumps(raw)
+
+
+def _loads_raw(text: str | None) -> RawJSON | None:
+    # Raw payloads come back as their JSON text: parsing them here would turn money into floats, and most
+    # readers never look at them. ``RawJSON.data()`` parses with exact decimals.
+    return None if text is None or text == "null" else RawJSON(text)
+
+
 def _ts(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat()
 
@@ -579,7 +590,7 @@ class SQLiteLedger:
             order_rows.append((
                 store, row.order.order_id, row.order.number, row.order.status, row.tab.value, int(row.paid),
                 int(row.shipped), snapshot_fingerprint(snapshot), _ts(row.order.updated_at), _dumps(snapshot),
-                _dumps(row.order.raw), now, now,
+                _dumps_raw(row.order.raw), now, now,
             ))
         superseded = [
             (row.order.order_id, now, store, row.supersedes)
@@ -589,12 +600,12 @@ class SQLiteLedger:
         update_rows = [
             (
                 store, u.target, u.order.order_id, u.replaces, _changes_json(u.changes),
-                _dumps(order_snapshot(u.order)), _dumps(u.order.raw), now,
+                _dumps(order_snapshot(u.order)), _dumps_raw(u.order.raw), now,
             )
             for u in batch.updates
         ]
         failure_rows = [
-            (store, f.order_ref or "", f.field, f.problem, _dumps(f.raw), now) for f in batch.failures
+            (store, f.order_ref or "", f.field, f.problem, _dumps_raw(f.raw), now) for f in batch.failures
         ]
         if order_rows:
             conn.executemany(_UPSERT_ORDER, order_rows)
@@ -633,7 +644,7 @@ class SQLiteLedger:
          last_changed, replaced_by, dismissed) = row
         return OrderRecord(
             store=store, order_id=order_id, number=number, status=status, tab=Tab(tab), paid=bool(paid),
-            shipped=bool(shipped), order=order_from_snapshot(orjson.loads(snapshot), raw=_loads(raw)),
+            shipped=bool(shipped), order=order_from_snapshot(orjson.loads(snapshot), raw=_loads_raw(raw)),
             fingerprint=fingerprint, first_seen=_dt(first_seen), last_changed=_dt(last_changed),
             replaced_by=replaced_by, dismissed=dismissed,
         )
@@ -657,7 +668,7 @@ class SQLiteLedger:
         store, order_id, replaces, changes, snapshot, raw, detected_at = row
         return PendingUpdate(
             store=store, order_id=order_id,
-            order=order_from_snapshot(orjson.loads(snapshot), raw=_loads(raw)),
+            order=order_from_snapshot(orjson.loads(snapshot), raw=_loads_raw(raw)),
             changes=_changes_from(changes), replaces=replaces, detected_at=_dt(detected_at),
         )
 
@@ -735,7 +746,7 @@ class SQLiteLedger:
             "ORDER BY order_ref, field",
             (store,),
         )
-        return [FailureRecord(s, ref or None, f, p, _loads(raw), _dt(at)) for s, ref, f, p, raw, at in rows]
+        return [FailureRecord(s, ref or None, f, p, _loads_raw(raw), _dt(at)) for s, ref, f, p, raw, at in rows]
 
     def set_local_state(
         self, store: str, order_id: str, *, paid: bool | None = None, shipped: bool | None = None
@@ -770,7 +781,7 @@ class SQLiteLedger:
                 "last_changed = ?, dismissed = NULL WHERE store = ? AND order_id = ?",
                 (
                     order.number, order.status, snapshot_fingerprint(snapshot), _ts(order.updated_at),
-                    _dumps(snapshot), _dumps(order.raw), _ts(now), store, order.order_id,
+                    _dumps(snapshot), _dumps_raw(order.raw), _ts(now), store, order.order_id,
                 ),
             )
             return cursor.rowcount == 1

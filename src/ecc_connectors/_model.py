@@ -8,6 +8,7 @@ prices one order in one currency); timestamps are timezone-aware UTC. Converters
 from __future__ import annotations
 
 import enum
+import json
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -24,6 +25,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "Payment",
+    "RawJSON",
     "Shipment",
     "StoreStatus",
     "Totals",
@@ -31,6 +33,22 @@ __all__ = [
 ]
 
 ZERO = Decimal("0")
+
+
+class RawJSON(str):
+    """A payload kept exactly as the store sent it: its JSON text, unparsed.
+
+    Keeping the text (instead of a parsed copy) is the faithful record for audit, and spares re-encoding each
+    order when the ledger stores it. :meth:`data` parses it with every non-integer number as a ``Decimal``.
+    """
+
+    __slots__ = ()
+
+    def data(self) -> Any:
+        return json.loads(self, parse_float=Decimal)
+
+    def __repr__(self) -> str:
+        return f"RawJSON({len(self)} characters)"
 
 
 def utc(value: datetime) -> datetime:

@@ -31,8 +31,9 @@ from ..._driver import (
 from ..._errors import ConfigurationError, PayloadError, StoreError
 from ..._model import Item, Order, StoreStatus
 from ._auth import AdminToken, BearerToken, OAuth1
-from ._errors import decode_json, raise_for_store_error
+from ._errors import decode_json, decode_list_envelope, raise_for_store_error
 from ._mapping import DEFAULT_STATUSES, address_to_magento, map_order, map_product
+from ._schema import decode_order
 from ._search import MAX_PAGE_SIZE, Filter, SearchCriteria, clamp_page_size, order_criteria, page_count
 
 __all__ = ["Magento2Driver"]
@@ -208,20 +209,27 @@ class Magento2Driver(Driver):
         self, query: OrderQuery, size: int, number: int
     ) -> Flow[tuple[tuple[Order | PayloadError, ...], int]]:
         criteria = order_criteria(query, size, number)
-        body = self._answer((yield self._get("/V1/orders", criteria.params())))
-        if not isinstance(body, Mapping) or not isinstance(body.get("items", []), list):
-            raise PayloadError(self.store_id, None, "items", "the order list is not {items: [...]}", raw=body)
+        response = yield self._get("/V1/orders", criteria.params())
+        raise_for_store_error(response, self.store_id)
+        try:
+            body, items = decode_list_envelope(response.content)
+        except ValueError:
+            raise StoreError(
+                f"store answered HTTP {response.status_code} with a body that is not JSON",
+                http_status=response.status_code,
+                store=self.store_id,
+            ) from None
+        if items is None:
+            raise PayloadError(
+                self.store_id, None, "items", "the order list is not {items: [...]}", raw=response.text
+            )
         total = body.get("total_count")
         if isinstance(total, bool) or not isinstance(total, int) or total < 0:
             problem = f"expected a count, got {total!r}"
-            raise PayloadError(self.store_id, None, "total_count", problem, raw=body)
-        orders: list[Order | PayloadError] = []
-        for item in body.get("items") or []:
-            try:
-                orders.append(map_order(item, self.store_id))
-            except PayloadError as bad:
-                orders.append(bad)
-        return tuple(orders), total
+            raise PayloadError(self.store_id, None, "total_count", problem, raw=response.text)
+        # Each order keeps its own JSON text as received (``RawJSON``): the faithful audit copy, and no
+        # re-encoding when the ledger stores it.
+        return tuple(decode_order(item, self.store_id) for item in items), total
 
     def first_page(self, query: OrderQuery) -> Flow[Page]:
         if query.statuses == ():

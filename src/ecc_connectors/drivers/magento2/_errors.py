@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
+import msgspec
 
 from ..._errors import AuthenticationError, StatusNotAllowed, StoreError
 
-__all__ = ["decode_json", "fill_placeholders", "raise_for_store_error"]
+__all__ = [
+    "decode_bytes",
+    "decode_json",
+    "decode_list_envelope",
+    "fill_placeholders",
+    "raise_for_store_error",
+]
 
 # Magento 2.4.7+ refuses a comment whose status does not belong to the order's current state with
 # 'Unable to add comment: The status "%1" is not part of the order status history.'
@@ -20,9 +26,45 @@ _STATUS_NOT_IN_STATE = "is not part of the order status history"
 _PLACEHOLDER = re.compile(r"%(\d+|[A-Za-z_][A-Za-z0-9_]*)")
 
 
+# msgspec hands each non-integer number's own text to the hook, so money never passes through a float; it
+# decodes about twice as fast as json.loads(parse_float=Decimal), which matters at 10 kB per Magento order.
+_decoder = msgspec.json.Decoder(float_hook=Decimal)
+
+
+class _ListEnvelope(TypedDict, total=False):
+    items: list[msgspec.Raw] | None
+    total_count: Any
+
+
+_list_envelope = msgspec.json.Decoder(_ListEnvelope)
+
+
 def decode_json(response: httpx.Response) -> Any:
-    """The body as JSON, with every non-integer number a ``Decimal`` (money never passes through float)."""
-    return json.loads(response.content, parse_float=Decimal)
+    """The body as JSON, with every non-integer number a ``Decimal`` (money never passes through float).
+
+    Raises ``ValueError`` when the body is not JSON."""
+    return decode_bytes(response.content)
+
+
+def decode_bytes(content: bytes | memoryview) -> Any:
+    try:
+        return _decoder.decode(content)
+    except msgspec.DecodeError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def decode_list_envelope(content: bytes) -> tuple[dict[str, Any], list[bytes] | None]:
+    """A ``{items: [...], total_count}`` answer with each item left as its own JSON text (for ``Order.raw``),
+    in one pass. ``items`` is ``None`` when the key holds something other than a list (or null)."""
+    try:
+        envelope = _list_envelope.decode(content)
+    except msgspec.ValidationError:
+        return {}, None
+    except msgspec.DecodeError as exc:
+        raise ValueError(str(exc)) from None
+    items = envelope.get("items", [])
+    rest = {"total_count": envelope.get("total_count")}
+    return rest, None if items is None else [bytes(item) for item in items]
 
 
 def fill_placeholders(message: str, parameters: Any) -> str:

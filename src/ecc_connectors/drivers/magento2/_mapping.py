@@ -31,6 +31,14 @@ def _money(data: Mapping[str, Any], key: str, field: str | None = None) -> Decim
     value = data.get(key)
     if value is None:
         return None
+    # Fast paths: bodies are decoded with exact Decimals, so most amounts arrive ready to use.
+    kind = type(value)
+    if kind is Decimal:
+        if not value.is_finite():
+            raise _Bad(field or key, f"not a finite number: {value!r}")
+        return value  # type: ignore[no-any-return]
+    if kind is int:
+        return Decimal(value)
     if isinstance(value, bool):
         raise _Bad(field or key, f"expected a number, got {value!r}")
     if isinstance(value, (int, Decimal, str, float)):
@@ -259,11 +267,14 @@ def order_ref(data: Any) -> str | None:
     return None
 
 
-def map_order(data: Any, store: str) -> Order:
+def map_order(data: Any, store: str, raw: Any = None) -> Order:
     """One Magento order (``GET /V1/orders/{id}`` or an item of ``GET /V1/orders``) as an :class:`Order`.
 
-    Raises :class:`PayloadError` naming the field at fault; ``raw`` is the dict exactly as received.
+    Raises :class:`PayloadError` naming the field at fault. ``raw`` is kept on the order (and on the error):
+    the order's JSON text as received when the caller has it, else ``data`` itself.
     """
+    if raw is None:
+        raw = data
     try:
         if not isinstance(data, Mapping):
             raise _Bad("(order)", f"expected an object, got {type(data).__name__}")
@@ -290,12 +301,12 @@ def map_order(data: Any, store: str) -> Order:
             payments=_payments(data),
             notes=_notes(data),
             replaces=_id(data.get("relation_parent_id")),
-            raw=data,
+            raw=raw,
         )
     except _Bad as bad:
-        raise PayloadError(store, order_ref(data), bad.field, bad.problem, raw=data) from None
+        raise PayloadError(store, order_ref(data), bad.field, bad.problem, raw=raw) from None
     except (TypeError, ValueError) as exc:
-        raise PayloadError(store, order_ref(data), "(order)", str(exc), raw=data) from None
+        raise PayloadError(store, order_ref(data), "(order)", str(exc), raw=raw) from None
 
 
 def map_product(data: Any, source: str = "magento2") -> Item:
