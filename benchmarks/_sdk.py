@@ -362,24 +362,25 @@ def mode_memory(args: argparse.Namespace) -> dict[str, Any]:
 def mode_cpu(args: argparse.Namespace) -> dict[str, Any]:
     """Each stage timed on its own, calling the functions the engine calls, page by page; then the whole
     engine over the same pages (MockTransport, one worker) for the end-to-end figure."""
+    from ecc_connectors import RawJSON, rules
     from ecc_connectors import _ledger as ledger_module
-    from ecc_connectors import rules
     from ecc_connectors._ledger import PageBatch, RowWrite
     from ecc_connectors._outcomes import Download, Ignore, Tab
-    from ecc_connectors.drivers.magento2._errors import decode_json
+    from ecc_connectors.drivers.magento2._errors import decode_list_envelope
     from ecc_connectors.drivers.magento2._mapping import map_order
+    from ecc_connectors.drivers.magento2._schema import _order_decoder as order_decoder
 
     stages = {"parse": 0.0, "map": 0.0, "rules": 0.0, "fingerprint": 0.0, "ledger": 0.0}
     clock = time.process_time
     fingerprint_time = [0.0]
     # The ledger computes the fingerprint inside commit_page; timing the function it calls splits it out.
-    hook = "snapshot_fingerprint" if hasattr(ledger_module, "snapshot_fingerprint") else "_fingerprint"
-    original_fingerprint: Callable[[dict[str, Any]], str] = getattr(ledger_module, hook)
+    hook = "fingerprint"
+    original_fingerprint: Callable[[Any], str] = getattr(ledger_module, hook)
 
-    def timed_fingerprint(snapshot: dict[str, Any]) -> str:
+    def timed_fingerprint(order: Any) -> str:
         t = clock()
         try:
-            return original_fingerprint(snapshot)
+            return original_fingerprint(order)
         finally:
             fingerprint_time[0] += clock() - t
 
@@ -397,9 +398,11 @@ def mode_cpu(args: argparse.Namespace) -> dict[str, Any]:
             for body in source.pages():
                 response = httpx.Response(200, content=body, request=request)
                 t0 = clock()
-                data = decode_json(response)
+                _, items = decode_list_envelope(response.content)
+                assert items is not None
+                decoded = [(order_decoder.decode(item), RawJSON(item.decode())) for item in items]
                 t1 = clock()
-                orders = [map_order(item, store) for item in data["items"]]
+                orders = [map_order(data, store, raw) for data, raw in decoded]
                 t2 = clock()
                 known = ledger.seen(store, [o.order_id for o in orders])
                 t3 = clock()

@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 import cattrs
-import orjson
+import msgspec
 import tomli_w
 from cattrs.errors import ClassValidationError, IterableValidationError
 from cattrs.v import format_exception, transform_error
@@ -44,7 +44,7 @@ __all__ = [
     "policy_to_dict",
     "policy_to_json",
     "policy_to_toml",
-    "snapshot_fingerprint",
+    "snapshot_json",
 ]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
@@ -169,6 +169,11 @@ def _make_converter() -> cattrs.Converter:
 
 
 _policy_converter = _make_converter()
+
+# msgspec encodes attrs classes in C (Decimal as its text, datetimes as RFC 3339), about twice as fast as
+# unstructuring with cattrs and then encoding; the result reads back through order_from_snapshot.
+_snapshot_encoder = msgspec.json.Encoder()
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _policy_converter.register_structure_hook(str | None, _structure_optional_str)
 
 # Snapshots are written and read only by the SDK; extra keys are tolerated so an older ledger still loads.
@@ -266,17 +271,21 @@ def order_from_snapshot(data: dict[str, Any], raw: Any = None) -> Order:
     return order
 
 
+def snapshot_json(order: Order) -> bytes:
+    """:func:`order_snapshot` as JSON bytes, encoded straight from the order (the ledger's hot path).
+
+    Times keep the offset they have (the model's drivers give UTC); :func:`order_from_snapshot` reads either.
+    """
+    return _snapshot_encoder.encode(attrs.evolve(order, raw=None) if order.raw is not None else order)
+
+
 def fingerprint(order: Order) -> str:
     """A short stable hash of everything in the order but ``raw`` and ``updated_at`` (a touch that changes
     nothing else is not a change).
 
-    It hashes the snapshot, so amounts count as written: ``10.00`` and ``10.0`` hash differently although they
-    are equal. A store writes an order's amounts the same way each time, and ``rules.diff`` compares by value.
+    It hashes the encoded order, so amounts count as written: ``10.00`` and ``10.0`` hash differently although
+    they are equal. A store writes an order's amounts the same way each time, and ``rules.diff`` compares by
+    value, so a differing hash only costs a diff, never a false update.
     """
-    return snapshot_fingerprint(order_snapshot(order))
-
-
-def snapshot_fingerprint(snapshot: Mapping[str, Any]) -> str:
-    """:func:`fingerprint` from a snapshot already made (the ledger makes one anyway)."""
-    data = {key: value for key, value in snapshot.items() if key != "updated_at"}
-    return hashlib.blake2b(orjson.dumps(data, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
+    encoded = _snapshot_encoder.encode(attrs.evolve(order, raw=None, updated_at=_EPOCH))
+    return hashlib.blake2b(encoded, digest_size=16).hexdigest()

@@ -29,7 +29,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 import orjson
 
-from ._convert import order_from_snapshot, order_snapshot, snapshot_fingerprint
+from ._convert import fingerprint, order_from_snapshot, snapshot_json
 from ._errors import ConfigurationError, PayloadError
 from ._model import ChangeKind, FieldChange, Order, RawJSON
 from ._outcomes import Seen, Tab
@@ -586,10 +586,9 @@ class SQLiteLedger:
         store = batch.store
         order_rows = []
         for row in batch.rows:
-            snapshot = order_snapshot(row.order)
             order_rows.append((
                 store, row.order.order_id, row.order.number, row.order.status, row.tab.value, int(row.paid),
-                int(row.shipped), snapshot_fingerprint(snapshot), _ts(row.order.updated_at), _dumps(snapshot),
+                int(row.shipped), fingerprint(row.order), _ts(row.order.updated_at), snapshot_json(row.order).decode(),
                 _dumps_raw(row.order.raw), now, now,
             ))
         superseded = [
@@ -600,7 +599,7 @@ class SQLiteLedger:
         update_rows = [
             (
                 store, u.target, u.order.order_id, u.replaces, _changes_json(u.changes),
-                _dumps(order_snapshot(u.order)), _dumps_raw(u.order.raw), now,
+                snapshot_json(u.order).decode(), _dumps_raw(u.order.raw), now,
             )
             for u in batch.updates
         ]
@@ -702,13 +701,13 @@ class SQLiteLedger:
             if old is None:
                 raise KeyError(f"order {order_id!r} of store {store!r} is not in the ledger")
             tab, paid, shipped, first_seen = old
-            snapshot = orjson.loads(snapshot_text)
+            accepted = order_from_snapshot(orjson.loads(snapshot_text))
             stamp = _ts(now)
             conn.execute(
                 _UPSERT_ORDER,
                 (
-                    store, new_id, snapshot["number"], snapshot["status"], tab, paid, shipped,
-                    snapshot_fingerprint(snapshot), _ts(_dt(snapshot["updated_at"])), snapshot_text, raw_text,
+                    store, new_id, accepted.number, accepted.status, tab, paid, shipped,
+                    fingerprint(accepted), _ts(accepted.updated_at), snapshot_text, raw_text,
                     first_seen, stamp,
                 ),
             )
@@ -735,7 +734,7 @@ class SQLiteLedger:
                 return False
             conn.execute(
                 "UPDATE orders SET dismissed = ? WHERE store = ? AND order_id = ?",
-                (snapshot_fingerprint(orjson.loads(row[0])), store, order_id),
+                (fingerprint(order_from_snapshot(orjson.loads(row[0]))), store, order_id),
             )
             conn.execute("DELETE FROM pending_updates WHERE store = ? AND order_id = ?", (store, order_id))
             return True
@@ -769,7 +768,6 @@ class SQLiteLedger:
         Used after a post-back: the store's answer to our own change (a shipment, a status) is not an Update.
         Nothing happens when the order is not in the ledger, or when an update is pending for it (the user has
         not seen the store's other changes yet). Returns whether the row was refreshed."""
-        snapshot = order_snapshot(order)
         with self._transaction() as conn:
             pending = conn.execute(
                 "SELECT 1 FROM pending_updates WHERE store = ? AND order_id = ?", (store, order.order_id)
@@ -780,8 +778,8 @@ class SQLiteLedger:
                 "UPDATE orders SET number = ?, status = ?, fingerprint = ?, updated_at = ?, snapshot = ?, raw = ?, "
                 "last_changed = ?, dismissed = NULL WHERE store = ? AND order_id = ?",
                 (
-                    order.number, order.status, snapshot_fingerprint(snapshot), _ts(order.updated_at),
-                    _dumps(snapshot), _dumps_raw(order.raw), _ts(now), store, order.order_id,
+                    order.number, order.status, fingerprint(order), _ts(order.updated_at),
+                    snapshot_json(order).decode(), _dumps_raw(order.raw), _ts(now), store, order.order_id,
                 ),
             )
             return cursor.rowcount == 1

@@ -1,7 +1,8 @@
 """The typed order model: what every driver maps a store's order into.
 
 All classes are frozen and slotted. Amounts are ``Decimal`` in the order's ``currency`` (every cart we support
-prices one order in one currency); timestamps are timezone-aware UTC. Converters to and from plain data live in
+prices one order in one currency); timestamps are timezone-aware and stored in UTC (an aware time in another
+offset is converted; a naive one is refused). Converters to and from plain data live in
 ``_convert.py``, not here.
 """
 
@@ -61,6 +62,21 @@ def utc(value: datetime) -> datetime:
 def _aware(_inst: object, attribute: attrs.Attribute[Any], value: datetime | None) -> None:
     if value is not None and (value.tzinfo is None or value.utcoffset() is None):
         raise ValueError(f"{attribute.name} must be timezone-aware, got {value.isoformat()}")
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    # One representation per instant: equal orders then encode (and fingerprint) the same way.
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value.isoformat()} has no time zone; give one (stores differ)")
+    return value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)
+
+
+def _as_utc_required(value: datetime) -> datetime:
+    result = _as_utc(value)
+    assert result is not None
+    return result
 
 
 def _decimal(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -167,13 +183,13 @@ class Shipment:
     tracking_numbers: tuple[str, ...] = ()
     carrier: str = ""
     method: str = ""
-    created_at: datetime | None = attrs.field(default=None, validator=_aware)
+    created_at: datetime | None = attrs.field(default=None, converter=_as_utc)
 
 
 @attrs.frozen
 class Note:
     text: str
-    created_at: datetime | None = attrs.field(default=None, validator=_aware)
+    created_at: datetime | None = attrs.field(default=None, converter=_as_utc)
     customer_visible: bool = False
     status: str | None = None
 
@@ -192,8 +208,8 @@ class Order:
     order_id: str
     number: str
     status: str
-    created_at: datetime = attrs.field(validator=_aware)
-    updated_at: datetime = attrs.field(validator=_aware)
+    created_at: datetime = attrs.field(converter=_as_utc_required)
+    updated_at: datetime = attrs.field(converter=_as_utc_required)
     currency: str
     state: str | None = None
     customer: Customer = Customer()
