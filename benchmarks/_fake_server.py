@@ -12,61 +12,21 @@ command read from stdin:
   answers with their entity ids;
 * ``quit``.
 
-``--rate R`` makes the store enforce R requests per second the way a proxy in front of a store does: a request
-that would make more than R in the last second is answered 429 with ``Retry-After`` (seconds until a slot
-frees, rounded up). The testing kit's fake has no such knob, so this wrapper adds it around the fake's request
-path (``_handle``) without changing the fake itself.
+``--rate R`` makes the store enforce R requests per second the way a proxy in front of a store does, through
+the fake's ``rate_limit`` knob: a request that would make more than R in the last second is answered 429 with
+``Retry-After`` (seconds until a place frees, rounded up), and counted.
 """
 
 from __future__ import annotations
 
 import argparse
-import collections
 import json
-import math
 import os
 import random
 import sys
-import threading
-import time
 from typing import Any
 
-from ecc_connectors.testing._magento import FakeMagentoStore, _error_response
-
-
-class RateLimitedStore(FakeMagentoStore):
-    """The fake store behind a sliding one-second window of at most ``rate`` requests."""
-
-    def __init__(self, *, rate: float | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.rate = rate
-        self._window: collections.deque[float] = collections.deque()
-        self._window_lock = threading.Lock()
-        self.rate_limited = 0
-        self.served = 0
-
-    def _admit(self) -> float | None:
-        """``None`` when the request may pass, else the seconds until it could."""
-        if not self.rate:
-            return None
-        now = time.monotonic()
-        with self._window_lock:
-            while self._window and now - self._window[0] >= 1.0:
-                self._window.popleft()
-            if len(self._window) >= self.rate:
-                self.rate_limited += 1
-                return 1.0 - (now - self._window[0])
-            self._window.append(now)
-            return None
-
-    def _handle(self, method: str, raw_path: str, headers: Any, body: bytes, full_url: str) -> Any:
-        with self._window_lock:
-            self.served += 1
-        wait = self._admit()
-        if wait is not None:
-            retry_after = str(max(1, math.ceil(wait)))
-            return _error_response(429, "Too Many Requests", [], {"Retry-After": retry_after})
-        return super()._handle(method, raw_path, headers, body, full_url)
+from ecc_connectors.testing._magento import FakeMagentoStore
 
 
 def _cpu_seconds() -> float:
@@ -74,7 +34,7 @@ def _cpu_seconds() -> float:
     return usage.user + usage.system
 
 
-def _edit(store: RateLimitedStore, count: int, seed: int, statuses: str = "") -> list[int]:
+def _edit(store: FakeMagentoStore, count: int, seed: int, statuses: str = "") -> list[int]:
     wanted = set(statuses.split(",")) if statuses else None
     ids = sorted(int(o["entity_id"]) for o in store.orders() if wanted is None or o["status"] in wanted)
     chosen = sorted(random.Random(seed).sample(ids, count))
@@ -92,8 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-page-size", type=int, default=300, help="0: no input limit")
     parser.add_argument("--default-page-size", type=int, default=20, help="0: all orders without pageSize")
     args = parser.parse_args(argv)
-    store = RateLimitedStore(
-        rate=args.rate,
+    store = FakeMagentoStore(
+        rate_limit=args.rate,
         seed=args.seed,
         order_count=args.orders,
         edited_pairs=0,
@@ -107,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     for line in sys.stdin:
         command, *rest = line.split()
         if command == "stats":
-            answer: dict[str, Any] = {"requests": store.served, "rate_limited": store.rate_limited,
+            stats = store.stats
+            answer: dict[str, Any] = {"requests": stats["requests"], "rate_limited": stats["throttled"],
                                       "cpu_seconds": _cpu_seconds()}
         elif command == "edit":
             answer = {"edited": _edit(store, int(rest[0]), int(rest[1]), *rest[2:3])}

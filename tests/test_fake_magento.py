@@ -773,6 +773,86 @@ def test_latency_is_applied_per_request_without_serialising(store: FakeMagentoSt
     assert store.peak_concurrent_latency >= 2
 
 
+def test_rate_limit_refuses_past_the_window_with_retry_after_and_counts(
+    fake_magento_factory: Factory,
+) -> None:
+    now = [100.0]
+    store = fake_magento_factory(
+        seed=3, order_count=5, rate_limit=3, monotonic=lambda: now[0], validate=False
+    )
+    params = criteria(page_size=1)
+    with api(store) as c:
+        assert c.get("/V1/orders", params=params).status_code == 200
+        assert c.get("/V1/nowhere").status_code == 404  # every request counts, whatever it asks for
+        unauthenticated = httpx.get(f"{store.api_url()}/V1/orders", params=params)
+        assert unauthenticated.status_code == 401
+        now[0] = 100.4
+        refused = c.get("/V1/orders", params=params)
+        assert refused.status_code == 429
+        assert refused.headers["Retry-After"] == "1"
+        body = refused.json()
+        assert set(body) == {"message", "parameters"}
+        assert "%1" in body["message"]
+        assert body["parameters"] == ["1"]
+        assert store.throttled == 1
+        # A refused request takes no place: once the first second is over, there is room again.
+        now[0] = 100.999
+        assert c.get("/V1/orders", params=params).status_code == 429
+        now[0] = 101.0
+        assert [c.get("/V1/orders", params=params).status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert store.throttled == 3
+    stats = store.stats
+    assert stats["requests"] == store.request_count == 9
+    assert stats["throttled"] == 3
+    assert stats["injected"] == 0
+
+
+def test_rate_limit_spares_injected_faults_and_can_change_while_serving(
+    fake_magento_factory: Factory,
+) -> None:
+    now = [0.0]
+    store = fake_magento_factory(seed=3, order_count=5, monotonic=lambda: now[0])
+    assert store.rate_limit is None
+    params = criteria(page_size=1)
+    with api(store) as c:
+        store.rate_limit = 1
+        assert c.get("/V1/orders", params=params).status_code == 200
+        store.inject_429(1, retry_after=7)
+        throttled = c.get("/V1/orders", params=params)
+        assert (throttled.status_code, throttled.headers["Retry-After"]) == (429, "1")
+        now[0] = 1.0
+        injected = c.get("/V1/orders", params=params)  # the injected fault waited for an admitted request
+        assert (injected.status_code, injected.headers["Retry-After"]) == (429, "7")
+        store.rate_limit = None
+        assert [c.get("/V1/orders", params=params).status_code for _ in range(3)] == [200] * 3
+        # Fractional rates: 0.5 per second is one request per two seconds; Retry-After rounds up.
+        store.rate_limit = 0.5
+        now[0] = 5.0
+        assert c.get("/V1/orders", params=params).status_code == 200
+        now[0] = 5.5
+        slow = c.get("/V1/orders", params=params)
+        assert (slow.status_code, slow.headers["Retry-After"]) == (429, "2")
+        now[0] = 7.0
+        assert c.get("/V1/orders", params=params).status_code == 200
+    assert store.throttled == 2
+    assert store.stats["injected"] == 1
+    with pytest.raises(ValueError, match="positive"):
+        store.rate_limit = 0
+
+
+def test_api_paths_may_end_with_a_slash(fake_magento_factory: Factory) -> None:
+    store = fake_magento_factory(seed=3, order_count=5, validate=False)
+    params = criteria(page_size=2, sorts=(("entity_id", "ASC"),))
+    with api(store) as c:
+        plain = c.get("/V1/orders", params=params)
+        slashed = c.get("/V1/orders/", params=params)
+        assert slashed.status_code == 200
+        assert slashed.json() == plain.json()
+        entity_id = plain.json()["items"][0]["entity_id"]
+        assert c.get(f"/V1/orders/{entity_id}/").json()["entity_id"] == entity_id
+        assert c.get("/V1/").status_code == 404
+
+
 def test_edit_order_bumps_updated_at(fake_magento_factory: Factory) -> None:
     now = [ANCHOR + timedelta(hours=3)]
     store = fake_magento_factory(seed=4, order_count=10, anchor=ANCHOR, clock=lambda: now[0])

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
+import heapq
+import itertools
 import logging
+import selectors
 import threading
-from typing import Any
+from collections.abc import Coroutine, Iterator
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -17,6 +22,7 @@ from fakedriver import SECRET, FakeDriver
 from plugin_engine import Sleeps
 
 URL = "https://fake.test"
+T = TypeVar("T")
 
 
 class Script:
@@ -190,28 +196,326 @@ def test_a_flow_may_handle_an_error_and_carry_on(sleeps: Sleeps) -> None:
     assert sync_io(script, sleeps).run(tolerant()) == "checked 200"
 
 
-def test_rate_limiter_spaces_requests() -> None:
-    now = [0.0]
-    limiter = RateLimiter(2.0, burst=1, monotonic=lambda: now[0])
+# -- rate limiter ------------------------------------------------------------------------------------------
+
+
+class FakeTime:
+    """A monotonic clock that only the test's sleeps move."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class VirtualTimeLoop(asyncio.SelectorEventLoop):
+    """An event loop whose clock jumps to the next timer whenever nothing is ready, so ``asyncio.sleep`` takes
+    no wall time. Fit for code that does no real I/O (httpx over ``MockTransport``)."""
+
+    def __init__(self) -> None:
+        self._virtual_now = 0.0
+        super().__init__(selector=_JumpingSelector(self))
+
+    def time(self) -> float:
+        return self._virtual_now
+
+
+class _JumpingSelector(selectors.SelectSelector):
+    def __init__(self, loop: VirtualTimeLoop) -> None:
+        super().__init__()
+        self._loop = loop
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        if timeout is None:
+            raise RuntimeError("every task waits and no timer is set: deadlock")
+        self._loop._virtual_now += max(0.0, timeout)
+        return super().select(0)
+
+
+def run_virtual(main: Coroutine[Any, Any, T]) -> T:
+    loop = VirtualTimeLoop()
+    try:
+        return loop.run_until_complete(main)
+    finally:
+        loop.close()
+
+
+def most_in_any_window(times: list[float], span: float = 1.0) -> int:
+    """The largest number of ``times`` inside any closed window of ``span`` seconds."""
+    ordered = sorted(times)
+    return max(bisect.bisect_right(ordered, t + span) - i for i, t in enumerate(ordered))
+
+
+def paced(limiter: RateLimiter, clock: FakeTime, count: int) -> list[float]:
+    """``count`` sends one after another, each taking the waits the limiter asks for."""
+    sent = []
+    for _ in range(count):
+        for wait in limiter.waits():
+            clock.sleep(wait)
+        sent.append(clock.now)
+    return sent
+
+
+def test_no_second_holds_more_than_the_rate_and_sends_are_spread_out() -> None:
+    clock = FakeTime()
+    sent = paced(RateLimiter(10, monotonic=clock), clock, 60)
+    assert most_in_any_window(sent) == 10
+    gaps = [b - a for a, b in itertools.pairwise(sent)]
+    assert gaps == [pytest.approx(0.105)] * 59  # burst 1: evenly spread, with a share of the 50 ms margin
+    assert most_in_any_window(sent, 1.049) == 10  # eleven sends span the margin too
+
+
+def test_a_burst_goes_back_to_back_then_the_rate_applies() -> None:
+    clock = FakeTime()
+    limiter = RateLimiter(10, burst=4, monotonic=clock)
+    sent = paced(limiter, clock, 30)
+    assert sent[:4] == [0.0] * 4
+    assert sent[4] == pytest.approx(0.105)
+    assert most_in_any_window(sent) == 10
+    assert most_in_any_window(sent, 1.049) == 10  # eleven sends span the margin too
+    # After a quiet spell the burst is available again.
+    clock.now += 5.0
+    quiet_until = clock.now
+    again = paced(limiter, clock, 5)
+    assert again[:4] == [quiet_until] * 4
+    assert again[4] == pytest.approx(quiet_until + 0.105)
+
+
+def test_whole_and_fractional_rates_and_bad_settings() -> None:
+    clock = FakeTime()
+    sent = paced(RateLimiter(0.5, monotonic=clock), clock, 4)
+    assert [b - a for a, b in itertools.pairwise(sent)] == [pytest.approx(2.05)] * 3
+    clock = FakeTime()
+    limiter = RateLimiter(2.0, burst=1, monotonic=clock)
     assert limiter.reserve() == 0.0
-    assert limiter.reserve() == pytest.approx(0.5)
-    assert limiter.reserve() == pytest.approx(1.0)
-    now[0] = 10.0
+    assert limiter.reserve() == pytest.approx(0.525)
+    assert limiter.reserve() == pytest.approx(1.05)  # two in any second, plus the margin
+    clock.now = 10.0
     assert limiter.reserve() == 0.0
     with pytest.raises(ValueError, match="positive"):
         RateLimiter(0)
+    with pytest.raises(ValueError, match="burst"):
+        RateLimiter(5, burst=0)
 
 
-def test_sync_interpreter_waits_for_the_rate_limiter(sleeps: Sleeps) -> None:
+def test_concurrent_senders_with_latency_stay_under_the_rate_and_a_pause_holds_every_one() -> None:
+    """Eight senders share one limiter, each sending, waiting 250 ms for the answer, then going again; the
+    store refuses the 12th send with Retry-After 2. A discrete-event run over the limiter's own clock."""
+    clock = FakeTime()
+    limiter = RateLimiter(10, monotonic=clock)
+    sent: list[float] = []
+    refused_at: list[float] = []
+    # (time, order, sender's waits, send number of that sender)
+    queue: list[tuple[float, int, Iterator[float] | None]] = [(0.0, n, None) for n in range(8)]
+    order = 8
+    while queue and len(sent) < 80:
+        when, _, waits = heapq.heappop(queue)
+        clock.now = max(clock.now, when)
+        if waits is None:
+            waits = limiter.waits()
+        wait = next(waits, None)
+        order += 1
+        if wait is not None:
+            heapq.heappush(queue, (clock.now + wait, order, waits))
+            continue
+        sent.append(clock.now)
+        if len(sent) == 12:
+            refused_at.append(clock.now)
+            limiter.pause(2.0)
+        heapq.heappush(queue, (clock.now + 0.25, order, None))
+
+    assert len(sent) == 80
+    assert most_in_any_window(sent) == 10
+    (refused,) = refused_at
+    assert not [t for t in sent if refused < t < refused + 2.0]
+    assert min(t for t in sent if t > refused) == pytest.approx(refused + 2.0)
+
+
+def test_a_pause_moves_a_reservation_already_taken() -> None:
+    clock = FakeTime()
+    limiter = RateLimiter(10, monotonic=clock)
+    first = limiter.waits()
+    assert next(first, None) is None  # goes at once
+    second = limiter.waits()
+    assert next(second) == pytest.approx(0.105)
+    limiter.pause(3.0)  # the store refused the first while the second slept
+    clock.now = 0.105
+    assert next(second) == pytest.approx(2.895)
+    clock.now = 3.0
+    assert next(second, None) is None
+    assert limiter.not_before == 3.0
+
+
+def test_sync_interpreter_waits_for_the_rate_limiter_retries_included() -> None:
+    clock = FakeTime()
     script = Script((200,))
     driver = FakeDriver(rate=1.0)
-    limiter = RateLimiter(1.0, burst=1, monotonic=lambda: 0.0)
     io = SyncIO(
-        driver, client=httpx.Client(transport=httpx.MockTransport(script)), sleep=sleeps, limiter=limiter
+        driver,
+        client=httpx.Client(transport=httpx.MockTransport(script)),
+        sleep=clock.sleep,
+        limiter=RateLimiter(1.0, monotonic=clock, margin=0.0),
     )
     for _ in range(3):
         io.run(get())
-    assert sleeps == [1.0, 2.0]
+    assert clock.sleeps == [1.0, 1.0]
+
+    class Busy(FakeDriver):
+        def retry_hint(self, response: httpx.Response) -> RetryHint | None:
+            return RetryHint("busy", 0.0) if response.status_code == 409 else None
+
+    clock = FakeTime()
+    retried = Script((409,), (200,))
+    io = SyncIO(
+        Busy(rate=1.0),
+        client=httpx.Client(transport=httpx.MockTransport(retried)),
+        sleep=clock.sleep,
+        limiter=RateLimiter(1.0, monotonic=clock, margin=0.0),
+    )
+    assert io.run(get()) == 200
+    assert clock.sleeps == [0.0, 1.0]  # the retry's own wait, then its turn from the limiter
+
+
+def test_sync_interpreter_a_429_pauses_the_other_senders_but_not_its_own_retry_twice() -> None:
+    clock = FakeTime()
+    script = Script((429, {"Retry-After": "5"}), (200,))
+    driver = FakeDriver()  # no rate: pausing works without pacing
+    io = SyncIO(
+        driver,
+        client=httpx.Client(transport=httpx.MockTransport(script)),
+        sleep=clock.sleep,
+        limiter=RateLimiter(None, monotonic=clock),
+    )
+    assert io.run(get()) == 200
+    assert clock.sleeps == [5.0]  # Retry-After once, not again as a pause
+
+    clock = FakeTime()
+    arrived: list[float] = []
+
+    def store(request: httpx.Request) -> httpx.Response:
+        arrived.append(clock.now)
+        if request.url.path == "/first":
+            return httpx.Response(429, headers={"Retry-After": "5"})
+        return httpx.Response(200)
+
+    io = SyncIO(
+        FakeDriver(max_attempts=1),
+        client=httpx.Client(transport=httpx.MockTransport(store)),
+        sleep=clock.sleep,
+        limiter=RateLimiter(None, monotonic=clock),
+    )
+    with pytest.raises(RateLimited):
+        io.run(get("/first"))
+    assert io.run(get("/second")) == 200
+    assert arrived == [0.0, 5.0]
+
+
+def test_the_default_limiter_follows_the_limits_and_pauses_on_429() -> None:
+    driver = FakeDriver()
+    driver._limits = Limits(rate=10, burst=3)
+    limiter = SyncIO(driver, client=httpx.Client(transport=httpx.MockTransport(Script((200,)))))._limiter
+    assert (limiter.rate, limiter.burst, limiter.window_sends) == (10, 3, 10)
+    unpaced = SyncIO(FakeDriver(), client=httpx.Client(transport=httpx.MockTransport(Script((200,)))))
+    assert unpaced._limiter.rate is None
+    # No burst given: a whole second's worth may go at once (the one-second window still holds).
+    driver._limits = Limits(rate=10)
+    limiter = SyncIO(driver, client=httpx.Client(transport=httpx.MockTransport(Script((200,)))))._limiter
+    assert (limiter.burst, limiter.window_sends) == (10, 10)
+
+
+def test_the_turn_is_taken_while_holding_a_slot() -> None:
+    held: list[bool] = []
+
+    class Spy(RateLimiter):
+        def waits(self, ready: float | None = None) -> Iterator[float]:
+            held.append(check())
+            return super().waits(ready)
+
+    driver = FakeDriver(concurrency=1, rate=100.0)
+    transport = httpx.MockTransport(Script((200,)))
+    sync = SyncIO(driver, client=httpx.Client(transport=transport), limiter=Spy(100))
+
+    def sync_slot_taken() -> bool:
+        free = sync._slots.acquire(blocking=False)
+        if free:
+            sync._slots.release()
+        return not free
+
+    check = sync_slot_taken
+    sync.run(get())
+    assert held == [True]
+
+    async def main() -> None:
+        nonlocal check
+        async with httpx.AsyncClient(transport=httpx.MockTransport(Script((200,)))) as client:
+            aio = AsyncIO(driver, client=client, limiter=Spy(100))
+            check = lambda: aio._semaphore().locked()  # noqa: E731
+            await aio.run(get())
+
+    asyncio.run(main())
+    assert held == [True, True]
+
+
+def test_async_interpreter_paces_concurrent_sends_and_a_429_pauses_them_all() -> None:
+    """40 page reads at concurrency 8 against a store with 250 ms latency, 10 req/s limit on the SDK side; the
+    store answers the 12th request 429 with Retry-After 2. Runs on virtual time."""
+    arrived: list[float] = []
+    answered: dict[str, int] = {}
+
+    async def store(request: httpx.Request) -> httpx.Response:
+        loop = asyncio.get_running_loop()
+        arrived.append(loop.time())
+        number = len(arrived)
+        await asyncio.sleep(0.25)
+        if number == 12:
+            return httpx.Response(429, headers={"Retry-After": "2"})
+        answered[request.url.path] = answered.get(request.url.path, 0) + 1
+        return httpx.Response(200)
+
+    async def main() -> tuple[list[int], float]:
+        loop = asyncio.get_running_loop()
+        limiter = RateLimiter(10, monotonic=loop.time)
+        async with httpx.AsyncClient(transport=httpx.MockTransport(store)) as client:
+            io = AsyncIO(FakeDriver(concurrency=8, rate=10), client=client, limiter=limiter)
+            results = await asyncio.gather(*(io.submit(get(f"/orders/{n}")) for n in range(40)))
+        return results, loop.time()
+
+    results, finished = run_virtual(main())
+    assert results == [200] * 40
+    assert len(answered) == 40
+    assert len(arrived) == 41
+    assert most_in_any_window(arrived) <= 10
+    refused = arrived[11]
+    # Requests already on the wire when the 429 came back (sent before refused + 0.25 s) may land; nothing
+    # new leaves until Retry-After has passed.
+    assert not [t for t in arrived if refused + 0.25 <= t < refused + 0.25 + 2.0]
+    assert finished < 41 * 0.105 + 2.0 + 0.25 + 0.5
+
+
+def test_sync_interpreter_paces_a_run_of_reads() -> None:
+    clock = FakeTime()
+    arrived: list[float] = []
+
+    def store(request: httpx.Request) -> httpx.Response:
+        arrived.append(clock.now)
+        return httpx.Response(200)
+
+    io = SyncIO(
+        FakeDriver(rate=5),
+        client=httpx.Client(transport=httpx.MockTransport(store)),
+        sleep=clock.sleep,
+        limiter=RateLimiter(5, monotonic=clock),
+    )
+    for _ in range(23):
+        io.run(get())
+    assert most_in_any_window(arrived) == 5
+    assert arrived[1] == pytest.approx(0.21)
 
 
 def test_concurrency_limit_caps_requests_in_flight() -> None:

@@ -212,13 +212,18 @@ class RetryHint:
 
 @attrs.frozen
 class Limits:
-    """Per-store I/O limits. ``rate`` is requests per second (``None``: unlimited)."""
+    """Per-store I/O limits. ``rate`` is requests per second (``None``: unlimited); no one-second window holds
+    more than ``rate`` sends. ``burst``: how many requests may go out back to back before the rate spaces them
+    (1 to ``rate``). ``None`` allows a whole second's worth at once, which a store counting requests per second
+    accepts and which keeps the pipeline full after the first page; 1 spaces every send evenly, for a store that
+    demands a gap between requests."""
 
     concurrency: int = 4
     rate: float | None = None
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     max_attempts: int = 5
+    burst: int | None = None
 
 
 class Driver:

@@ -17,17 +17,20 @@ retries run out on a network fault             ``TransportError``               
 retries run out on another hinted response     the flow gets the last response     same
 =============================================  ==================================  =========================
 
-Each attempt waits for a slot under the per-store concurrency limit and a token from the rate limiter. Logs
-carry the method, the URL path and the status only: never headers or query strings, which may carry keys.
+Each attempt takes a slot under the per-store concurrency limit, then waits its turn from the rate limiter and
+sends at once. A 429 or 503 with ``Retry-After`` pauses every sender of the store until then. Logs carry the
+method, the URL path and the status only: never headers or query strings, which may carry keys.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
+import math
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
@@ -79,32 +82,108 @@ class _RetryTransport(Exception):
 
 
 class RateLimiter:
-    """A token bucket: ``rate`` requests per second on average, bursts of up to ``burst``.
+    """Paces the sends to one store, shared by every thread or task that talks to it.
 
-    :meth:`reserve` takes a token and says how long the caller must wait before using it (it may run the
-    bucket into debt, so waiting callers queue up fairly). It never sleeps itself, which is what lets one
-    limiter serve both the thread-based and the asyncio interpreters: each sleeps in its own way.
+    With ``rate`` R and ``burst`` B (1 <= B <= R): no window of ``n / R`` seconds plus ``margin`` holds more
+    than ``n = max(1, floor(R))`` sends. For a whole-number rate that is: never more than R sends in any
+    second, the shape of the sliding-window limit many stores and proxies enforce; the margin absorbs the
+    jitter between leaving here and arriving there. Within that, up to B sends may go back to back, then they
+    are spaced one n-th of the window apart (a leaky bucket of B, the shape of nginx's ``limit_req``).
+    ``rate=None`` paces nothing but still pauses.
+
+    :meth:`pause` pushes a shared "not before" time forward when the store says ``Retry-After``: every sender,
+    also one that already holds a reservation, waits for it, so the others stop hammering a store that just
+    refused one of them.
+
+    The limiter never sleeps itself: :meth:`waits` yields how long to sleep and each interpreter sleeps its
+    own way (``time.sleep`` or ``asyncio.sleep``, injectable in tests), which is what lets one object, with
+    one lock, serve both the thread-based and the asyncio interpreters.
     """
 
     def __init__(
-        self, rate: float, burst: float | None = None, monotonic: Callable[[], float] = time.monotonic
+        self,
+        rate: float | None,
+        burst: float | None = None,
+        *,
+        margin: float = 0.05,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        if rate <= 0:
+        if rate is not None and rate <= 0:
             raise ValueError("rate must be positive (None in Limits means unlimited)")
+        if burst is not None and burst < 1:
+            raise ValueError("burst must be at least 1")
         self.rate = rate
-        self.capacity = burst if burst is not None else max(1.0, rate)
-        self._tokens = self.capacity
+        self.window_sends = max(1, int(rate)) if rate else 0
+        self.burst = min(int(burst or 1), self.window_sends) if rate else 0
+        self.window = self.window_sends / rate + margin if rate else 0.0
         self._monotonic = monotonic
-        self._last = monotonic()
+        # Send times, oldest first: the last ``window_sends`` reservations (the moment their caller may send),
+        # each replaced by the moment it did proceed once the caller is through (see _settle).
+        self._log: list[float] = []
+        self._not_before = -math.inf
         self._lock = threading.Lock()
 
+    @property
+    def not_before(self) -> float:
+        """No send before this ``monotonic`` time (pushed forward by :meth:`pause`)."""
+        with self._lock:
+            return self._not_before
+
     def reserve(self) -> float:
+        """Take the next send time and return how long to wait for it (no re-check after a pause)."""
+        return self._reserve(-math.inf)[1]
+
+    def waits(self, ready: float | None = None) -> Iterator[float]:
+        """Yield the sleeps to take before sending; when it ends, send at once.
+
+        ``ready``: the caller has already waited until then (a retry that slept out ``Retry-After``), so that
+        wait is not taken twice, also under a test's clock that sleeps do not move.
+        """
+        ready_at = -math.inf if ready is None else ready
+        while True:
+            at, wait = self._reserve(ready_at)
+            if wait > 0:
+                yield wait
+            if self._settle(at):
+                return
+            ready_at = at  # a pause came in while waiting: reserve again, from where this caller stands
+
+    def pause(self, seconds: float, ready: float | None = None) -> float:
+        """The store said: no requests for ``seconds``. Returns when the caller itself may try again."""
         with self._lock:
             now = self._monotonic()
-            self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
-            self._last = now
-            self._tokens -= 1.0
-            return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+            self._not_before = max(self._not_before, now + seconds)
+            return max(now, -math.inf if ready is None else ready) + seconds
+
+    def _reserve(self, ready: float) -> tuple[float, float]:
+        with self._lock:
+            start = max(self._monotonic(), ready)
+            at = max(start, self._not_before)
+            if self.rate:
+                log = self._log
+                spacing = self.window / self.window_sends  # 1/R, and its share of the margin
+                if log:
+                    at = max(at, log[-1])
+                # B sends may share a moment; each one beyond needs another spacing (over the whole window).
+                for back in range(self.burst, min(len(log), self.window_sends - 1) + 1):
+                    at = max(at, log[-back] + (back + 1 - self.burst) * spacing)
+                if len(log) >= self.window_sends:
+                    at = max(at, log[-self.window_sends] + self.window)
+                log.append(at)
+                del log[: -self.window_sends]
+            return at, at - start
+
+    def _settle(self, at: float) -> bool:
+        """The caller is about to send for the reservation ``at``: false when a pause since then moved it."""
+        with self._lock:
+            moved = self._not_before > at
+            if self.rate and at in self._log:
+                self._log.remove(at)
+                if not moved:
+                    # Record when the send really goes: a caller that woke late must not let the next
+                    # window start early.
+                    bisect.insort(self._log, max(at, self._monotonic()))
+            return not moved
 
 
 @attrs.frozen
@@ -219,6 +298,32 @@ class IOPolicy:
         raise exc
 
 
+# Where a refused request notes when it may try again (the limiter's clock), so that its retry does not wait
+# the pause it caused on top of the Retry-After it already slept.
+_READY_AT = "ecc_connectors.ready_at"
+# Answers whose Retry-After speaks for the whole store (throttled, down for maintenance), not one request.
+_STORE_WIDE = frozenset({429, 503})
+
+
+def _classified(
+    policy: IOPolicy, driver: Driver, limiter: RateLimiter, request: httpx.Request, response: httpx.Response
+) -> httpx.Response:
+    """:meth:`IOPolicy.classify_response`, and a store-wide ``Retry-After`` pauses every sender."""
+    try:
+        return policy.classify_response(driver, response)
+    except _RetryResponse as exc:
+        after = exc.hint.after
+        if response.status_code in _STORE_WIDE and after is not None and 0 < after <= policy.max_retry_after:
+            ready = limiter.pause(after, request.extensions.get(_READY_AT))
+            request.extensions = {**request.extensions, _READY_AT: ready}
+        raise
+
+
+def _limiter_for(limits: Limits) -> RateLimiter:
+    burst = limits.burst if limits.burst is not None else limits.rate
+    return RateLimiter(limits.rate, burst)
+
+
 class SyncIO:
     """Runs flows on a thread-safe ``httpx.Client``; :meth:`submit` sends a flow's first request from a worker
     thread so several flows can wait on the network at once.
@@ -243,24 +348,24 @@ class SyncIO:
         self.client = client or httpx.Client(timeout=self.policy.timeout)
         self._sleep = sleep
         self._slots = threading.BoundedSemaphore(max(1, limits.concurrency))
-        self._limiter = limiter or (RateLimiter(limits.rate) if limits.rate else None)
+        self._limiter = limiter or _limiter_for(limits)
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
 
     def _attempt(self, request: httpx.Request) -> httpx.Response:
-        if self._limiter is not None:
-            wait = self._limiter.reserve()
-            if wait > 0:
-                self._sleep(wait)
         auth = self.driver.auth()
         with self._slots:
+            # Paced inside the slot, so the send follows its turn at once (a turn taken before waiting for
+            # a slot could come due while still queued, and sends would bunch up past the store's window).
+            for wait in self._limiter.waits(request.extensions.get(_READY_AT)):
+                self._sleep(wait)
             try:
                 response = self.client.send(
                     request, auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT
                 )
             except httpx.TransportError as exc:
                 raise self.policy.classify_error(request, exc) from None
-        return self.policy.classify_response(self.driver, response)
+        return _classified(self.policy, self.driver, self._limiter, request, response)
 
     def send(self, request: httpx.Request) -> httpx.Response:
         """Send one request under the retry policy."""
@@ -384,7 +489,7 @@ class AsyncIO:
         self._owns_client = client is None
         self.client = client or httpx.AsyncClient(timeout=self.policy.timeout)
         self._sleep = sleep
-        self._limiter = limiter or (RateLimiter(limits.rate) if limits.rate else None)
+        self._limiter = limiter or _limiter_for(limits)
         # asyncio primitives belong to one event loop; made on first use so a connector can outlive a loop.
         self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
@@ -395,19 +500,17 @@ class AsyncIO:
         return self._slots[1]
 
     async def _attempt(self, request: httpx.Request) -> httpx.Response:
-        if self._limiter is not None:
-            wait = self._limiter.reserve()
-            if wait > 0:
-                await self._sleep(wait)
         auth = self.driver.auth()
         async with self._semaphore():
+            for wait in self._limiter.waits(request.extensions.get(_READY_AT)):
+                await self._sleep(wait)
             try:
                 response = await self.client.send(
                     request, auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT
                 )
             except httpx.TransportError as exc:
                 raise self.policy.classify_error(request, exc) from None
-        return self.policy.classify_response(self.driver, response)
+        return _classified(self.policy, self.driver, self._limiter, request, response)
 
     async def send(self, request: httpx.Request) -> httpx.Response:
         self.policy.prepare(request)

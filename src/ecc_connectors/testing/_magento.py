@@ -16,9 +16,9 @@ OAuth 1.0a authentication, and ``{message, parameters}`` error bodies.
 Serving is cheap: each order is kept as its rendered JSON (re-rendered only when it changes) and a search is
 computed once per store version, so concurrent page requests of one download only join cached bytes.
 
-Test knobs, all thread-safe and changeable while the server runs: ``latency``, ``inject_429``, ``inject_5xx``,
-``drop_connections``, ``edit_order``, ``admin_edit``, ``expire_admin_tokens``, the ``requests`` log and
-``on_request`` hooks.
+Test knobs, all thread-safe and changeable while the server runs: ``latency``, ``rate_limit``,
+``inject_429``, ``inject_5xx``, ``drop_connections``, ``edit_order``, ``admin_edit``, ``expire_admin_tokens``,
+the ``requests`` log and ``on_request`` hooks.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import functools
 import hashlib
 import hmac
 import json
+import math
 import random
 import re
 import secrets
@@ -179,6 +180,7 @@ class _Stats:
     latency_seconds: float = 0.0
     dropped: int = 0
     injected: int = 0
+    throttled: int = 0
     in_flight: int = 0
     peak_in_flight: int = 0
 
@@ -201,6 +203,9 @@ class FakeMagentoStore:
 
     Auth: ``Authorization: Bearer <t>`` with ``t`` in ``tokens`` or issued by the admin-token endpoint for one
     of ``admin_users``; with ``oauth`` set, OAuth 1.0a HMAC-SHA256/SHA1 signed requests (signature checked).
+
+    Throttling: ``rate_limit`` requests per second (see the property); its window runs on ``monotonic``, which
+    a test may replace with a clock it moves by hand.
     """
 
     def __init__(
@@ -219,11 +224,13 @@ class FakeMagentoStore:
         default_page_size: int | None = 20,
         max_page_size: int | None = 300,
         latency: float = 0.0,
+        rate_limit: float | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Callable[[], datetime] | None = None,
         request_log_size: int = 10_000,
         state_statuses: Mapping[str, Iterable[str]] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._lock = threading.RLock()
         self._ids = IdSequence()
@@ -237,6 +244,9 @@ class FakeMagentoStore:
         self.default_page_size = default_page_size
         self.max_page_size = max_page_size
         self._latency = float(latency)
+        self._rate_limit = _checked_rate(rate_limit)
+        self._monotonic = monotonic
+        self._admitted: collections.deque[float] = collections.deque()
         self._state_statuses = {k: tuple(v) for k, v in (state_statuses or STATE_STATUSES).items()}
         self._host = host
         self._port = port
@@ -517,6 +527,26 @@ class FakeMagentoStore:
         with self._lock:
             return self._stats.dropped
 
+    @property
+    def throttled(self) -> int:
+        """Requests answered 429 by the ``rate_limit`` knob (not counting ``inject_429``)."""
+        with self._lock:
+            return self._stats.throttled
+
+    @property
+    def stats(self) -> dict[str, float]:
+        """The server's own counters at one moment: ``requests`` (every request received), ``throttled``,
+        ``injected`` (faults answered), ``dropped``, ``latency_seconds``, ``peak_in_flight``."""
+        with self._lock:
+            return {
+                "requests": self._stats.requests,
+                "throttled": self._stats.throttled,
+                "injected": self._stats.injected,
+                "dropped": self._stats.dropped,
+                "latency_seconds": self._stats.latency_seconds,
+                "peak_in_flight": self._stats.peak_in_flight,
+            }
+
     # -- knobs -----------------------------------------------------------------------------------------------
 
     @property
@@ -528,6 +558,38 @@ class FakeMagentoStore:
     def latency(self, seconds: float) -> None:
         with self._lock:
             self._latency = max(0.0, float(seconds))
+
+    @property
+    def rate_limit(self) -> float | None:
+        """Requests per second the store accepts, the way a proxy in front of a store limits (``None``: no
+        limit). Every request counts, whatever its path or credentials: one that would make more than
+        ``n = max(1, floor(rate_limit))`` accepted in the last ``n / rate_limit`` seconds (the last second,
+        for a whole-number rate) is answered 429 at once, before latency, with ``Retry-After`` (whole
+        seconds until a place frees, at least 1) and counted in :attr:`throttled`. A refused request takes no
+        place."""
+        with self._lock:
+            return self._rate_limit
+
+    @rate_limit.setter
+    def rate_limit(self, per_second: float | None) -> None:
+        with self._lock:
+            self._rate_limit = _checked_rate(per_second)
+
+    def _admit(self) -> float | None:
+        """Under ``_lock``: ``None`` when the request may pass (and takes a place), else seconds to wait."""
+        rate = self._rate_limit
+        if rate is None:
+            return None
+        places = max(1, int(rate))
+        span = places / rate
+        now = self._monotonic()
+        admitted = self._admitted
+        while admitted and now - admitted[0] >= span:
+            admitted.popleft()
+        if len(admitted) >= places:
+            return span - (now - admitted[-places])
+        admitted.append(now)
+        return None
 
     def inject_429(self, count: int = 1, retry_after: float | str = 1) -> None:
         """The next ``count`` requests answer 429 with ``Retry-After: retry_after``."""
@@ -737,8 +799,12 @@ class FakeMagentoStore:
             self._requests.append(received)
             self._stats.requests += 1
             hooks = list(self._hooks)
-            fault = self._faults.popleft() if self._faults else None
-            latency = self._latency
+            refused_for = self._admit()
+            if refused_for is not None:
+                self._stats.throttled += 1
+            # A refused request never reaches the store behind the limit: no fault is used up, no latency.
+            fault = self._faults.popleft() if self._faults and refused_for is None else None
+            latency = self._latency if refused_for is None else 0.0
             if latency:
                 self._stats.latency_seconds += latency
             if fault is not None:
@@ -753,6 +819,11 @@ class FakeMagentoStore:
                 with self._lock:
                     self.hook_errors.append(exc)
                 return _error_response(500, "Request hook failed: %1", [str(exc)])
+        if refused_for is not None:
+            seconds = str(max(1, math.ceil(refused_for)))
+            return _error_response(
+                429, "Too many requests. Try again in %1 seconds.", [seconds], {"Retry-After": seconds}
+            )
         if latency:
             # Sleeping here blocks only this connection's thread, never the other requests.
             with self._lock:
@@ -789,7 +860,8 @@ class FakeMagentoStore:
         match = _API_PATH.match(path)
         if match is None:
             raise _ApiError(404, "Request does not match any route.")
-        store_code, api_path = match.group("store"), match.group("api")
+        # Magento's REST router trims slashes around the path before matching: /V1/orders/ is /V1/orders.
+        store_code, api_path = match.group("store"), match.group("api").rstrip("/")
         if store_code is not None and store_code not in self._store_codes:
             raise _ApiError(400, "Requested store is not found")
         for route_method, pattern, handler_name, resource in _ROUTES:
@@ -1621,6 +1693,14 @@ def _parse_body(body: bytes) -> Any:
         return json.loads(body)
     except ValueError:
         raise _ApiError(400, "Decoding error: \nSyntax error") from None
+
+
+def _checked_rate(per_second: float | None) -> float | None:
+    if per_second is None:
+        return None
+    if per_second <= 0:
+        raise ValueError("rate_limit must be positive (None: no limit)")
+    return float(per_second)
 
 
 def _error_response(
