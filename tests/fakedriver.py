@@ -169,8 +169,9 @@ class FakeStore:
     async def handle_async(self, request: httpx.Request) -> httpx.Response:
         self._enter(request)
         try:
-            for _ in range(3):
-                await asyncio.sleep(0)  # let the other tasks run into the store too
+            # A short network wait, so requests of a window overlap as they do on a real network (the engine
+            # builds and parses off the event loop, which takes a few loop turns per request).
+            await asyncio.sleep(0.01)
             return self._answer(request)
         finally:
             self._leave()

@@ -13,6 +13,7 @@ import pytest
 from ecc_connectors._convert import fingerprint
 from ecc_connectors._errors import ConfigurationError, PayloadError
 from ecc_connectors._ledger import (
+    _ORDER_RAW,
     MIGRATIONS,
     HighWater,
     Ledger,
@@ -70,7 +71,11 @@ def test_an_older_schema_is_migrated_with_its_data(tmp_path: Path) -> None:
                 high_water=HighWater(T0, "scope"),
             )
         )
-        (row,) = scratch._conn.execute("SELECT * FROM orders").fetchall()
+        # Version 1 kept the raw payload in orders.raw.
+        (row,) = scratch._conn.execute(
+            "SELECT store, order_id, number, status, tab, paid, shipped, fingerprint, updated_at, snapshot, "
+            f"{_ORDER_RAW}, first_seen, last_changed, replaced_by, dismissed FROM orders"
+        ).fetchall()
     conn.execute(f"INSERT INTO orders VALUES ({','.join('?' * len(row))})", row)
     conn.execute(
         "INSERT INTO high_water VALUES (?, ?, ?, ?)", (STORE, T0.isoformat(), "scope", NOW.isoformat())
@@ -80,10 +85,19 @@ def test_an_older_schema_is_migrated_with_its_data(tmp_path: Path) -> None:
     conn.close()
 
     with SQLiteLedger(path) as ledger:
-        assert ledger.version == 2
+        assert ledger.version == 3
         record = ledger.get(STORE, "7")
         assert record is not None
         assert record.order.number == "000000007"
+        assert record.order.raw is not None
+        assert record.order.raw.data() == order(7).raw
+        # New writes put the payload in its own table; the old row's payload is still read from orders.raw.
+        ledger.commit_page(PageBatch(STORE, NOW, rows=[RowWrite(order(8), Tab.ORDERS, False, False)]))
+        assert ledger._conn.execute("SELECT COUNT(*) FROM payloads").fetchone()[0] == 1
+        fresh = ledger.get(STORE, "8")
+        assert fresh is not None
+        assert fresh.order.raw is not None
+        assert fresh.order.raw.data() == order(8).raw
         assert ledger.high_water(STORE) == HighWater(T0, "scope")
         action, go = ledger.begin_action(STORE, "7", "ship", "k1", {"t": 1}, NOW)
         assert go

@@ -27,12 +27,14 @@ generator where they happened. Ledger calls are made by the core directly: they 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import itertools
 import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -60,7 +62,7 @@ from ._driver import (
     Tracking,
 )
 from ._errors import ConfigurationError, ConnectorError, PayloadError
-from ._io import AsyncIO, IOPolicy, Pending, SyncIO
+from ._io import AsyncIO, IOPolicy, Pending, SyncIO, advance
 from ._ledger import (
     ActionRecord,
     FailureRecord,
@@ -740,9 +742,18 @@ class AsyncConnector(_Tabs):
         io_policy: IOPolicy | None = None,
     ) -> None:
         self._core = _Core(driver, policy, ledger, clock)
-        self._io = AsyncIO(driver, client=client, sleep=sleep, policy=io_policy)
+        # One worker thread runs the CPU-bound steps (parsing pages, deciding, committing) in order, so the event
+        # loop stays free to send and read while a page is being handled, much as the sync shell's workers do.
+        # One thread keeps those steps serialised, as they are in the sync shell.
+        self._cpu: ThreadPoolExecutor | None = None
+        self._io = AsyncIO(driver, client=client, sleep=sleep, policy=io_policy, offload=self._offload)
         self._sleep = sleep
         self._others: dict[int, AsyncIO] = {}
+
+    async def _offload(self, step: Callable[[], T]) -> T:
+        if self._cpu is None:
+            self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecc-core")
+        return await asyncio.get_running_loop().run_in_executor(self._cpu, step)
 
     async def __aenter__(self) -> AsyncConnector:
         return self
@@ -752,13 +763,18 @@ class AsyncConnector(_Tabs):
 
     async def aclose(self) -> None:
         await self._io.aclose()
+        if self._cpu is not None:
+            self._cpu.shutdown(wait=False)
+            self._cpu = None
 
     def _io_for(self, driver: Driver | None) -> AsyncIO:
         if driver is None or driver is self.driver:
             return self._io
         io = self._others.get(id(driver))
         if io is None:
-            io = self._others[id(driver)] = AsyncIO(driver, client=self._io.client, sleep=self._sleep)
+            io = self._others[id(driver)] = AsyncIO(
+                driver, client=self._io.client, sleep=self._sleep, offload=self._offload
+            )
         return io
 
     async def _drive(self, core: _Core_T[T]) -> T:
@@ -768,10 +784,10 @@ class AsyncConnector(_Tabs):
         error: Exception | None = None
         try:
             while True:
-                try:
-                    effect = core.throw(error) if error is not None else core.send(value)
-                except StopIteration as stop:
-                    result: T = stop.value
+                sent, thrown = value, error
+                done, effect = await self._offload(functools.partial(advance, core, sent, thrown))
+                if done:
+                    result: T = effect
                     return result
                 value, error = None, None
                 try:

@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import functools
 import logging
 import math
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
@@ -49,7 +50,7 @@ from tenacity import (
 from ._driver import Driver, Flow, Limits, RetryHint, is_idempotent
 from ._errors import RateLimited, TransportError
 
-__all__ = ["AsyncIO", "IOPolicy", "Pending", "RateLimiter", "SyncIO"]
+__all__ = ["AsyncIO", "IOPolicy", "Offload", "Pending", "RateLimiter", "SyncIO", "advance"]
 
 T = TypeVar("T")
 logger = logging.getLogger("ecc_connectors.io")
@@ -471,8 +472,27 @@ class Pending(Generic[T]):
         self._flow.close()
 
 
+Offload = Callable[[Callable[[], Any]], Awaitable[Any]]
+"""Runs a CPU-bound step somewhere other than the event loop (e.g. a one-thread executor) and awaits it."""
+
+
+def advance(gen: Generator[Any, Any, Any], value: Any = None, error: BaseException | None = None) -> tuple[bool, Any]:
+    """One step of a generator: ``(True, its return value)`` when it finished, else ``(False, what it yielded)``.
+
+    A plain function, so the step can run on another thread: a StopIteration crossing a future into a coroutine
+    would turn into RuntimeError."""
+    try:
+        out = gen.throw(error) if error is not None else gen.send(value)
+    except StopIteration as stop:
+        return True, stop.value
+    return False, out
+
+
 class AsyncIO:
-    """Runs flows on an ``httpx.AsyncClient``; :meth:`submit` runs one as an asyncio task."""
+    """Runs flows on an ``httpx.AsyncClient``; :meth:`submit` runs one as an asyncio task.
+
+    ``offload``, when given, runs each step of a flow (building requests, parsing answers) off the event loop,
+    so the loop keeps sending and reading while a page is parsed."""
 
     def __init__(
         self,
@@ -482,7 +502,9 @@ class AsyncIO:
         policy: IOPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         limiter: RateLimiter | None = None,
+        offload: Offload | None = None,
     ) -> None:
+        self._offload = offload
         self.driver = driver
         self.policy = policy or IOPolicy(driver.limits())
         limits = self.policy.limits
@@ -520,18 +542,22 @@ class AsyncIO:
         except (_RetryResponse, _RetryTransport) as exc:
             return self.policy.give_up(exc)
 
+    async def _step(self, flow: Flow[T], value: Any, error: BaseException | None) -> tuple[bool, Any]:
+        if self._offload is None:
+            return advance(flow, value, error)
+        return await self._offload(functools.partial(advance, flow, value, error))  # type: ignore[no-any-return]
+
     async def run(self, flow: Flow[T]) -> T:
         try:
-            request = next(flow)
-            while True:
+            done, out = await self._step(flow, None, None)
+            while not done:
                 try:
-                    response = await self.send(request)
+                    response = await self.send(out)
                 except Exception as exc:
-                    request = flow.throw(exc)
+                    done, out = await self._step(flow, None, exc)
                 else:
-                    request = flow.send(response)
-        except StopIteration as stop:
-            result: T = stop.value
+                    done, out = await self._step(flow, response, None)
+            result: T = out
             return result
         finally:
             flow.close()

@@ -425,9 +425,18 @@ CREATE TABLE phone_orders (
 CREATE INDEX orders_by_tab ON orders (store, tab);
 """
 
+_V3 = """
+CREATE TABLE payloads (
+    id INTEGER PRIMARY KEY,
+    raw TEXT NOT NULL
+);
+ALTER TABLE orders ADD COLUMN raw_id INTEGER REFERENCES payloads (id)
+"""
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     lambda conn: _script(conn, _V1),  # 1: download state
     lambda conn: _script(conn, _V2),  # 2: post-back / acknowledgement / cancel log, phone orders
+    lambda conn: _script(conn, _V3),  # 3: raw payloads of orders in their own append-only table
 )
 """Schema steps; step ``i`` takes a database from version ``i`` to ``i + 1``. Only ever append."""
 
@@ -476,19 +485,23 @@ def migrate(conn: sqlite3.Connection, upto: int | None = None) -> int:
 # SQLite
 
 
+# An order's raw payload lives in ``payloads`` (schema 3 on) or, for rows written before, in ``orders.raw``.
+_ORDER_RAW = "COALESCE((SELECT p.raw FROM payloads p WHERE p.id = orders.raw_id), orders.raw)"
+
 _ORDER_COLUMNS = (
-    "store, order_id, number, status, tab, paid, shipped, fingerprint, snapshot, raw, first_seen, "
-    "last_changed, replaced_by, dismissed"
+    "store, order_id, number, status, tab, paid, shipped, fingerprint, snapshot, "
+    f"{_ORDER_RAW}, first_seen, last_changed, replaced_by, dismissed"
 )
 
 _UPSERT_ORDER = """
 INSERT INTO orders (store, order_id, number, status, tab, paid, shipped, fingerprint, updated_at, snapshot,
-                    raw, first_seen, last_changed)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    raw, raw_id, first_seen, last_changed)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (store, order_id) DO UPDATE SET
     number = excluded.number, status = excluded.status, tab = excluded.tab, paid = excluded.paid,
     shipped = excluded.shipped, fingerprint = excluded.fingerprint, updated_at = excluded.updated_at,
-    snapshot = excluded.snapshot, raw = excluded.raw, last_changed = excluded.last_changed,
+    snapshot = excluded.snapshot, raw = excluded.raw, raw_id = excluded.raw_id,
+    last_changed = excluded.last_changed,
     replaced_by = NULL, dismissed = NULL
 """
 
@@ -585,12 +598,24 @@ class SQLiteLedger:
         now = _ts(batch.now)
         store = batch.store
         order_rows = []
+        payload_rows = []
+        if batch.rows:
+            # Raw payloads (often 10 kB each) are appended to their own table: cheaper than carrying them
+            # through the orders b-tree, and every copy received stays on record.
+            (next_id,) = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM payloads").fetchone()
         for row in batch.rows:
+            raw_id = None
+            if row.order.raw is not None:
+                raw_id = next_id
+                next_id += 1
+                payload_rows.append((raw_id, _dumps_raw(row.order.raw)))
             order_rows.append((
                 store, row.order.order_id, row.order.number, row.order.status, row.tab.value, int(row.paid),
-                int(row.shipped), fingerprint(row.order), _ts(row.order.updated_at), snapshot_json(row.order).decode(),
-                _dumps_raw(row.order.raw), now, now,
+                int(row.shipped), fingerprint(row.order), _ts(row.order.updated_at),
+                snapshot_json(row.order).decode(), None, raw_id, now, now,
             ))
+        if payload_rows:
+            conn.executemany("INSERT INTO payloads (id, raw) VALUES (?, ?)", payload_rows)
         superseded = [
             (row.order.order_id, now, store, row.supersedes)
             for row in batch.rows
@@ -707,7 +732,7 @@ class SQLiteLedger:
                 _UPSERT_ORDER,
                 (
                     store, new_id, accepted.number, accepted.status, tab, paid, shipped,
-                    fingerprint(accepted), _ts(accepted.updated_at), snapshot_text, raw_text,
+                    fingerprint(accepted), _ts(accepted.updated_at), snapshot_text, raw_text, None,
                     first_seen, stamp,
                 ),
             )
@@ -776,7 +801,7 @@ class SQLiteLedger:
                 return False
             cursor = conn.execute(
                 "UPDATE orders SET number = ?, status = ?, fingerprint = ?, updated_at = ?, snapshot = ?, raw = ?, "
-                "last_changed = ?, dismissed = NULL WHERE store = ? AND order_id = ?",
+                "raw_id = NULL, last_changed = ?, dismissed = NULL WHERE store = ? AND order_id = ?",
                 (
                     order.number, order.status, fingerprint(order), _ts(order.updated_at),
                     snapshot_json(order).decode(), _dumps_raw(order.raw), _ts(now), store, order.order_id,
@@ -898,7 +923,7 @@ class SQLiteLedger:
         params: tuple[Any, ...] = () if store is None else (store,)
         queries = {
             "orders": "SELECT store, order_id, number, status, tab, paid, shipped, fingerprint, updated_at, "
-            "snapshot, raw, replaced_by, dismissed FROM orders",
+            f"snapshot, {_ORDER_RAW}, replaced_by, dismissed FROM orders",
             "pending_updates": "SELECT store, order_id, new_order_id, replaces, changes, snapshot, raw "
             "FROM pending_updates",
             "failures": "SELECT store, order_ref, field, problem, raw FROM failures",
