@@ -34,7 +34,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -108,7 +108,19 @@ class _Await:
     ticket: int
 
 
-_Effect = _Run | _Submit | _Await
+@attrs.frozen
+class _Write:
+    """Commit this page on the shell's writer thread (one at a time, in order) and go on meanwhile."""
+
+    batch: PageBatch
+
+
+@attrs.frozen
+class _Flush:
+    """Wait until the page being written is committed; its error, if any, is raised here."""
+
+
+_Effect = _Run | _Submit | _Await | _Write | _Flush
 _Core_T = Generator[_Effect, Any, T]
 
 
@@ -228,12 +240,12 @@ class _Core:
         tally = _Tally(newest=base)
         first: Page = yield _Run(self.driver.first_page(query))
         total = first.total
-        self._commit(first, tally, now, scope, progress, total)
+        yield from self._commit(first, tally, now, scope, progress, total)
         following = first.next
         while following is not None:
             if isinstance(following, FollowCursor):
                 page: Page = yield _Run(following.fetch())
-                self._commit(page, tally, now, scope, progress, total)
+                yield from self._commit(page, tally, now, scope, progress, total)
                 following = page.next
             elif isinstance(following, NumberedPages):
                 # A sliding window: `width` pages in flight, committed strictly in page order, so at most
@@ -248,11 +260,12 @@ class _Core:
                     number_next = next(numbers, None)
                     if number_next is not None:
                         window_tickets.append((yield _Submit(following.fetch(number_next))))
-                    self._commit(page, tally, now, scope, progress, total)
+                    yield from self._commit(page, tally, now, scope, progress, total)
                 # Numbered pages are independent: the first page's range covers the whole listing.
                 following = None
             else:  # pragma: no cover - NextPages is a closed union
                 raise TypeError(f"unknown pagination {following!r}")
+        yield _Flush()
         if not self.driver.sorts_by_updated and tally.newest is not None and tally.newest != base:
             # Unsorted pages: only a complete run proves nothing older is still unread.
             self.ledger.commit_page(PageBatch(self.store, now, high_water=HighWater(tally.newest, scope)))
@@ -283,7 +296,7 @@ class _Core:
         scope: str,
         progress: Progress | None,
         total: int | None,
-    ) -> None:
+    ) -> _Core_T[None]:
         batch = PageBatch(self.store, now)
         latest: dict[str, Order] = {}
         for item in page.orders:
@@ -296,6 +309,8 @@ class _Core:
                 latest[item.order_id] = item
         wanted = set(latest)
         wanted.update(order.replaces for order in latest.values() if order.replaces)
+        # The previous page may still be being written: read only once it is in (an order can sit on both).
+        yield _Flush()
         known = self.ledger.seen(self.store, wanted) if wanted else {}
         for order in latest.values():
             if tally.newest is None or order.updated_at > tally.newest:
@@ -307,7 +322,9 @@ class _Core:
             logger.warning("%s", failure)
         if self.driver.sorts_by_updated and tally.newest is not None:
             batch.high_water = HighWater(tally.newest, scope)
-        self.ledger.commit_page(batch)
+        # The page and its high-water mark commit together on the writer thread while the next page is parsed
+        # here: SQLite does most of that work without the GIL, so the two overlap on two cores.
+        yield _Write(batch)
         if progress is not None:
             progress(tally.done, total)
 
@@ -616,6 +633,7 @@ class Connector(_Tabs):
         self._io = SyncIO(driver, client=client, sleep=sleep, policy=io_policy)
         self._sleep = sleep
         self._others: dict[int, SyncIO] = {}
+        self._write_thread: ThreadPoolExecutor | None = None
 
     def __enter__(self) -> Connector:
         return self
@@ -628,6 +646,9 @@ class Connector(_Tabs):
         for io in self._others.values():
             io.close()
         self._io.close()
+        if self._write_thread is not None:
+            self._write_thread.shutdown(wait=True)
+            self._write_thread = None
 
     def _io_for(self, driver: Driver | None) -> SyncIO:
         if driver is None or driver is self.driver:
@@ -637,8 +658,14 @@ class Connector(_Tabs):
             io = self._others[id(driver)] = SyncIO(driver, client=self._io.client, sleep=self._sleep)
         return io
 
+    def _writer(self) -> ThreadPoolExecutor:
+        if self._write_thread is None:
+            self._write_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecc-ledger")
+        return self._write_thread
+
     def _drive(self, core: _Core_T[T]) -> T:
         tickets: dict[int, Pending[Any]] = {}
+        writing: Future[None] | None = None
         counter = itertools.count()
         value: Any = None
         error: Exception | None = None
@@ -657,13 +684,27 @@ class Connector(_Tabs):
                         ticket = next(counter)
                         tickets[ticket] = self._io.submit(effect.flow)
                         value = ticket
-                    else:
+                    elif isinstance(effect, _Await):
                         value = tickets.pop(effect.ticket).result()
+                    elif isinstance(effect, _Write):
+                        if writing is not None:
+                            writing.result()
+                        writing = None
+                        writing = self._writer().submit(self.ledger.commit_page, effect.batch)
+                    elif writing is not None:  # _Flush
+                        finishing, writing = writing, None
+                        finishing.result()
                 except Exception as exc:
                     error = exc
         finally:
             for future in tickets.values():
                 future.cancel()
+            if writing is not None:
+                # Never leave a page half-way: let the write in progress finish (its own error is logged).
+                try:
+                    writing.result()
+                except Exception as exc:
+                    logger.warning("page write failed while stopping: %s", _describe(exc))
             core.close()
 
     def download(self, progress: Progress | None = None) -> DownloadReport:
@@ -746,6 +787,7 @@ class AsyncConnector(_Tabs):
         # loop stays free to send and read while a page is being handled, much as the sync shell's workers do.
         # One thread keeps those steps serialised, as they are in the sync shell.
         self._cpu: ThreadPoolExecutor | None = None
+        self._write_thread: ThreadPoolExecutor | None = None
         self._io = AsyncIO(driver, client=client, sleep=sleep, policy=io_policy, offload=self._offload)
         self._sleep = sleep
         self._others: dict[int, AsyncIO] = {}
@@ -766,6 +808,9 @@ class AsyncConnector(_Tabs):
         if self._cpu is not None:
             self._cpu.shutdown(wait=False)
             self._cpu = None
+        if self._write_thread is not None:
+            self._write_thread.shutdown(wait=True)
+            self._write_thread = None
 
     def _io_for(self, driver: Driver | None) -> AsyncIO:
         if driver is None or driver is self.driver:
@@ -777,8 +822,14 @@ class AsyncConnector(_Tabs):
             )
         return io
 
+    def _writer(self) -> ThreadPoolExecutor:
+        if self._write_thread is None:
+            self._write_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecc-ledger")
+        return self._write_thread
+
     async def _drive(self, core: _Core_T[T]) -> T:
         tickets: dict[int, asyncio.Task[Any]] = {}
+        writing: asyncio.Future[None] | None = None
         counter = itertools.count()
         value: Any = None
         error: Exception | None = None
@@ -797,8 +848,18 @@ class AsyncConnector(_Tabs):
                         ticket = next(counter)
                         tickets[ticket] = self._io.submit(effect.flow)
                         value = ticket
-                    else:
+                    elif isinstance(effect, _Await):
                         value = await tickets.pop(effect.ticket)
+                    elif isinstance(effect, _Write):
+                        if writing is not None:
+                            await writing
+                        writing = None
+                        writing = asyncio.get_running_loop().run_in_executor(
+                            self._writer(), self.ledger.commit_page, effect.batch
+                        )
+                    elif writing is not None:  # _Flush
+                        finishing_write, writing = writing, None
+                        await finishing_write
                 except Exception as exc:
                     error = exc
         finally:
@@ -806,6 +867,11 @@ class AsyncConnector(_Tabs):
                 task.cancel()
             if tickets:
                 await asyncio.gather(*tickets.values(), return_exceptions=True)
+            if writing is not None:
+                try:
+                    await writing
+                except Exception as exc:
+                    logger.warning("page write failed while stopping: %s", _describe(exc))
             core.close()
 
     async def download(self, progress: Progress | None = None) -> DownloadReport:
