@@ -687,9 +687,9 @@ class Connector(_Tabs):
                     elif isinstance(effect, _Await):
                         value = tickets.pop(effect.ticket).result()
                     elif isinstance(effect, _Write):
-                        if writing is not None:
-                            writing.result()
-                        writing = None
+                        previous, writing = writing, None
+                        if previous is not None:
+                            previous.result()
                         writing = self._writer().submit(self.ledger.commit_page, effect.batch)
                     elif writing is not None:  # _Flush
                         finishing, writing = writing, None
@@ -851,9 +851,9 @@ class AsyncConnector(_Tabs):
                     elif isinstance(effect, _Await):
                         value = await tickets.pop(effect.ticket)
                     elif isinstance(effect, _Write):
-                        if writing is not None:
-                            await writing
-                        writing = None
+                        previous_write, writing = writing, None
+                        if previous_write is not None:
+                            await previous_write
                         writing = asyncio.get_running_loop().run_in_executor(
                             self._writer(), self.ledger.commit_page, effect.batch
                         )
