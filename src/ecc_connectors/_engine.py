@@ -559,6 +559,18 @@ class _Tabs:
     they are short ledger calls)."""
 
     _core: _Core
+    _write_thread: ThreadPoolExecutor | None = None
+
+    def _writer(self) -> ThreadPoolExecutor:
+        # Pages are committed on this one thread, in order, while the next page is parsed (see _Write).
+        if self._write_thread is None:
+            self._write_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecc-ledger")
+        return self._write_thread
+
+    def _stop_writer(self) -> None:
+        if self._write_thread is not None:
+            self._write_thread.shutdown(wait=True)
+            self._write_thread = None
 
     @property
     def driver(self) -> Driver:
@@ -633,7 +645,6 @@ class Connector(_Tabs):
         self._io = SyncIO(driver, client=client, sleep=sleep, policy=io_policy)
         self._sleep = sleep
         self._others: dict[int, SyncIO] = {}
-        self._write_thread: ThreadPoolExecutor | None = None
 
     def __enter__(self) -> Connector:
         return self
@@ -646,9 +657,7 @@ class Connector(_Tabs):
         for io in self._others.values():
             io.close()
         self._io.close()
-        if self._write_thread is not None:
-            self._write_thread.shutdown(wait=True)
-            self._write_thread = None
+        self._stop_writer()
 
     def _io_for(self, driver: Driver | None) -> SyncIO:
         if driver is None or driver is self.driver:
@@ -657,11 +666,6 @@ class Connector(_Tabs):
         if io is None:
             io = self._others[id(driver)] = SyncIO(driver, client=self._io.client, sleep=self._sleep)
         return io
-
-    def _writer(self) -> ThreadPoolExecutor:
-        if self._write_thread is None:
-            self._write_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecc-ledger")
-        return self._write_thread
 
     def _drive(self, core: _Core_T[T]) -> T:
         tickets: dict[int, Pending[Any]] = {}
@@ -787,7 +791,6 @@ class AsyncConnector(_Tabs):
         # loop stays free to send and read while a page is being handled, much as the sync shell's workers do.
         # One thread keeps those steps serialised, as they are in the sync shell.
         self._cpu: ThreadPoolExecutor | None = None
-        self._write_thread: ThreadPoolExecutor | None = None
         self._io = AsyncIO(driver, client=client, sleep=sleep, policy=io_policy, offload=self._offload)
         self._sleep = sleep
         self._others: dict[int, AsyncIO] = {}
@@ -808,9 +811,7 @@ class AsyncConnector(_Tabs):
         if self._cpu is not None:
             self._cpu.shutdown(wait=False)
             self._cpu = None
-        if self._write_thread is not None:
-            self._write_thread.shutdown(wait=True)
-            self._write_thread = None
+        self._stop_writer()
 
     def _io_for(self, driver: Driver | None) -> AsyncIO:
         if driver is None or driver is self.driver:
@@ -821,11 +822,6 @@ class AsyncConnector(_Tabs):
                 driver, client=self._io.client, sleep=self._sleep, offload=self._offload
             )
         return io
-
-    def _writer(self) -> ThreadPoolExecutor:
-        if self._write_thread is None:
-            self._write_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecc-ledger")
-        return self._write_thread
 
     async def _drive(self, core: _Core_T[T]) -> T:
         tickets: dict[int, asyncio.Task[Any]] = {}
