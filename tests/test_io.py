@@ -592,3 +592,15 @@ def test_a_borrowed_client_is_left_open_and_an_owned_one_closed() -> None:
     owned.close()
     assert owned.client.is_closed
     client.close()
+
+
+def test_close_stops_a_send_that_is_waiting_to_retry() -> None:
+    script = Script((503, {"Retry-After": "30"}))
+    io = SyncIO(FakeDriver(), client=httpx.Client(transport=httpx.MockTransport(script)))
+    pending = io.submit(get("/slow"))
+    while not script.seen:  # the first attempt has been answered; the send now waits 30 s to retry
+        threading.Event().wait(0.01)
+    io.close()  # does not wait out the Retry-After, and nothing more is sent
+    with pytest.raises(TransportError, match="closed"):
+        pending.result()
+    assert len(script.seen) == 1

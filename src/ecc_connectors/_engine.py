@@ -27,10 +27,12 @@ generator where they happened. Ledger calls are made by the core directly: they 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import hashlib
 import itertools
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
@@ -120,7 +122,16 @@ class _Flush:
     """Wait until the page being written is committed; its error, if any, is raised here."""
 
 
-_Effect = _Run | _Submit | _Await | _Write | _Flush
+@attrs.frozen
+class _Progress:
+    """Call the caller's progress callback, on the caller's side."""
+
+    callback: Progress
+    done: int
+    total: int | None
+
+
+_Effect = _Run | _Submit | _Await | _Write | _Flush | _Progress
 _Core_T = Generator[_Effect, Any, T]
 
 
@@ -329,7 +340,9 @@ class _Core:
         # here: SQLite does most of that work without the GIL, so the two overlap on two cores.
         yield _Write(batch)
         if progress is not None:
-            progress(tally.done, total)
+            # Reported by the shell, on the caller's thread (the async shell's loop): the callback may touch
+            # the caller's own objects. The page is decided and being committed.
+            yield _Progress(progress, tally.done, total)
 
     def _decide(self, order: Order, known: dict[str, StoredOrder], batch: PageBatch, tally: _Tally) -> None:
         own = known.get(order.order_id)
@@ -563,17 +576,20 @@ class _Tabs:
 
     _core: _Core
     _write_thread: ThreadPoolExecutor | None = None
+    _write_lock = threading.Lock()
 
     def _writer(self) -> ThreadPoolExecutor:
         # Pages are committed on this one thread, in order, while the next page is parsed (see _Write).
-        if self._write_thread is None:
-            self._write_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecc-ledger")
-        return self._write_thread
+        with self._write_lock:
+            if self._write_thread is None:
+                self._write_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecc-ledger")
+            return self._write_thread
 
     def _stop_writer(self) -> None:
-        if self._write_thread is not None:
-            self._write_thread.shutdown(wait=True)
-            self._write_thread = None
+        with self._write_lock:
+            thread, self._write_thread = self._write_thread, None
+        if thread is not None:
+            thread.shutdown(wait=True)
 
     @property
     def driver(self) -> Driver:
@@ -693,6 +709,8 @@ class Connector(_Tabs):
                         value = ticket
                     elif isinstance(effect, _Await):
                         value = tickets.pop(effect.ticket).result()
+                    elif isinstance(effect, _Progress):
+                        effect.callback(effect.done, effect.total)
                     elif isinstance(effect, _Write):
                         previous, writing = writing, None
                         if previous is not None:
@@ -801,7 +819,16 @@ class AsyncConnector(_Tabs):
     async def _offload(self, step: Callable[[], T]) -> T:
         if self._cpu is None:
             self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecc-core")
-        return await asyncio.get_running_loop().run_in_executor(self._cpu, step)
+        future = self._cpu.submit(contextvars.copy_context().run, step)
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            # A step already running cannot be interrupted: let it finish before the caller unwinds and closes
+            # the generator it is advancing (closing a running generator raises ValueError). A step not yet
+            # started is simply dropped.
+            if not future.cancel():
+                await asyncio.wait([asyncio.wrap_future(future)])
+            raise
 
     async def __aenter__(self) -> AsyncConnector:
         return self
@@ -811,10 +838,11 @@ class AsyncConnector(_Tabs):
 
     async def aclose(self) -> None:
         await self._io.aclose()
-        if self._cpu is not None:
-            self._cpu.shutdown(wait=False)
-            self._cpu = None
-        self._stop_writer()
+        cpu, self._cpu = self._cpu, None
+        # Waiting for the worker threads (the last page write among them) must not block the event loop.
+        if cpu is not None:
+            await asyncio.to_thread(cpu.shutdown, True)
+        await asyncio.to_thread(self._stop_writer)
 
     def _io_for(self, driver: Driver | None) -> AsyncIO:
         if driver is None or driver is self.driver:
@@ -849,6 +877,8 @@ class AsyncConnector(_Tabs):
                         value = ticket
                     elif isinstance(effect, _Await):
                         value = await tickets.pop(effect.ticket)
+                    elif isinstance(effect, _Progress):
+                        effect.callback(effect.done, effect.total)
                     elif isinstance(effect, _Write):
                         previous_write, writing = writing, None
                         if previous_write is not None:

@@ -352,14 +352,30 @@ class SyncIO:
         self._limiter = limiter or _limiter_for(limits)
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
+        # Set by close(): sends still on worker threads (a failed download leaves some) stop at their next
+        # attempt or wait instead of retrying on against the store while close() waits for them.
+        self._stopping = threading.Event()
+
+    def _pause(self, seconds: float) -> None:
+        if self._sleep is time.sleep:
+            self._stopping.wait(seconds)
+        else:
+            self._sleep(seconds)
+        self._check_open()
+
+    def _check_open(self) -> None:
+        if self._stopping.is_set():
+            raise TransportError("the connector was closed before this request could be sent")
 
     def _attempt(self, request: httpx.Request) -> httpx.Response:
         auth = self.driver.auth()
+        self._check_open()
         with self._slots:
             # Paced inside the slot, so the send follows its turn at once (a turn taken before waiting for
             # a slot could come due while still queued, and sends would bunch up past the store's window).
             for wait in self._limiter.waits(request.extensions.get(_READY_AT)):
-                self._sleep(wait)
+                self._pause(wait)
+            self._check_open()
             try:
                 response = self.client.send(
                     request, auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT
@@ -372,7 +388,7 @@ class SyncIO:
         """Send one request under the retry policy."""
         self.policy.prepare(request)
         try:
-            return self.policy.retrying(self._sleep)(self._attempt, request)
+            return self.policy.retrying(self._pause)(self._attempt, request)
         except (_RetryResponse, _RetryTransport) as exc:
             return self.policy.give_up(exc)
 
@@ -422,6 +438,7 @@ class SyncIO:
             return self._executor.submit(self.send, request)
 
     def close(self) -> None:
+        self._stopping.set()
         with self._executor_lock:
             if self._executor is not None:
                 self._executor.shutdown(wait=True, cancel_futures=True)

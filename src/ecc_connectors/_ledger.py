@@ -10,9 +10,9 @@ library's ``sqlite3``.
   the last committed page, which then rolls back *with* its high-water mark and is simply read again.
 * **Versioned schema.** ``schema_version`` holds the version; :data:`MIGRATIONS` lists the steps, applied in
   order, each in its own transaction, when a ledger is opened. A database from a newer SDK is refused.
-* **Threads and asyncio.** One connection guarded by a lock; every call is short (one page is one
-  ``executemany`` per table), so the async engine calls it directly from the event loop rather than paying a
-  thread hop per page.
+* **Threads and asyncio.** One connection guarded by a lock (``check_same_thread=False``), since the engine
+  commits pages on a ledger thread of its own and the async shell calls it from a worker thread, never from
+  the event loop.
 """
 
 from __future__ import annotations
@@ -242,7 +242,10 @@ class PageBatch:
 
 @runtime_checkable
 class Ledger(Protocol):
-    """What the engine needs from storage. Implementations must make :meth:`commit_page` atomic."""
+    """What the engine needs from storage. Implementations must make :meth:`commit_page` atomic, and must
+    accept calls from more than one thread: the engine commits pages on its own ledger thread while it parses
+    the next page, and the async shell makes its other calls from a worker thread (never two at once for one
+    connector, but not always from the thread that created the ledger)."""
 
     def high_water(self, store: str) -> HighWater | None: ...
 
@@ -469,13 +472,19 @@ def migrate(conn: sqlite3.Connection, upto: int | None = None) -> int:
         )
     while current < target:
         conn.execute("BEGIN IMMEDIATE")
+        # Another process may have migrated while this one waited for the write lock: read the version again.
+        current = schema_version(conn)
+        if current >= target:
+            conn.execute("COMMIT")
+            break
         try:
             MIGRATIONS[current](conn)
             conn.execute("DELETE FROM schema_version")
             conn.execute("INSERT INTO schema_version (version) VALUES (?)", (current + 1,))
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite may already have rolled back (disk full): keep its error
+                conn.execute("ROLLBACK")
             raise
         current += 1
     return current
@@ -557,7 +566,8 @@ class SQLiteLedger:
             try:
                 yield self._conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:  # SQLite may already have rolled back (disk full)
+                    self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
 

@@ -32,7 +32,7 @@ from ..._errors import ConfigurationError, PayloadError, StoreError
 from ..._model import Item, Order, StoreStatus
 from ._auth import AdminToken, BearerToken, OAuth1
 from ._errors import decode_json, decode_list_envelope, raise_for_store_error
-from ._mapping import DEFAULT_STATUSES, address_to_magento, map_order, map_product
+from ._mapping import DEFAULT_STATUSES, address_to_magento, map_product
 from ._schema import decode_order
 from ._search import MAX_PAGE_SIZE, Filter, SearchCriteria, clamp_page_size, order_criteria, page_count
 
@@ -252,8 +252,13 @@ class Magento2Driver(Driver):
 
     def get_order(self, order_id: str) -> Flow[Order]:
         entity = _entity_id(order_id)
-        body = self._answer((yield self._get(f"/V1/orders/{entity}")), order_id)
-        return map_order(body, self.store_id)
+        response = yield self._get(f"/V1/orders/{entity}")
+        raise_for_store_error(response, self.store_id, order_id)
+        # The same decoding as a listed order, so the order keeps the store's own JSON text as its raw payload.
+        order = decode_order(response.content, self.store_id)
+        if isinstance(order, PayloadError):
+            raise order
+        return order
 
     def list_statuses(self) -> Flow[tuple[StoreStatus, ...]]:
         # Core Magento has no REST call that lists statuses (GET /V1/orders/{id}/statuses is one order's

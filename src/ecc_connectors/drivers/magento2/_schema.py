@@ -6,8 +6,9 @@ three times faster than decoding everything. The result is still a plain ``dict`
 same way it reads a fully decoded order; the complete payload is kept as text in ``Order.raw``.
 
 Amounts are typed ``Decimal | None`` (Magento sends numbers, and leaves unset amounts out or null); a value of
-another kind is reported with its path (``items[0].qty_ordered``). Everything else is ``Any``, checked by the
-mapping as before.
+another kind is reported with its path (``items[0].qty_ordered``). Lists also accept an object, since PHP writes
+an empty array as ``{}``, and null entries; everything else is ``Any``. The mapping checks all of it as it
+checks a fully decoded order, so both decodings accept and refuse the same payloads.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class _Assignment(TypedDict, total=False):
 
 
 class _Extension(TypedDict, total=False):
-    shipping_assignments: list[_Assignment] | None
+    shipping_assignments: list[_Assignment | None] | dict[str, Any] | None
 
 
 class _Order(TypedDict, total=False):
@@ -107,10 +108,10 @@ class _Order(TypedDict, total=False):
     total_paid: Amount
     total_due: Amount
     total_refunded: Amount
-    items: list[_Item] | None
+    items: list[_Item | None] | dict[str, Any] | None
     billing_address: _Address | None
     payment: _Payment | None
-    status_histories: list[_History] | None
+    status_histories: list[_History | None] | dict[str, Any] | None
     extension_attributes: _Extension | None
 
 
