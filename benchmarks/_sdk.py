@@ -44,7 +44,6 @@ from ecc_connectors import (
     Unselected,
 )
 from ecc_connectors._engine import AsyncConnector, Connector
-from ecc_connectors._io import IOPolicy
 from ecc_connectors._ledger import SQLiteLedger
 from ecc_connectors.drivers.magento2 import BearerToken, Magento2Driver
 
@@ -138,210 +137,23 @@ def memory_connector(total: int, ledger: SQLiteLedger, concurrency: int = 1) -> 
 
 
 # ---------------------------------------------------------------------------------------------------------
-# What-if experiments: changes proposed for the engine and driver, applied in this process only, so their
-# effect is measured before anyone edits the real code.
-
-PATCHES = ("msgspec-decode", "msgspec-raw", "reserve-in-slot", "parse-worker")
-
-
-class RawJSON(str):
-    """A raw payload already encoded as JSON text (parse-worker what-if): the ledger stores it as it is."""
-
-
-def parse_page_worker(content: bytes, store: str) -> tuple[int, list[tuple[Any, str]]]:
-    """Runs in the worker process: decode + map one page, each order without ``raw`` plus its raw JSON text
-    (pickling the raw dict back would cost more than decoding it)."""
-    import msgspec
-
-    from ecc_connectors.drivers.magento2._mapping import map_order as map_one
-
-    body = msgspec.json.Decoder(float_hook=Decimal).decode(content)
-    encoder = msgspec.json.Encoder(decimal_format="number")
-    out = []
-    for item in body.get("items") or []:
-        order = map_one(item, store)  # a PayloadError would be raised: the benchmark's pages are all valid
-        object.__setattr__(order, "raw", None)
-        out.append((order, encoder.encode(item).decode()))
-    return int(body["total_count"]), out
-
-
-def apply_patches(names: list[str]) -> list[str]:
-    """``msgspec-decode``: the driver decodes bodies with ``msgspec.json.Decoder(float_hook=Decimal)`` (the
-    same dicts and Decimals as ``json.loads(parse_float=Decimal)``, about twice as fast). ``msgspec-raw``: the
-    ledger encodes payloads with msgspec, which writes Decimals natively instead of calling back into Python
-    for each amount."""
-    applied = []
-    if "msgspec-decode" in names:
-        import msgspec
-
-        from ecc_connectors.drivers.magento2 import _driver as magento_driver
-        from ecc_connectors.drivers.magento2 import _errors as magento_errors
-
-        decoder = msgspec.json.Decoder(float_hook=Decimal)
-
-        def decode_json(response: httpx.Response) -> Any:
-            return decoder.decode(response.content)
-
-        magento_errors.decode_json = decode_json
-        magento_driver.decode_json = decode_json  # type: ignore[attr-defined]
-        applied.append("msgspec-decode")
-    if "msgspec-raw" in names:
-        import msgspec
-
-        from ecc_connectors import _ledger as ledger_module
-
-        encoder = msgspec.json.Encoder(enc_hook=ledger_module._jsonable, decimal_format="number")
-
-        def dumps(value: Any) -> str:
-            return encoder.encode(value).decode()
-
-        ledger_module._dumps = dumps
-        applied.append("msgspec-raw")
-    if "reserve-in-slot" in names:
-        from ecc_connectors import _io
-
-        async def _attempt(self: Any, request: httpx.Request) -> httpx.Response:
-            # The rate token is taken once a concurrency slot is held, so the send follows it at once
-            # (taken before, a wait for a slot can push sends together past their reserved times).
-            auth = self.driver.auth()
-            async with self._semaphore():
-                if self._limiter is not None:
-                    wait = self._limiter.reserve()
-                    if wait > 0:
-                        await self._sleep(wait)
-                try:
-                    response = await self.client.send(
-                        request, auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT
-                    )
-                except httpx.TransportError as exc:
-                    raise self.policy.classify_error(request, exc) from None
-            return self.policy.classify_response(self.driver, response)
-
-        _io.AsyncIO._attempt = _attempt  # type: ignore[method-assign]
-        applied.append("reserve-in-slot")
-    if "parse-worker" in names:
-        apply_parse_worker()
-        applied.append("parse-worker")
-    return applied
-
-
-def apply_parse_worker() -> None:
-    """What-if: decode + map of order pages on the second core. ``AsyncIO.send`` hands each 200 answer of
-    ``GET /V1/orders`` to a one-process pool and attaches the result to the response; the driver's page flow
-    uses it instead of decoding; the ledger writes the raw JSON text as it is."""
-    import concurrent.futures
-    import multiprocessing
-
-    from ecc_connectors import _io
-    from ecc_connectors import _ledger as ledger_module
-    from ecc_connectors.drivers.magento2 import _driver as magento_driver
-    from ecc_connectors.drivers.magento2._search import order_criteria
-
-    pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
-    pool.submit(int, 0).result()  # started before the clock runs
-    original_send = _io.AsyncIO.send
-
-    async def send(self: Any, request: httpx.Request) -> httpx.Response:
-        response: httpx.Response = await original_send(self, request)
-        if request.method == "GET" and request.url.path.endswith("/V1/orders") and response.status_code == 200:
-            loop = asyncio.get_running_loop()
-            response.extensions["bench_parsed"] = await loop.run_in_executor(
-                pool, parse_page_worker, response.content, self.driver.store_id
-            )
-        return response
-
-    original_fetch = magento_driver.Magento2Driver._fetch_orders
-
-    def fetch(self: Any, query: Any, size: int, number: int) -> Any:
-        criteria = order_criteria(query, size, number)
-        response = yield self._get("/V1/orders", criteria.params())
-        parsed = response.extensions.get("bench_parsed")
-        if parsed is None:
-            # Not this what-if's case (an error answer): let the driver's own flow read it.
-            flow = original_fetch(self, query, size, number)
-            next(flow)
-            try:
-                flow.send(response)
-            except StopIteration as stop:
-                return stop.value
-            raise RuntimeError("the driver's page flow asked for a second request")
-        total, pairs = parsed
-        orders = []
-        for order, raw in pairs:
-            object.__setattr__(order, "raw", RawJSON(raw))
-            orders.append(order)
-        return tuple(orders), total
-
-    original_dumps = ledger_module._dumps
-
-    def dumps(value: Any) -> str:
-        return str(value) if isinstance(value, RawJSON) else original_dumps(value)
-
-    _io.AsyncIO.send = send  # type: ignore[method-assign]
-    magento_driver.Magento2Driver._fetch_orders = fetch  # type: ignore[method-assign]
-    ledger_module._dumps = dumps
-
-
-class WindowLimiter:
-    """What-if limiter: at most ``rate`` sends in any ``window`` seconds (a sliding log, the shape of the
-    limit most proxies enforce), ``window`` a little over one second to absorb arrival jitter. Same
-    ``reserve()`` contract as the engine's ``RateLimiter``: take a slot, say how long to wait for it."""
-
-    def __init__(self, rate: float, window: float = 1.05) -> None:
-        import collections
-        import threading
-
-        self.rate = int(rate)
-        self.window = window
-        self._sends: collections.deque[float] = collections.deque()
-        self._lock = threading.Lock()
-
-    def reserve(self) -> float:
-        with self._lock:
-            now = time.monotonic()
-            while self._sends and self._sends[0] <= now - self.window:
-                self._sends.popleft()
-            at = now if len(self._sends) < self.rate else max(now, self._sends[-self.rate] + self.window)
-            self._sends.append(at)
-            return at - now
-
-
-def limiter_burst(connector: Any, rate: float | None, burst: float | None, window: bool = False) -> None:
-    """Replace the engine's rate limiter: one of the given burst (the engine's own uses burst = rate), or a
-    sliding-window one."""
-    if rate and window:
-        connector._io._limiter = WindowLimiter(rate)
-    elif rate and burst is not None:
-        from ecc_connectors._io import RateLimiter
-
-        connector._io._limiter = RateLimiter(rate, burst=burst)
-
-
-# ---------------------------------------------------------------------------------------------------------
 # Modes
 
 
 def mode_network(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         ledger = SQLiteLedger(Path(tmp) / "ledger.sqlite3")
-        # What-if --window: the engine keeps more pages on the go than requests in flight (its window is the
-        # driver's Limits.concurrency; the I/O layer's semaphore takes the io_policy's), so slots do not sit
-        # idle while the head page is parsed and committed.
-        window = args.window or args.concurrency
-        drv = driver(args.url, args.token, window, args.rate)
-        io_policy = IOPolicy(Limits(concurrency=args.concurrency, rate=args.rate))
+        drv = driver(args.url, args.token, args.concurrency, args.rate)
         cpu0 = time.process_time()
         start = time.perf_counter()
         if args.engine == "async":
             async def go() -> Any:
-                async with AsyncConnector(drv, policy(), ledger, io_policy=io_policy) as connector:
-                    limiter_burst(connector, args.rate, args.burst, args.window_limiter)
+                async with AsyncConnector(drv, policy(), ledger) as connector:
                     return await connector.download()
 
             report = asyncio.run(go())
         else:
-            with Connector(drv, policy(), ledger, io_policy=io_policy) as connector:
-                limiter_burst(connector, args.rate, args.burst, args.window_limiter)
+            with Connector(drv, policy(), ledger) as connector:
                 report = connector.download()
         seconds = time.perf_counter() - start
         cpu = time.process_time() - cpu0
@@ -515,16 +327,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=None)
     parser.add_argument("--engine", choices=("async", "sync"), default="async")
     parser.add_argument("--orders", type=int, default=50_000)
-    parser.add_argument("--window", type=int, default=None, help="what-if: engine page window > concurrency")
-    parser.add_argument("--window-limiter", action="store_true", help="what-if: sliding-window rate limiter")
-    parser.add_argument("--burst", type=float, default=None, help="what-if: the rate limiter's burst")
-    parser.add_argument("--patch", action="append", default=[], choices=PATCHES, help="what-if changes")
     parser.add_argument("--engine-orders", type=int, default=20_000, help="cpu mode: orders for the engine run")
     args = parser.parse_args(argv)
-    applied = apply_patches(args.patch)
     mode = {"network": mode_network, "cpu": mode_cpu, "memory": mode_memory, "recheck": mode_recheck}
     result = mode[args.mode](args)
-    result["patches"] = applied
     print(json.dumps({"result": result}, default=lambda v: str(v) if isinstance(v, Decimal) else repr(v)),
           flush=True)
     return 0

@@ -1,7 +1,7 @@
 """Where the client's CPU goes in the c=8 download: py-spy samples the SDK worker, this sums them by stage.
 
     pip install py-spy
-    python benchmarks/profile_download.py [--orders 8000] [--concurrency 8] [--patch msgspec-decode ...]
+    python benchmarks/profile_download.py [--orders 8000] [--concurrency 8]
 
 Prints each stage's share of the samples (py-spy counts only samples where the process is on the CPU). A
 stage is "inclusive": its function and everything it calls.
@@ -25,12 +25,12 @@ from run import HERE, PY, FakeStore, _last_json
 # frame inside commit_page counts for the ledger and not for the download loop that called it.
 STAGES = (
     ("fingerprint", "fingerprint ("),
-    ("ledger: snapshot", "order_snapshot ("),
-    ("ledger: encode", "_dumps ("),
+    ("ledger: snapshot", "snapshot_json ("),
     ("ledger: SQLite and rest", "commit_page ("),
     ("ledger: seen()", "seen ("),
-    ("parse (JSON decode)", "decode_json ("),
     ("map (dict -> Order)", "map_order ("),
+    ("parse (JSON decode)", "decode_order ("),
+    ("parse (page envelope)", "decode_list_envelope ("),
     ("rules", "decide ("),
     ("HTTP (httpx/httpcore/h11)", "httpcore"),
     ("engine: other", "ecc_connectors"),
@@ -58,7 +58,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=8000)
     parser.add_argument("--latency", type=float, default=0.25)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--patch", action="append", default=[])
     args = parser.parse_args(argv)
     spy = shutil.which("py-spy") or str(Path(PY).with_name("py-spy"))
     if not Path(spy).exists():
@@ -68,16 +67,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             raw = Path(tmp) / "samples.txt"
-            patches = [x for p in args.patch for x in ("--patch", p)]
             done = subprocess.run(
                 [spy, "record", "--format", "raw", "--rate", "250", "--output", str(raw), "--",
                  PY, "_sdk.py", "network", "--url", store.url, "--token", store.token,
-                 "--concurrency", str(args.concurrency), *patches],
+                 "--concurrency", str(args.concurrency)],
                 capture_output=True, text=True, cwd=HERE,
             )
             result = _last_json(done.stdout)["result"]
             print(f"{args.orders} orders, c={args.concurrency}: {result['seconds']:.2f} s wall, "
-                  f"{result['cpu_seconds']:.2f} s CPU {result['patches'] or ''}")
+                  f"{result['cpu_seconds']:.2f} s CPU")
             for label, n, share in summarize(raw):
                 print(f"  {label:32s} {share:5.1f} %  ({n} samples)")
     finally:

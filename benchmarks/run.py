@@ -306,40 +306,12 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
         cpu = run_json(["_sdk.py", "cpu", "--orders", str(n_cpu), "--engine-orders", str(n_engine)])
         recheck = run_recheck(recheck_store, n_recheck)
 
-        # -- what-if: proposed changes, applied in the worker process only --------------------------------
-        what_if: list[dict[str, Any]] = []
-        if args.what_if:
-            for what, extra in (
-                ("rate limiter burst 1 (engine: burst = rate)", ["--burst", "1"]),
-                ("sliding-window limiter, token taken in the slot, msgspec decode",
-                 ["--window-limiter", "--patch", "reserve-in-slot", "--patch", "msgspec-decode"]),
-            ):
-                time.sleep(1.1)
-                r = measured(limited, ["_sdk.py", "network", "--url", limited.url, "--token", limited.token,
-                                       "--concurrency", "8", "--rate", str(RATE), *extra])
-                r.update(what=what, kind="rate", bound_seconds=rate_pages / RATE)
-                what_if.append(r)
-            patches = ["--patch", "msgspec-decode", "--patch", "msgspec-raw"]
-            r = measured(net, ["_sdk.py", "network", "--url", net.url, "--token", net.token,
-                               "--concurrency", "8", *patches])
-            r.update(what="c=8 with msgspec decode + msgspec raw encode", kind="network",
-                     bound_seconds=bound(pages, 8))
-            what_if.append(r)
-            r = measured(net, ["_sdk.py", "network", "--url", net.url, "--token", net.token,
-                               "--concurrency", "8", "--window", "16", "--patch", "parse-worker"])
-            r.update(what="c=8, decode + map in a worker process, 16 pages on the go", kind="network",
-                     bound_seconds=bound(pages, 8))
-            what_if.append(r)
-            r = run_json(["_sdk.py", "cpu", "--orders", str(n_engine), "--engine-orders", str(n_engine),
-                          *patches])
-            r.update(what="CPU with msgspec decode + msgspec raw encode", kind="cpu")
-            what_if.append(r)
     finally:
         for store in stores:
             store.stop()
 
     out.update(network=network, bare_async=bare, rate_limited=rated, peers=peers, limits_on=limits_on,
-               cpu=cpu, memory=memory, recheck=recheck, what_if=what_if)
+               cpu=cpu, memory=memory, recheck=recheck)
     out["machine"]["load_average_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     out["total_seconds"] = round(time.perf_counter() - started, 1)
     return out
@@ -489,21 +461,6 @@ def build_table(res: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
                 f"set: {'yes' if r['exact'] else 'NO'}",
                 "exactly the edited orders", ok(r["exact"] and r["pending"] == rc["edited"]),
             ])
-    for w in res.get("what_if", []):
-        label = f"What-if: {w['what']}"
-        if "error" in w:
-            rows.append([label, f"failed: {w['error']}", "", "-"])
-        elif w["kind"] == "rate":
-            rows.append([label, f"{w['seconds']:.2f} s, {w['bound_seconds'] / w['seconds']:.2f} of P/R, "
-                         f"{w['store_429s']} x 429", "", "-"])
-        elif w["kind"] == "network":
-            rows.append([label, f"{w['seconds']:.2f} s, {w['bound_seconds'] / w['seconds']:.2f} of bound; client "
-                         f"CPU {w['cpu_seconds']:.1f} s (main process)", "", "-"])
-        else:
-            us = w["stages_us_per_order"]
-            split = ", ".join(f"{k} {v:.0f}" for k, v in us.items())
-            rows.append([label, f"engine {_n(w['engine_orders_per_cpu_s'])} orders per CPU-second; stages "
-                         f"(µs/order) {split}", "", "-"])
     return rows, notes
 
 
@@ -559,8 +516,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/performance.md")
     parser.add_argument("--render", type=Path, metavar="JSON",
                         help="only print (and write to the docs) the table of an earlier run's JSON")
-    parser.add_argument("--what-if", action="store_true",
-                        help="also measure the proposed engine/driver changes (rows marked what-if)")
     args = parser.parse_args(argv)
     res = json.loads(args.render.read_text()) if args.render else run_all(args)
     rows, notes = build_table(res)
