@@ -56,7 +56,7 @@ def utc(value: datetime) -> datetime:
     """Return ``value`` in UTC; refuse naive datetimes, whose meaning depends on the machine."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"naive datetime {value.isoformat()} has no time zone; give one (stores differ)")
-    return value.astimezone(timezone.utc)
+    return value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)
 
 
 def _aware(_inst: object, attribute: attrs.Attribute[Any], value: datetime | None) -> None:
@@ -66,17 +66,7 @@ def _aware(_inst: object, attribute: attrs.Attribute[Any], value: datetime | Non
 
 def _as_utc(value: datetime | None) -> datetime | None:
     # One representation per instant: equal orders then encode (and fingerprint) the same way.
-    if value is None:
-        return None
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"naive datetime {value.isoformat()} has no time zone; give one (stores differ)")
-    return value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)
-
-
-def _as_utc_required(value: datetime) -> datetime:
-    result = _as_utc(value)
-    assert result is not None
-    return result
+    return None if value is None else utc(value)
 
 
 def _decimal(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -208,8 +198,8 @@ class Order:
     order_id: str
     number: str
     status: str
-    created_at: datetime = attrs.field(converter=_as_utc_required)
-    updated_at: datetime = attrs.field(converter=_as_utc_required)
+    created_at: datetime = attrs.field(converter=utc)
+    updated_at: datetime = attrs.field(converter=utc)
     currency: str
     state: str | None = None
     customer: Customer = Customer()
