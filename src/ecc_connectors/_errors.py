@@ -9,7 +9,9 @@ Every error the SDK raises on purpose derives from one root, so an application c
     ├── RateLimited               the store said "slow down" and retries ran out (carries the wait)
     ├── TransportError            timeouts, refused or dropped connections, after retries
     ├── StoreError                the store answered with an error (its own message and code)
-    │   └── StatusNotAllowed      a status the store will not set on this order in its current state
+    │   ├── StatusNotAllowed      a status the store will not set on this order in its current state
+    │   └── BrokenAnswer          a 2xx answer to a read that cannot be read (cut short, not JSON, no envelope)
+    ├── ActionInProgress          another caller holds the lease on this write right now
     └── PayloadError              one order's data could not be understood (store, order, field, raw payload)
 
 No message, ``repr`` or ``str`` of these errors contains a credential: errors are built from store answers and
@@ -22,7 +24,9 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
+    "ActionInProgress",
     "AuthenticationError",
+    "BrokenAnswer",
     "CapabilityNotSupported",
     "ConfigurationError",
     "ConnectorError",
@@ -100,6 +104,28 @@ class StoreError(ConnectorError):
 
 class StatusNotAllowed(StoreError):
     """The store will not set that status on the order in its current state (Magento 2.4.7+ does this)."""
+
+
+class BrokenAnswer(StoreError):
+    """A successful status whose body cannot be read: cut short, not JSON, or without the expected envelope.
+
+    For an idempotent read this is a transient fault (a proxy or a dropped connection that still sent a
+    plausible ``Content-Length``): the engine asks again, as for a 5xx, and raises this only when the retries
+    run out. A driver raises it from a read flow instead of :class:`StoreError` for exactly these cases."""
+
+
+class ActionInProgress(ConnectorError):
+    """Another caller (this process or another one sharing the ledger) is running the same write right now.
+
+    The write is not run a second time: try again after ``lease_until`` (or when the holder finished). A holder
+    that crashed loses the lease when it expires; the next caller then checks the store and finishes the work.
+    """
+
+    def __init__(self, message: str, *, key: str, owner: str, lease_until: Any) -> None:
+        self.key = key
+        self.owner = owner
+        self.lease_until = lease_until
+        super().__init__(message)
 
 
 class PayloadError(ConnectorError):
