@@ -213,6 +213,9 @@ class ShipmentRequest:
     notify: bool = True
     comment: str = ""
     status: str | None = None
+    since: datetime | None = attrs.field(default=None, validator=_aware)
+    """When this write was first attempted (minus an allowance for clock skew): work found in the store from
+    then on is taken as this write's own, done by an attempt whose answer was lost. Set by the engine."""
 
 
 @attrs.frozen
@@ -229,6 +232,9 @@ class StatusChange:
     status: str
     comment: str = ""
     notify: bool = False
+    since: datetime | None = attrs.field(default=None, validator=_aware)
+    """See :attr:`ShipmentRequest.since`: an equal comment (status, text, notification) made since then is
+    this change's own, so it is not posted again."""
 
 
 @attrs.frozen
@@ -248,6 +254,8 @@ class CancelRequest:
     status: str | None = None
     comment: str = ""
     notify: bool = False
+    since: datetime | None = attrs.field(default=None, validator=_aware)
+    """See :attr:`ShipmentRequest.since`."""
 
 
 @attrs.frozen
