@@ -9,6 +9,9 @@ Dialect::
 
     GET  /orders?updated_from&updated_to&created_from&statuses&page_size&page    {"orders", "total", "pages"}
     GET  /orders?...&cursor=<offset>                                             {"orders", "next"}
+    GET  /orders?...&after_t&after_id&through_t&through_id&page_size            {"orders", "total"}  keyset
+    GET  /orders?...&probe=<offset>                                              {"key": [t, id] | null, "total"}
+    GET  /orders?...&keys_only=1&(keyset bounds)                                 {"keys": [[t, id]], "total"}
     GET  /orders/{id}                    GET /orders/{id}/shipments             GET /items?q=
     POST /orders/{id}/shipments          POST /orders/{id}/status               POST /orders/{id}/cancel
     POST /orders/{id}/invoice            POST /orders  (create)
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import email.utils
 import itertools
 import threading
 import time
@@ -40,9 +44,13 @@ from ecc_connectors._driver import (
     ItemQuery,
     Limits,
     NewOrder,
+    KeyPage,
     NumberedPages,
+    OrderKey,
     OrderQuery,
     Page,
+    Probe,
+    Seek,
     ShipmentRequest,
     ShipmentResult,
     StatusChange,
@@ -121,6 +129,11 @@ class FakeStore:
         self.max_in_flight = 0
         self._lock = threading.Lock()
         self._ids = itertools.count(900)
+        self.clock: Callable[[], datetime] | None = None
+        """When set, every answer carries a ``Date`` header from this clock (the store's own time)."""
+        self.on_list: Callable[[int], None] | None = None
+        """Called with the listing request's number (1, 2, ...) before it is answered: a test mutates here."""
+        self.list_requests = 0
 
     # -- test controls -------------------------------------------------------------------------------------
 
@@ -162,9 +175,14 @@ class FakeStore:
         try:
             if self.delay:
                 time.sleep(self.delay)  # lets concurrent requests overlap; nothing asserts on time
-            return self._answer(request)
+            return self._dated(self._answer(request))
         finally:
             self._leave()
+
+    def _dated(self, response: httpx.Response) -> httpx.Response:
+        if self.clock is not None:
+            response.headers["Date"] = email.utils.format_datetime(self.clock().astimezone(timezone.utc), usegmt=True)
+        return response
 
     async def handle_async(self, request: httpx.Request) -> httpx.Response:
         self._enter(request)
@@ -172,7 +190,7 @@ class FakeStore:
             # A short network wait, so requests of a window overlap as they do on a real network (the engine
             # builds and parses off the event loop, which takes a few loop turns per request).
             await asyncio.sleep(0.01)
-            return self._answer(request)
+            return self._dated(self._answer(request))
         finally:
             self._leave()
 
@@ -237,6 +255,11 @@ class FakeStore:
 
     def _list(self, request: httpx.Request) -> httpx.Response:
         params = request.url.params
+        with self._lock:
+            self.list_requests += 1
+            number = self.list_requests
+        if self.on_list is not None:
+            self.on_list(number)
         selected = list(self.orders.values())
         if "updated_from" in params:
             start = parse_time(params["updated_from"])
@@ -250,7 +273,27 @@ class FakeStore:
         if params.get("statuses"):
             wanted = set(params["statuses"].split(","))
             selected = [o for o in selected if o["status"] in wanted]
-        selected.sort(key=lambda o: (parse_time(o["updated"]), o["id"]))
+        selected.sort(key=lambda o: (parse_time(o["updated"]), int(o["id"])))
+        if "probe" in params:
+            offset = int(params["probe"])
+            found = selected[offset] if offset < len(selected) else None
+            key = [found["updated"], int(found["id"])] if found else None
+            return httpx.Response(200, json={"key": key, "total": len(selected)})
+        if "after_t" in params or "through_t" in params or "keys_only" in params or "keyset" in params:
+            def key_of(o: dict[str, Any]) -> tuple[datetime, int]:
+                return (parse_time(o["updated"]), int(o["id"]))
+
+            if "after_t" in params:
+                after = (parse_time(params["after_t"]), int(params["after_id"]))
+                selected = [o for o in selected if key_of(o) > after]
+            if "through_t" in params:
+                through = (parse_time(params["through_t"]), int(params["through_id"]))
+                selected = [o for o in selected if key_of(o) <= through]
+            chunk = selected[: int(params["page_size"])]
+            if "keys_only" in params:
+                keys = [[o["updated"], int(o["id"])] for o in chunk]
+                return httpx.Response(200, json={"keys": keys, "total": len(selected)})
+            return httpx.Response(200, json={"orders": chunk, "total": len(selected)})
         size = int(params["page_size"])
         if "cursor" in params:
             offset = int(params["cursor"] or 0)
@@ -308,8 +351,10 @@ class _KeyAuth(httpx.Auth):
 
 
 class FakeDriver(Driver):
+    """``mode``: ``"numbered"`` or ``"cursor"`` pages, or ``"keyset"`` (adds ``SEEK_ORDERS`` and ``LIST_KEYS``)."""
+
     name = "fake"
-    capabilities = frozenset(Capability)
+    capabilities = frozenset(Capability) - {Capability.SEEK_ORDERS, Capability.LIST_KEYS}
 
     def __init__(
         self,
@@ -328,6 +373,8 @@ class FakeDriver(Driver):
         self.mode = mode
         self.page_size = page_size
         self._limits = Limits(concurrency=concurrency, rate=rate, max_attempts=max_attempts)
+        if mode == "keyset":
+            self.capabilities = frozenset(Capability)  # type: ignore[misc]
         if capabilities is not None:
             self.capabilities = capabilities  # type: ignore[misc]
         self.sorts_by_updated = sorted_pages  # type: ignore[misc]
@@ -339,6 +386,7 @@ class FakeDriver(Driver):
         self.on_page_start: Callable[[int], None] | None = None
         self.queries: list[OrderQuery] = []
         self._lock = threading.Lock()
+        self._run_pages = 0
 
     def limits(self) -> Limits:
         return self._limits
@@ -398,6 +446,63 @@ class FakeDriver(Driver):
         elif number == 1 and data["pages"] > 1:
             following = NumberedPages(range(2, data["pages"] + 1), lambda n: self._page(query, n, None))
         return Page(orders, following, data.get("total"))
+
+    def _params(self, query: OrderQuery) -> dict[str, str]:
+        params: dict[str, str] = {}
+        if query.updated_from is not None:
+            params["updated_from"] = iso(query.updated_from)
+        if query.updated_to is not None:
+            params["updated_to"] = iso(query.updated_to)
+        if query.created_from is not None:
+            params["created_from"] = iso(query.created_from)
+        if query.statuses:
+            params["statuses"] = ",".join(query.statuses)
+        return params
+
+    def _seek_params(self, query: OrderQuery, seek: Seek, size: int) -> dict[str, str]:
+        params = self._params(query)
+        params["keyset"] = "1"
+        params["page_size"] = str(min(size, self.page_size))
+        if seek.after is not None:
+            params["after_t"], params["after_id"] = iso(seek.after.updated_at), str(seek.after.id)
+        if seek.through is not None:
+            params["through_t"], params["through_id"] = iso(seek.through.updated_at), str(seek.through.id)
+        return params
+
+    def seek_page(self, query: OrderQuery, seek: Seek, size: int) -> Flow[Page]:
+        with self._lock:
+            if seek.after is None and seek.through is None:
+                self._run_pages = 0  # the first page of a run: number this run's pages from 1
+            self._run_pages += 1
+            self.pages_started += 1
+            number = self._run_pages
+        if self.on_page_start is not None:
+            self.on_page_start(number)
+        if self.crash_before_page == number:
+            raise InjectedCrash(f"crash before page {number}")
+        response = yield httpx.Request("GET", self._url("/orders"), params=self._seek_params(query, seek, size))
+        self._check(response)
+        data = response.json()
+        orders = tuple(self.parse(raw) for raw in data["orders"])
+        keys = tuple(OrderKey(parse_time(raw["updated"]), int(raw["id"])) for raw in data["orders"])
+        return Page(orders, None, data["total"], keys)
+
+    def probe(self, query: OrderQuery, offset: int) -> Flow[Probe]:
+        params = self._params(query)
+        params["probe"] = str(offset)
+        response = yield httpx.Request("GET", self._url("/orders"), params=params)
+        self._check(response)
+        data = response.json()
+        key = data["key"]
+        return Probe(OrderKey(parse_time(key[0]), int(key[1])) if key else None, data["total"])
+
+    def list_keys(self, query: OrderQuery, seek: Seek, size: int) -> Flow[KeyPage]:
+        params = self._seek_params(query, seek, size)
+        params["keys_only"] = "1"
+        response = yield httpx.Request("GET", self._url("/orders"), params=params)
+        self._check(response)
+        data = response.json()
+        return KeyPage(tuple(OrderKey(parse_time(t), int(i)) for t, i in data["keys"]), data["total"])
 
     def parse(self, raw: dict[str, Any]) -> Order | PayloadError:
         ref = str(raw.get("id")) if raw.get("id") is not None else None
@@ -487,7 +592,7 @@ class FakeDriver(Driver):
             for i in response.json()["items"]
         )
 
-    def create_order(self, order: NewOrder) -> Flow[Order]:
+    def create_order(self, order: NewOrder, reservation: str | None = None) -> Flow[Order]:
         body = {
             "reference": order.reference,
             "customer": order.customer.name,

@@ -44,7 +44,7 @@ class SlowParsingDriver(Driver):
     """Each answer takes ``parse_seconds`` of (simulated) parsing on the CPU thread."""
 
     name = "slow"
-    capabilities = frozenset(Capability)
+    capabilities = frozenset(Capability) - {Capability.SEEK_ORDERS, Capability.LIST_KEYS}
     store_id = "s"
 
     def __init__(self, pages: int = 1, parse_seconds: float = 0.0) -> None:

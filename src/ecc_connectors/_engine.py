@@ -32,12 +32,15 @@ import functools
 import hashlib
 import itertools
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -54,17 +57,31 @@ from ._driver import (
     Flow,
     FollowCursor,
     ItemQuery,
+    KeyPage,
     NewOrder,
     NumberedPages,
+    OrderKey,
     OrderQuery,
     Page,
+    Probe,
+    Seek,
     ShipmentRequest,
     ShipmentResult,
     StatusChange,
     Tracking,
+    WriteResult,
 )
-from ._errors import ConfigurationError, ConnectorError, PayloadError
-from ._io import AsyncIO, IOPolicy, Pending, SyncIO, advance
+from ._effects import Await as _Await
+from ._effects import Effect as _Effect
+from ._effects import Flush as _Flush
+from ._effects import Progress as _Progress
+from ._effects import Run as _Run
+from ._effects import StoreNow as _StoreNow
+from ._effects import Submit as _Submit
+from ._effects import Write as _Write
+from ._errors import BrokenAnswer, ConfigurationError, ConnectorError, PayloadError, StoreError
+from ._io import AsyncIO, IOPolicy, Pending, StoreClock, SyncIO, advance
+from ._keyset import Slice, cut, frontier, step
 from ._ledger import (
     ActionRecord,
     FailureRecord,
@@ -82,7 +99,7 @@ from ._model import Item, Order, utc
 from ._outcomes import Download, Ignore, Skip, Tab, Unchanged, Update
 from ._policy import ItemSource, SyncPolicy
 
-__all__ = ["AsyncConnector", "Connector", "DownloadReport", "Progress"]
+__all__ = ["AsyncConnector", "Connector", "DownloadReport", "Progress", "ReconcileReport"]
 
 T = TypeVar("T")
 logger = logging.getLogger("ecc_connectors.engine")
@@ -90,50 +107,7 @@ Progress = Callable[[int, int | None], None]
 """``progress(done, total)``: orders handled so far, and the store's total when it says (else ``None``)."""
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Effects
-
-
-@attrs.frozen
-class _Run:
-    flow: Flow[Any]
-    driver: Driver | None = None  # None: the store's own driver
-
-
-@attrs.frozen
-class _Submit:
-    flow: Flow[Any]
-
-
-@attrs.frozen
-class _Await:
-    ticket: int
-
-
-@attrs.frozen
-class _Write:
-    """Commit this page on the shell's writer thread (one at a time, in order) and go on meanwhile."""
-
-    batch: PageBatch
-
-
-@attrs.frozen
-class _Flush:
-    """Wait until the page being written is committed; its error, if any, is raised here."""
-
-
-@attrs.frozen
-class _Progress:
-    """Call the caller's progress callback, on the caller's side."""
-
-    callback: Progress
-    done: int
-    total: int | None
-
-
-_Effect = _Run | _Submit | _Await | _Write | _Flush | _Progress
 _Core_T = Generator[_Effect, Any, T]
-
 
 # ---------------------------------------------------------------------------------------------------------
 # Results
@@ -161,6 +135,57 @@ class DownloadReport:
         return self.downloaded + self.ignored + self.updates + self.unchanged + self.skipped + self.failures
 
 
+@attrs.frozen
+class ReconcileReport:
+    """What one :meth:`Connector.reconcile` found and repaired.
+
+    ``listed``: orders the store lists in the window (keys, or whole orders when comparing content);
+    ``known``: of those, how many the ledger holds; ``missing``: listed but never downloaded; ``changed``: the
+    store's ``updated_at`` is newer than the ledger's copy; ``vanished``: listed, then gone when read. The
+    outcome counts (``downloaded`` ... ``failures``) say what the repair did with what it read, through the
+    rules as in a download: a changed order goes to Updates, a missing one to its tab."""
+
+    store: str
+    updated_from: datetime
+    updated_to: datetime
+    compared_content: bool
+    listed: int
+    known: int
+    missing: int
+    changed: int
+    vanished: int
+    downloaded: int
+    ignored: int
+    updates: int
+    unchanged: int
+    failures: int
+
+
+@attrs.define
+class _Repair:
+    listed: int = 0
+    known: int = 0
+    missing: int = 0
+    changed: int = 0
+    vanished: int = 0
+
+
+@attrs.define
+class _RunState:
+    """One run's bookkeeping beyond the counts: where the mark stands, the window's bound, the callback."""
+
+    scope: str
+    base: datetime | None
+    progress: Progress | None
+    now: datetime
+    mark: datetime | None = None
+    upper: datetime | None = None
+    total_warned: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        self.mark = self.base
+
+
 @attrs.define
 class _Tally:
     pages: int = 0
@@ -184,6 +209,18 @@ def _action_key(kind: str, store: str, order_id: str, request: Any) -> str:
         digest_size=12,
     ).hexdigest()
     return f"{kind}:{order_id}:{digest}"
+
+
+def _first_attempt(action: ActionRecord) -> datetime:
+    """When the action's first attempt started (later attempts move ``started_at``)."""
+    for entry in action.log[:1]:
+        started = entry.get("started")
+        if isinstance(started, str):
+            try:
+                return utc(datetime.fromisoformat(started))
+            except ValueError:
+                break
+    return action.started_at
 
 
 def _describe(exc: BaseException) -> str:
@@ -217,6 +254,12 @@ class _Core:
         self.ledger = ledger
         self.store = store
         self._clock = clock or _now
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.lease = timedelta(minutes=5)
+        """How long a write holds its action row before another caller may take it over (a crashed holder)."""
+        self.skew_allowance = timedelta(hours=1)
+        """Work found in the store from this long before the first attempt counts as this write's own: the
+        store's clock and ours may disagree by up to this much."""
 
     def now(self) -> datetime:
         return utc(self._clock())
@@ -231,58 +274,28 @@ class _Core:
 
     def download(self, progress: Progress | None = None) -> _Core_T[DownloadReport]:
         self.driver.require(Capability.LIST_ORDERS)
-        policy, now, scope = self.policy, self.now(), self._scope()
+        keyset = Capability.SEEK_ORDERS in self.driver.capabilities
+        policy, scope = self.policy, self._scope()
         window = policy.range
         mark = self.ledger.high_water(self.store)
         base = mark.mark if mark is not None and mark.scope == scope else None
-        updated_to = now - policy.incremental.settle_delay
         updated_from = window.start
         if base is not None:
             updated_from = max(updated_from, base - policy.incremental.lookback)
-        updated_from = min(updated_from, updated_to)
         query = OrderQuery(
             updated_from=updated_from,
-            updated_to=updated_to,
             created_from=window.start,
             created_to=window.end,
             starting_number=window.starting_number,
             statuses=policy.store_statuses_to_request(),
         )
         tally = _Tally(newest=base)
-        first: Page = yield _Run(self.driver.first_page(query))
-        total = first.total
-        yield from self._commit(first, tally, now, scope, progress, total)
-        following = first.next
-        while following is not None:
-            if isinstance(following, FollowCursor):
-                page: Page = yield _Run(following.fetch())
-                yield from self._commit(page, tally, now, scope, progress, total)
-                following = page.next
-            elif isinstance(following, NumberedPages):
-                # A sliding window of `width` pages, committed strictly in page order. It is twice the
-                # concurrency (the I/O layer still lets only `concurrency` requests out at once) so that a slot
-                # freed by an answer is refilled at once, even while earlier pages are still being parsed and
-                # committed: sending never waits for the CPU. At most width + 2 pages are held (the window,
-                # the page being decided, the page being written), whatever the number of orders.
-                numbers = iter(following.numbers)
-                width = 2 * max(1, self.driver.limits().concurrency)
-                window_tickets: deque[int] = deque()
-                for number in itertools.islice(numbers, width):
-                    window_tickets.append((yield _Submit(following.fetch(number))))
-                while window_tickets:
-                    page = yield _Await(window_tickets.popleft())
-                    number_next = next(numbers, None)
-                    if number_next is not None:
-                        window_tickets.append((yield _Submit(following.fetch(number_next))))
-                    yield from self._commit(page, tally, now, scope, progress, total)
-                # Numbered pages are independent: the first page's range covers the whole listing.
-                following = None
-            else:  # pragma: no cover - NextPages is a closed union
-                raise TypeError(f"unknown pagination {following!r}")
+        run = _RunState(scope=scope, base=base, progress=progress, now=self.now())
+        if keyset:
+            upper = yield from self._walk_orders(query, tally, run, move_mark=True)
+        else:
+            upper = yield from self._pages(query, tally, run)
         yield _Flush()
-        if not self.driver.sorts_by_updated and tally.newest is not None and tally.newest != base:
-            # Unsorted pages: only a complete run proves nothing older is still unread.
-            self.ledger.commit_page(PageBatch(self.store, now, high_water=HighWater(tally.newest, scope)))
         logger.info(
             "%s: %d pages, %d downloaded, %d ignored, %d updates, %d unchanged, %d skipped, %d unreadable",
             self.store, tally.pages, tally.downloaded, tally.ignored, tally.updates, tally.unchanged,
@@ -290,8 +303,8 @@ class _Core:
         )
         return DownloadReport(
             store=self.store,
-            updated_from=updated_from,
-            updated_to=updated_to,
+            updated_from=min(updated_from, upper),
+            updated_to=upper,
             pages=tally.pages,
             downloaded=tally.downloaded,
             ignored=tally.ignored,
@@ -299,21 +312,386 @@ class _Core:
             unchanged=tally.unchanged,
             skipped=tally.skipped,
             failures=tally.failures,
-            high_water_mark=tally.newest,
+            high_water_mark=run.mark,
         )
 
-    def _commit(
-        self,
-        page: Page,
-        tally: _Tally,
-        now: datetime,
-        scope: str,
-        progress: Progress | None,
-        total: int | None,
+    def _upper(self, explicit: datetime | None = None) -> _Core_T[datetime]:
+        """The window's upper bound: the store's own time (from its ``Date`` answers, erring early) minus the
+        settle delay; the client's clock only when the store has not said its time."""
+        if explicit is not None:
+            return explicit
+        store_now = yield _StoreNow()
+        return (store_now if store_now is not None else self.now()) - self.policy.incremental.settle_delay
+
+    def _read(self, make: Callable[[], Flow[T]]) -> Flow[T]:
+        """Run a read flow, asking again when the answer cannot be read.
+
+        A ``BrokenAnswer`` (a 2xx body cut short, not JSON, without its envelope) is a transient fault for an
+        idempotent read: the flow is started afresh, up to the driver's ``max_attempts``. Any other exception a
+        driver lets escape while reading (a bug, a parser's own error) is reported as ``BrokenAnswer`` too, so
+        every error of a download is in the SDK's tree."""
+        attempts = max(1, self.driver.limits().max_attempts)
+        for attempt in range(1, attempts + 1):
+            try:
+                return (yield from make())
+            except ConnectorError as exc:
+                if not isinstance(exc, BrokenAnswer) or attempt == attempts:
+                    raise
+                logger.warning("%s: %s; asking again (attempt %d of %d)", self.store, exc, attempt, attempts)
+            except (ArithmeticError, LookupError, ValueError, TypeError, RecursionError, UnicodeError) as exc:
+                broken = BrokenAnswer(f"the answer could not be read: {type(exc).__name__}: {exc}", store=self.store)
+                if attempt == attempts:
+                    raise broken from exc
+                logger.warning("%s: %s; asking again (attempt %d of %d)", self.store, broken, attempt, attempts)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _mark_batch(self, batch: PageBatch, run: _RunState, candidate: datetime | None, upper: datetime) -> None:
+        """Attach the high-water mark this page may move to: never past the window's upper bound, never back."""
+        if candidate is None:
+            return
+        candidate = min(candidate, upper)
+        if run.mark is not None and candidate <= run.mark:
+            return
+        run.mark = candidate
+        batch.high_water = HighWater(candidate, run.scope)
+
+    # The keyset walk (see _keyset for the theory and the proof sketch).
+
+    def _walk_orders(
+        self, query: OrderQuery, tally: _Tally, run: _RunState, *, move_mark: bool, upper: datetime | None = None
+    ) -> _Core_T[datetime]:
+        """Read every order of ``query``'s window through the keyset listing and decide it. Returns the
+        window's upper bound."""
+        size = query.page_size
+        unbounded = attrs.evolve(query, updated_to=upper)
+        first: Page = yield _Run(self._read(lambda: self.driver.seek_page(unbounded, Seek(), size)))
+        upper = yield from self._upper(upper)
+        bounded = attrs.evolve(query, updated_to=upper)
+        run.upper = upper
+        head = Slice(0, None, None)
+        slices = [head]
+
+        def commit(part: Slice, page: Page, asked_upper: bool) -> _Core_T[None]:
+            placed = step(part, page.keys, page.total, upper, store=self.store)
+            if len(page.keys) != len(page.orders):
+                raise BrokenAnswer(
+                    f"the driver returned {len(page.orders)} orders but {len(page.keys)} keys", store=self.store
+                )
+            if asked_upper:
+                for index in placed.outside:
+                    key = page.keys[index]
+                    logger.warning(
+                        "%s: order %s came back stamped %s, outside the window asked for (%s); read, but the"
+                        " high-water mark stays within the window",
+                        self.store, key.id, key.updated_at.isoformat(), part.seek(),
+                    )
+            part.after, part.done = placed.cursor, placed.finished
+            part.pages += 1
+            batch = yield from self._decide_page(page.orders, tally, run)
+            if move_mark:
+                edge = frontier(slices, query.updated_from if run.base is None else None)
+                self._mark_batch(batch, run, edge if edge is not None else tally.newest, upper)
+            yield from self._write(batch, tally, run, first.total)
+
+        yield from commit(head, first, asked_upper=False)
+        if head.done:
+            return upper
+        remaining = None if first.total is None else max(0, first.total - len(first.keys))
+        width = max(1, self.driver.limits().concurrency)
+        parts = 1 if remaining is None else min(width, -(-remaining // max(1, size)))
+        if parts >= 2:
+            # The probes and the head slice's next page go out together: the head does not wait for the cut.
+            offsets = [len(first.keys) + (remaining or 0) * i // parts for i in range(1, parts)]
+            probe_tickets: list[int] = []
+            for offset in offsets:
+                probe_tickets.append((yield _Submit(self._read(functools.partial(self.driver.probe, bounded, offset)))))
+            head_seek = head.seek()
+            head_ticket = yield _Submit(self._read(lambda: self.driver.seek_page(bounded, head_seek, size)))
+            probes: list[OrderKey | None] = []
+            for ticket in probe_tickets:
+                found: Probe = yield _Await(ticket)
+                probes.append(found.key)
+            cut_slices = cut(head.after, probes)
+            head.through = cut_slices[0].through
+            slices.extend(cut_slices[1:])
+            pending: deque[tuple[Slice, int]] = deque([(head, head_ticket)])
+            for part in slices[1:]:
+                part_seek = part.seek()
+                pending.append((part, (yield _Submit(
+                    self._read(lambda s=part_seek: self.driver.seek_page(bounded, s, size))  # type: ignore[misc]
+                ))))
+        else:
+            head_seek = head.seek()
+            pending = deque([(head, (yield _Submit(
+                self._read(lambda: self.driver.seek_page(bounded, head_seek, size))
+            )))])
+        while pending:
+            part, ticket = pending.popleft()
+            page = yield _Await(ticket)
+            yield from commit(part, page, asked_upper=True)
+            if not part.done:
+                part_seek = part.seek()
+                pending.append((part, (yield _Submit(
+                    self._read(lambda s=part_seek: self.driver.seek_page(bounded, s, size))  # type: ignore[misc]
+                ))))
+        return upper
+
+    # Pages (numbered or cursor) for drivers without keyset listing.
+
+    def _pages(self, query: OrderQuery, tally: _Tally, run: _RunState) -> _Core_T[datetime]:
+        upper = yield from self._upper()
+        run.upper = upper
+        query = attrs.evolve(query, updated_to=upper, updated_from=min(query.updated_from or upper, upper))
+        sorted_pages = self.driver.sorts_by_updated
+        first: Page = yield _Run(self._read(lambda: self.driver.first_page(query)))
+        total = first.total
+
+        def commit(page: Page, follows_cursor: bool) -> _Core_T[None]:
+            if total is not None and page.total is not None and page.total != total and not run.total_warned:
+                run.total_warned = True
+                logger.warning(
+                    "%s: the store's total changed during the download (%d, now %d): orders moved while it was"
+                    " read", self.store, total, page.total,
+                )
+            batch = yield from self._decide_page(page.orders, tally, run)
+            if follows_cursor and sorted_pages:
+                # A cursor (or server-side search) walks one snapshot in order: each page may move the mark.
+                self._mark_batch(batch, run, tally.newest, upper)
+            yield from self._write(batch, tally, run, total)
+
+        following = first.next
+        yield from commit(first, isinstance(following, FollowCursor) or following is None)
+        while following is not None:
+            if isinstance(following, FollowCursor):
+                page: Page = yield _Run(self._read(following.fetch))
+                yield from commit(page, True)
+                following = page.next
+            elif isinstance(following, NumberedPages):
+                yield from self._numbered(following, first, commit)
+                following = None
+            else:  # pragma: no cover - NextPages is a closed union
+                raise TypeError(f"unknown pagination {following!r}")
+        if not isinstance(first.next, FollowCursor) or not sorted_pages:
+            # Offset pages over a sort that moves can skip a row: verify against the key listing where the
+            # driver has one, then move the mark once, for the whole run.
+            if Capability.LIST_KEYS in self.driver.capabilities:
+                yield _Flush()
+                listed = yield from self._walk_keys(query, upper)
+                yield from self._repair(listed, tally, run)
+            yield _Flush()
+            if tally.newest is not None:
+                batch = PageBatch(self.store, run.now)
+                self._mark_batch(batch, run, tally.newest, upper)
+                if batch.high_water is not None:
+                    self.ledger.commit_page(batch)
+        return upper
+
+    def _numbered(
+        self, following: NumberedPages, first: Page, commit: Callable[[Page, bool], _Core_T[None]]
     ) -> _Core_T[None]:
-        batch = PageBatch(self.store, now)
+        # A sliding window of `width` pages, committed strictly in page order. It is twice the concurrency
+        # (the I/O layer still lets only `concurrency` requests out at once) so that a slot freed by an answer
+        # is refilled at once, even while earlier pages are still being parsed and committed: sending never
+        # waits for the CPU. At most width + 2 pages are held (the window, the page being decided, the page
+        # being written), whatever the number of orders.
+        size = following.page_size
+        if first.total is not None and len(first.orders) >= first.total:
+            return  # the store answered everything at once (it ignored the page size): nothing more to ask
+        numbers = iter(following.numbers)
+        width = 2 * max(1, self.driver.limits().concurrency)
+        tickets: deque[tuple[int, int]] = deque()
+        for number in itertools.islice(numbers, width):
+            tickets.append((number, (yield _Submit(self._read(functools.partial(following.fetch, number))))))
+        short = False
+        while tickets:
+            number, ticket = tickets.popleft()
+            page: Page = yield _Await(ticket)
+            if size is not None and len(page.orders) < size and not short:
+                # A short page before the last planned one: the total promised more than the store holds
+                # (a total that lies, or orders that left). Ask for nothing further.
+                short = True
+                planned_last = following.numbers[-1] if len(following.numbers) else number
+                if number < planned_last:
+                    logger.warning(
+                        "%s: page %d held %d orders of %d: the listing ends here, not at page %d as the total"
+                        " said", self.store, number, len(page.orders), size, planned_last,
+                    )
+            if not short:
+                number_next = next(numbers, None)
+                if number_next is not None:
+                    tickets.append((number_next, (yield _Submit(
+                        self._read(functools.partial(following.fetch, number_next))
+                    ))))
+            yield from commit(page, False)
+
+    # Reconcile and repair.
+
+    def _walk_keys(self, query: OrderQuery, upper: datetime) -> _Core_T[dict[str, datetime]]:
+        """Every ``(id, updated_at)`` of the window from the key listing, walked by keyset like the orders."""
+        size = 300
+        bounded = attrs.evolve(query, updated_to=upper)
+        listed: dict[str, datetime] = {}
+        first: KeyPage = yield _Run(self._read(lambda: self.driver.list_keys(bounded, Seek(), size)))
+        head = Slice(0, None, None)
+
+        def take(part: Slice, page: KeyPage) -> None:
+            placed = step(part, page.keys, page.total, upper, store=self.store)
+            for index in placed.inside:
+                key = page.keys[index]
+                listed[str(key.id)] = key.updated_at
+            part.after, part.done = placed.cursor, placed.finished
+
+        take(head, first)
+        if head.done:
+            return listed
+        remaining = None if first.total is None else max(0, first.total - len(first.keys))
+        width = max(1, self.driver.limits().concurrency)
+        parts = 1 if remaining is None else min(width, -(-remaining // size))
+        slices = [head]
+        if parts >= 2 and Capability.SEEK_ORDERS in self.driver.capabilities:
+            offsets = [len(first.keys) + (remaining or 0) * i // parts for i in range(1, parts)]
+            tickets: list[int] = []
+            for offset in offsets:
+                tickets.append((yield _Submit(self._read(functools.partial(self.driver.probe, bounded, offset)))))
+            probes = []
+            for ticket in tickets:
+                found: Probe = yield _Await(ticket)
+                probes.append(found.key)
+            cut_slices = cut(head.after, probes)
+            head.through = cut_slices[0].through
+            slices.extend(cut_slices[1:])
+        pending: deque[tuple[Slice, int]] = deque()
+        for part in slices:
+            part_seek = part.seek()
+            pending.append((part, (yield _Submit(
+                self._read(lambda s=part_seek: self.driver.list_keys(bounded, s, size))  # type: ignore[misc]
+            ))))
+        while pending:
+            part, ticket = pending.popleft()
+            take(part, (yield _Await(ticket)))
+            if not part.done:
+                part_seek = part.seek()
+                pending.append((part, (yield _Submit(
+                    self._read(lambda s=part_seek: self.driver.list_keys(bounded, s, size))  # type: ignore[misc]
+                ))))
+        return listed
+
+    def _repair(self, listed: dict[str, datetime], tally: _Tally, run: _RunState) -> _Core_T[_Repair]:
+        """Read again (one by one) every listed order the ledger lacks or holds an older copy of, and decide it."""
+        known = self.ledger.known_keys(self.store, None, None)
+        missing = [oid for oid in listed if oid not in known]
+        changed = [oid for oid, stamp in listed.items() if oid in known and stamp > known[oid]]
+        repair = _Repair(listed=len(listed), known=sum(1 for oid in listed if oid in known),
+                         missing=len(missing), changed=len(changed))
+        wanted = missing + changed
+        if not wanted:
+            return repair
+        self.driver.require(Capability.GET_ORDER)
+        width = 2 * max(1, self.driver.limits().concurrency)
+        todo = iter(wanted)
+        tickets: deque[tuple[str, int]] = deque()
+        for oid in itertools.islice(todo, width):
+            tickets.append((oid, (yield _Submit(self._read(functools.partial(self.driver.get_order, oid))))))
+        found: list[Order | PayloadError] = []
+        while tickets:
+            oid, ticket = tickets.popleft()
+            try:
+                found.append((yield _Await(ticket)))
+            except StoreError as exc:
+                if exc.http_status != 404:
+                    raise
+                repair.vanished += 1
+            following = next(todo, None)
+            if following is not None:
+                tickets.append((following, (yield _Submit(
+                    self._read(functools.partial(self.driver.get_order, following))
+                ))))
+            if len(found) >= 100 or not tickets:
+                batch = yield from self._decide_page(tuple(found), tally, run)
+                yield from self._write(batch, tally, run, None)
+                found = []
+        return repair
+
+    def reconcile(
+        self,
+        start: datetime | None,
+        end: datetime | None,
+        compare_content: bool,
+        progress: Progress | None,
+    ) -> _Core_T[ReconcileReport]:
+        policy = self.policy
+        lower = utc(start) if start is not None else policy.range.start
+        query = OrderQuery(
+            updated_from=lower,
+            created_from=policy.range.start,
+            created_to=policy.range.end,
+            starting_number=policy.range.starting_number,
+            statuses=policy.store_statuses_to_request(),
+        )
+        tally = _Tally()
+        run = _RunState(scope=self._scope(), base=None, progress=progress, now=self.now())
+        repair = _Repair()
+        if compare_content:
+            if Capability.SEEK_ORDERS in self.driver.capabilities:
+                upper = yield from self._upper(utc(end) if end is not None else None)
+                yield from self._walk_orders(query, tally, run, move_mark=False, upper=upper)
+            else:
+                self.driver.require(Capability.LIST_ORDERS)
+                upper = yield from self._upper(utc(end) if end is not None else None)
+                bounded = attrs.evolve(query, updated_to=upper)
+                page: Page | None = yield _Run(self._read(lambda: self.driver.first_page(bounded)))
+                following = page.next if page is not None else None
+                batch = yield from self._decide_page(page.orders if page else (), tally, run)
+                yield from self._write(batch, tally, run, None)
+
+                def commit(p: Page, _: bool) -> _Core_T[None]:
+                    b = yield from self._decide_page(p.orders, tally, run)
+                    yield from self._write(b, tally, run, None)
+
+                while following is not None:
+                    if isinstance(following, FollowCursor):
+                        page = yield _Run(self._read(following.fetch))
+                        yield from commit(page, True)
+                        following = page.next
+                    else:
+                        assert page is not None
+                        yield from self._numbered(following, page, commit)
+                        following = None
+            repair.listed = tally.done
+        else:
+            self.driver.require(Capability.LIST_KEYS)
+            upper = yield from self._upper(utc(end) if end is not None else None)
+            listed = yield from self._walk_keys(query, upper)
+            yield _Flush()
+            repair = yield from self._repair(listed, tally, run)
+        yield _Flush()
+        report = ReconcileReport(
+            store=self.store,
+            updated_from=lower,
+            updated_to=upper,
+            compared_content=compare_content,
+            listed=repair.listed,
+            known=repair.known,
+            missing=repair.missing,
+            changed=repair.changed,
+            vanished=repair.vanished,
+            downloaded=tally.downloaded,
+            ignored=tally.ignored,
+            updates=tally.updates,
+            unchanged=tally.unchanged,
+            failures=tally.failures,
+        )
+        logger.info("%s: reconcile %s", self.store, report)
+        return report
+
+    # Deciding and writing one page.
+
+    def _decide_page(
+        self, orders: Sequence[Order | PayloadError], tally: _Tally, run: _RunState
+    ) -> _Core_T[PageBatch]:
+        batch = PageBatch(self.store, run.now)
         latest: dict[str, Order] = {}
-        for item in page.orders:
+        for item in orders:
             if isinstance(item, PayloadError):
                 batch.failures.append(item)
                 continue
@@ -327,27 +705,42 @@ class _Core:
         yield _Flush()
         known = self.ledger.seen(self.store, wanted) if wanted else {}
         for order in latest.values():
+            try:
+                self._decide(order, known, batch, tally)
+            except Exception as exc:
+                # A poisoned order (a number too large to compute with, a value the rules cannot compare)
+                # is quarantined with its raw payload; the others of the page go on.
+                batch.failures.append(PayloadError(
+                    self.store, order.number or order.order_id, "order", f"{type(exc).__name__}: {exc}",
+                    raw=order.raw,
+                ))
+                continue
             if tally.newest is None or order.updated_at > tally.newest:
                 tally.newest = order.updated_at
-            self._decide(order, known, batch, tally)
         tally.failures += len(batch.failures)
         tally.pages += 1
         for failure in batch.failures:
             logger.warning("%s", failure)
-        if self.driver.sorts_by_updated and tally.newest is not None:
-            batch.high_water = HighWater(tally.newest, scope)
+        return batch
+
+    def _write(self, batch: PageBatch, tally: _Tally, run: _RunState, total: int | None) -> _Core_T[None]:
         # The page and its high-water mark commit together on the writer thread while the next page is parsed
         # here: SQLite does most of that work without the GIL, so the two overlap on two cores.
         yield _Write(batch)
-        if progress is not None:
+        if run.progress is not None:
             # Reported by the shell, on the caller's thread (the async shell's loop): the callback may touch
             # the caller's own objects. The page is decided and being committed.
-            yield _Progress(progress, tally.done, total)
+            yield _Progress(run.progress, tally.done, total)
 
     def _decide(self, order: Order, known: dict[str, StoredOrder], batch: PageBatch, tally: _Tally) -> None:
         own = known.get(order.order_id)
         if own is not None and own.replaced_by is not None:
             # An entity whose edited successor was accepted in its place: the successor is what is tracked.
+            tally.unchanged += 1
+            return
+        stored_at = getattr(own, "updated_at", None)
+        if own is not None and stored_at is not None and order.updated_at < stored_at:
+            # An older copy than the one already kept (a slow page, a stale cache): it tells nothing new.
             tally.unchanged += 1
             return
         if own is not None and own.tab is Tab.ORDERS and own.fingerprint == fingerprint(order):
@@ -396,22 +789,38 @@ class _Core:
         order_id: str,
         capability: Capability,
         request: Any,
-        make_flow: Callable[[], Flow[Any]],
+        make_flow: Callable[[datetime], Flow[Any]],
         key: str | None,
     ) -> _Core_T[tuple[Any, bool]]:
-        """Run one logged action. Returns (result as recorded JSON, whether it ran now)."""
+        """Run one logged write, exactly once from the caller's view. Returns (result as recorded JSON,
+        whether it ran now).
+
+        The ledger's action row is taken under a lease (owner and expiry, atomically): a caller that finds the
+        row ``done`` gets the recorded result without contacting the store; one that finds it held by a live
+        lease gets :class:`ActionInProgress`; one that finds it ``failed``, or held by a lease that expired (a
+        crashed holder), runs the flow again. Every flow looks in the store for work done since the first
+        attempt (``since``) before it writes, so an attempt whose answer was lost is found, not repeated."""
         self.driver.require(capability)
         key = key or _action_key(kind, self.store, order_id, request)
-        action, go = self.ledger.begin_action(self.store, order_id, kind, key, request, self.now())
+        owner = f"{self.owner}:{uuid.uuid4().hex[:12]}"
+        action, go = self.ledger.begin_action(
+            self.store, order_id, kind, key, request, self.now(), owner=owner, lease=self.lease
+        )
         if not go:
             return action.result, False
+        since = _first_attempt(action) - self.skew_allowance
         try:
-            result = yield _Run(make_flow())
+            result = yield _Run(make_flow(since))
         except Exception as exc:
-            self.ledger.finish_action(action.id, ok=False, error=_describe(exc), now=self.now())
+            self.ledger.finish_action(action.id, ok=False, error=_describe(exc), now=self.now(), owner=owner)
             raise
         recorded = _plain(result)
-        self.ledger.finish_action(action.id, ok=True, result=recorded, now=self.now())
+        note = ""
+        if isinstance(result, WriteResult):
+            note = result.found or ("already done in the store" if result.already_done else "written")
+        elif isinstance(result, ShipmentResult):
+            note = "shipment already in the store" if result.already_shipped else "shipment created"
+        self.ledger.finish_action(action.id, ok=True, result=recorded, now=self.now(), note=note, owner=owner)
         yield from self._refresh(order_id)
         return recorded, True
 
@@ -447,7 +856,8 @@ class _Core:
             status=post.status,
         )
         recorded, _ = yield from self._action(
-            "ship", order_id, Capability.SHIP, _plain(request), lambda: self.driver.ship(request), key
+            "ship", order_id, Capability.SHIP, _plain(request),
+            lambda since: self.driver.ship(attrs.evolve(request, since=since)), key,
         )
         self.ledger.set_local_state(self.store, order_id, shipped=True)
         return ShipmentResult(recorded["shipment_id"], bool(recorded.get("already_shipped", False)))
@@ -459,7 +869,7 @@ class _Core:
         change = StatusChange(order_id, ack.status, ack.comment, ack.notify_customer)
         yield from self._action(
             "acknowledge", order_id, Capability.SET_STATUS, _plain(change),
-            lambda: self.driver.set_status(change), key,
+            lambda since: self.driver.set_status(attrs.evolve(change, since=since)), key,
         )
 
     def set_status(
@@ -468,22 +878,25 @@ class _Core:
         change = StatusChange(order_id, status, comment, notify)
         yield from self._action(
             "set_status", order_id, Capability.SET_STATUS, _plain(change),
-            lambda: self.driver.set_status(change), key,
+            lambda since: self.driver.set_status(attrs.evolve(change, since=since)), key,
         )
 
     def cancel(self, order_id: str, *, key: str | None = None) -> _Core_T[None]:
         cancellation = self.policy.cancellation
         request = CancelRequest(order_id, cancellation.status, cancellation.comment, cancellation.send_email)
         yield from self._action(
-            "cancel", order_id, Capability.CANCEL, _plain(request), lambda: self.driver.cancel(request), key
+            "cancel", order_id, Capability.CANCEL, _plain(request),
+            lambda since: self.driver.cancel(attrs.evolve(request, since=since)), key,
         )
 
     def invoice(self, order_id: str, *, notify: bool = False, key: str | None = None) -> _Core_T[str]:
         recorded, _ = yield from self._action(
             "invoice", order_id, Capability.INVOICE, {"order_id": order_id, "notify": notify},
-            lambda: self.driver.invoice(order_id, notify), key,
+            lambda since: self.driver.invoice(order_id, notify), key,
         )
         self.ledger.set_local_state(self.store, order_id, paid=True)
+        if isinstance(recorded, dict):
+            return str(recorded.get("reference") or "")
         return str(recorded)
 
     # -- phone orders --------------------------------------------------------------------------------------
@@ -509,15 +922,18 @@ class _Core:
         self.driver.require(Capability.CREATE_ORDER)
         payload = _plain(new_order)
         key = f"create_order:{new_order.reference}"
+        owner = f"{self.owner}:{uuid.uuid4().hex[:12]}"
         action, go = self.ledger.begin_action(
-            self.store, new_order.reference, "create_order", key, payload, self.now()
+            self.store, new_order.reference, "create_order", key, payload, self.now(), owner=owner,
+            lease=self.lease,
         )
         recorded = self.ledger.phone_order(self.store, new_order.reference)
         if recorded is not None:
             # Created before (perhaps by a run that stopped before logging "done"): never create it twice.
             if go:
                 self.ledger.finish_action(
-                    action.id, ok=True, result={"order_id": recorded.order_id}, now=self.now()
+                    action.id, ok=True, result={"order_id": recorded.order_id}, now=self.now(),
+                    note="already in the ledger", owner=owner,
                 )
             existing = self.ledger.get(self.store, recorded.order_id)
             if existing is None:
@@ -526,9 +942,16 @@ class _Core:
                 )
             return existing.order
         try:
-            order: Order = yield _Run(self.driver.create_order(new_order))
+            # Two phases where the store allows it: the reservation (Magento: the cart) is recorded before the
+            # order is placed, so an attempt after a lost answer looks for the order placed from it first.
+            reservation = action.checkpoint
+            if reservation is None:
+                reservation = yield _Run(self.driver.reserve_order(new_order))
+                if reservation is not None:
+                    self.ledger.checkpoint_action(action.id, reservation)
+            order: Order = yield _Run(self.driver.create_order(new_order, reservation))
         except Exception as exc:
-            self.ledger.finish_action(action.id, ok=False, error=_describe(exc), now=self.now())
+            self.ledger.finish_action(action.id, ok=False, error=_describe(exc), now=self.now(), owner=owner)
             raise
         outcome = rules.decide(order, self.policy, None)
         if isinstance(outcome, Download):
@@ -539,7 +962,10 @@ class _Core:
             # Not downloadable by the status rows, but the back office made it: it belongs in the Orders tab.
             row = RowWrite(order, Tab.ORDERS, False, False)
         self.ledger.record_phone_order(self.store, new_order.reference, payload, row, self.now())
-        self.ledger.finish_action(action.id, ok=True, result={"order_id": order.order_id}, now=self.now())
+        self.ledger.finish_action(
+            action.id, ok=True, result={"order_id": order.order_id}, now=self.now(),
+            note=f"placed from reservation {reservation}" if reservation else "placed", owner=owner,
+        )
         return order
 
     # -- tabs ----------------------------------------------------------------------------------------------
@@ -711,6 +1137,8 @@ class Connector(_Tabs):
                         value = tickets.pop(effect.ticket).result()
                     elif isinstance(effect, _Progress):
                         effect.callback(effect.done, effect.total)
+                    elif isinstance(effect, _StoreNow):
+                        value = self._io.store_clock.now()
                     elif isinstance(effect, _Write):
                         previous, writing = writing, None
                         if previous is not None:
@@ -741,6 +1169,24 @@ class Connector(_Tabs):
         each page.
         """
         return self._drive(self._core.download(progress))
+
+    def reconcile(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        compare_content: bool = False,
+        progress: Progress | None = None,
+    ) -> ReconcileReport:
+        """Compare the store's orders in a window with the ledger and repair what differs.
+
+        By default the cheapest listing the store offers (ids and update stamps only) is compared with the
+        ledger: orders never downloaded are read and go to their tab, orders whose stamp is newer than the
+        ledger's copy are read and go through the rules (an Update, as in a download). ``compare_content=True``
+        re-reads every order of the window whole and compares fingerprints, which also catches edits a store
+        made without touching the update stamp. The window is ``start`` (default: the policy's range start) to
+        ``end`` (default: the store's time minus the settle delay). The high-water mark is not moved."""
+        return self._drive(self._core.reconcile(start, end, compare_content, progress))
 
     def ship(
         self,
@@ -879,6 +1325,8 @@ class AsyncConnector(_Tabs):
                         value = await tickets.pop(effect.ticket)
                     elif isinstance(effect, _Progress):
                         effect.callback(effect.done, effect.total)
+                    elif isinstance(effect, _StoreNow):
+                        value = self._io.store_clock.now()
                     elif isinstance(effect, _Write):
                         previous_write, writing = writing, None
                         if previous_write is not None:
@@ -906,6 +1354,17 @@ class AsyncConnector(_Tabs):
     async def download(self, progress: Progress | None = None) -> DownloadReport:
         """See :meth:`Connector.download`."""
         return await self._drive(self._core.download(progress))
+
+    async def reconcile(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        compare_content: bool = False,
+        progress: Progress | None = None,
+    ) -> ReconcileReport:
+        """See :meth:`Connector.reconcile`."""
+        return await self._drive(self._core.reconcile(start, end, compare_content, progress))
 
     async def ship(
         self,

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import collections
+import email.utils
 import functools
 import logging
 import math
@@ -33,6 +35,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -50,7 +53,7 @@ from tenacity import (
 from ._driver import Driver, Flow, Limits, RetryHint, is_idempotent
 from ._errors import RateLimited, TransportError
 
-__all__ = ["AsyncIO", "IOPolicy", "Offload", "Pending", "RateLimiter", "SyncIO", "advance"]
+__all__ = ["AsyncIO", "IOPolicy", "Offload", "Pending", "RateLimiter", "StoreClock", "SyncIO", "advance"]
 
 T = TypeVar("T")
 logger = logging.getLogger("ecc_connectors.io")
@@ -80,6 +83,49 @@ class _RetryTransport(Exception):
         super().__init__(f"{where}: {type(cause).__name__}")
         self.where = where
         self.cause_name = type(cause).__name__
+
+
+class StoreClock:
+    """The store's own time, read off the ``Date`` header of its answers.
+
+    Each answer bounds the store clock from below: ``Date`` was written before the answer left the store, and
+    it is truncated to the second, so ``Date - (our clock when the answer arrived)`` never exceeds the true
+    offset between the two clocks. The estimate is the largest such bound seen lately, so it errs early,
+    which is the safe side for the upper bound of a download window (an order the store stamps after the
+    window's end can never be mistaken for one inside it). Shared by every interpreter of one store.
+    """
+
+    def __init__(self, wall: Callable[[], float] = time.time, keep: int = 32) -> None:
+        self._wall = wall
+        self._bounds: collections.deque[float] = collections.deque(maxlen=keep)
+        self._lock = threading.Lock()
+
+    def observe(self, response: httpx.Response) -> None:
+        header = response.headers.get("date")
+        if not header:
+            return
+        try:
+            stamp = email.utils.parsedate_to_datetime(header)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return  # a Date we cannot read tells us nothing
+        if stamp.tzinfo is None:
+            return
+        with self._lock:
+            self._bounds.append(stamp.timestamp() - self._wall())
+
+    @property
+    def offset(self) -> float | None:
+        """Seconds the store's clock runs ahead of ours (negative: behind), as a lower bound; ``None``
+        before any answer with a ``Date``."""
+        with self._lock:
+            return max(self._bounds) if self._bounds else None
+
+    def now(self) -> datetime | None:
+        """The store's time now (erring early), or ``None`` when no answer has said it."""
+        offset = self.offset
+        if offset is None:
+            return None
+        return datetime.fromtimestamp(self._wall() + offset, timezone.utc)
 
 
 class RateLimiter:
@@ -341,8 +387,10 @@ class SyncIO:
         policy: IOPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         limiter: RateLimiter | None = None,
+        store_clock: StoreClock | None = None,
     ) -> None:
         self.driver = driver
+        self.store_clock = store_clock or StoreClock()
         self.policy = policy or IOPolicy(driver.limits())
         limits = self.policy.limits
         self._owns_client = client is None
@@ -382,6 +430,7 @@ class SyncIO:
                 )
             except httpx.TransportError as exc:
                 raise self.policy.classify_error(request, exc) from None
+        self.store_clock.observe(response)
         return _classified(self.policy, self.driver, self._limiter, request, response)
 
     def send(self, request: httpx.Request) -> httpx.Response:
@@ -520,8 +569,10 @@ class AsyncIO:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         limiter: RateLimiter | None = None,
         offload: Offload | None = None,
+        store_clock: StoreClock | None = None,
     ) -> None:
         self._offload = offload
+        self.store_clock = store_clock or StoreClock()
         self.driver = driver
         self.policy = policy or IOPolicy(driver.limits())
         limits = self.policy.limits
@@ -549,6 +600,7 @@ class AsyncIO:
                 )
             except httpx.TransportError as exc:
                 raise self.policy.classify_error(request, exc) from None
+        self.store_clock.observe(response)
         return _classified(self.policy, self.driver, self._limiter, request, response)
 
     async def send(self, request: httpx.Request) -> httpx.Response:

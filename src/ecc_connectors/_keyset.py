@@ -1,0 +1,142 @@
+"""Keyset listing: slices of a download window, their cursors, and how far the high-water mark may move.
+
+Theory of operation
+-------------------
+Orders are read in the order of their key ``(updated_at, id)``. A request asks for the orders whose key is
+greater than a cursor (and at most a slice's end), sorted by key; the cursor then moves to the last key
+returned. Because the cursor is a *value*, not an offset, nothing the store does between two requests can make
+a row slide past it: an order that is edited gets a new ``updated_at`` (later than the window's end when the
+window ends at the store's own "now", see below) and simply leaves the window; a new order is stamped after
+the window's end too; an order that is not touched keeps its key and is found by whichever request first asks
+for keys past the cursor. So:
+
+*Every order that matches the window when the run starts and still matches when it ends is read at least once.*
+Proof sketch: let ``k`` be its key, unchanged during the run (a change of ``updated_at`` would move it past the
+window's end, so it would no longer match). ``k`` lies in exactly one slice, ``(after, through]``. That slice's
+cursor starts below ``k`` and only moves to keys the store returned; the store returns, sorted, the smallest
+keys above the cursor, so no page can skip ``k``: either a page holds it, or every key of the page is below it
+and the cursor stays below it. The slice ends only when a page comes back empty, or holds all the rows the
+store counts for the request, or reaches ``through``, and in each case ``k`` has been returned.
+
+*The high-water mark never passes an order that has not been committed.* The mark moves only to the
+**frontier**: the cursor of the first slice that is not finished (every key below it, in that slice and in
+all earlier ones, is committed), or, once every slice is finished, the newest stamp committed, and never past
+the window's upper bound. The next run reads ``updated_at >= mark - lookback``, ties included.
+
+*Whose clock.* The window's upper bound is the store's time (the ``Date`` header of its first answer, which errs
+early) minus the settle delay, so an order the store touches during the run is stamped after the bound,
+however far the client's clock is from the store's. Without a ``Date`` header the client's clock is used and the
+lookback must cover the skew.
+
+*Speed.* Keyset reading is sequential per cursor, so the window is cut into slices read concurrently. The
+boundaries come from the store's own counts: ``probe(offset)`` returns the key of the order at an offset of
+the listing, so ``k`` slices of equal size cost ``k - 1`` requests of one row each, sent together.
+
+A store that does not sort by both fields is caught: the keys of a page must rise strictly, else the page is a
+:class:`BrokenAnswer` (asked again, then the run fails loudly instead of losing orders silently).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import attrs
+
+from ._driver import OrderKey, Seek
+from ._errors import BrokenAnswer
+
+__all__ = ["PageStep", "Slice", "cut", "frontier", "step"]
+
+
+@attrs.define
+class Slice:
+    """Keys in ``(after, through]``; ``through=None``: up to the window's upper bound."""
+
+    index: int
+    after: OrderKey | None
+    through: OrderKey | None
+    done: bool = False
+    pages: int = 0
+
+    def seek(self) -> Seek:
+        return Seek(self.after, self.through)
+
+
+@attrs.frozen
+class PageStep:
+    """What one page means for its slice: which rows belong to it, which lie outside what was asked for, where
+    the cursor goes and whether the slice is finished."""
+
+    inside: tuple[int, ...]
+    outside: tuple[int, ...]
+    cursor: OrderKey | None
+    finished: bool
+
+
+def _inside(key: OrderKey, after: OrderKey | None, through: OrderKey | None, upper: datetime | None) -> bool:
+    if after is not None and key <= after:
+        return False
+    if through is not None:
+        return key <= through
+    return upper is None or key.updated_at <= upper
+
+
+def step(
+    part: Slice,
+    keys: Sequence[OrderKey],
+    total: int | None,
+    upper: datetime | None,
+    *,
+    store: str,
+) -> PageStep:
+    """Place one page's ``keys`` in ``part`` (which is not changed here).
+
+    Raises :class:`BrokenAnswer` when the keys inside the slice do not rise strictly: the store did not sort
+    by ``(updated_at, id)``, and a cursor over such a page could skip an order."""
+    inside: list[int] = []
+    outside: list[int] = []
+    last: OrderKey | None = None
+    for index, key in enumerate(keys):
+        if not _inside(key, part.after, part.through, upper):
+            outside.append(index)
+            continue
+        if last is not None and key <= last:
+            raise BrokenAnswer(
+                f"the store did not sort the page by (updated_at, id): {key} follows {last}", store=store
+            )
+        inside.append(index)
+        last = key
+    cursor = last if last is not None else part.after
+    finished = (
+        not inside
+        or (total is not None and len(inside) >= total)
+        or (part.through is not None and cursor is not None and cursor >= part.through)
+    )
+    return PageStep(tuple(inside), tuple(outside), cursor, finished)
+
+
+def cut(start: OrderKey | None, probes: Sequence[OrderKey | None], through: OrderKey | None = None) -> list[Slice]:
+    """Slices from ``start`` (exclusive) to ``through`` (``None``: the window's end) at the probed keys, in
+    order; keys that repeat or fall outside are dropped, so there is never an empty or overlapping slice."""
+    bounds: list[OrderKey] = []
+    for key in sorted(k for k in probes if k is not None):
+        if start is not None and key <= start:
+            continue
+        if through is not None and key >= through:
+            continue
+        if bounds and key <= bounds[-1]:
+            continue
+        bounds.append(key)
+    edges: list[OrderKey | None] = [start, *bounds, through]
+    return [Slice(i, edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
+
+
+def frontier(slices: Sequence[Slice], lower: datetime | None) -> datetime | None:
+    """The stamp below which every key of the window is read: the cursor of the first unfinished slice
+    (``lower``, the window's start, when that slice has read nothing and starts the window). ``None`` when every
+    slice is finished: the caller then uses the newest stamp committed."""
+    for part in slices:
+        if not part.done:
+            return part.after.updated_at if part.after is not None else lower
+    return None
