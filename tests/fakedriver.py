@@ -42,9 +42,9 @@ from ecc_connectors._driver import (
     Flow,
     FollowCursor,
     ItemQuery,
+    KeyPage,
     Limits,
     NewOrder,
-    KeyPage,
     NumberedPages,
     OrderKey,
     OrderQuery,
@@ -112,7 +112,10 @@ class Fault:
 
 
 class FakeStore:
-    def __init__(self, orders: list[dict[str, Any]] | None = None, *, delay: float = 0.0) -> None:
+    def __init__(
+        self, orders: list[dict[str, Any]] | None = None, *, delay: float = 0.0, async_delay: float = 0.01
+    ) -> None:
+        self.async_delay = async_delay
         self.orders: dict[str, dict[str, Any]] = {o["id"]: o for o in orders or []}
         self.shipments: dict[str, list[dict[str, Any]]] = {}
         self.status_log: list[tuple[str, str, bool]] = []
@@ -189,7 +192,7 @@ class FakeStore:
         try:
             # A short network wait, so requests of a window overlap as they do on a real network (the engine
             # builds and parses off the event loop, which takes a few loop turns per request).
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(self.async_delay)
             return self._dated(self._answer(request))
         finally:
             self._leave()

@@ -80,7 +80,7 @@ from ._effects import StoreNow as _StoreNow
 from ._effects import Submit as _Submit
 from ._effects import Write as _Write
 from ._errors import BrokenAnswer, ConfigurationError, ConnectorError, PayloadError, StoreError
-from ._io import AsyncIO, IOPolicy, Pending, StoreClock, SyncIO, advance
+from ._io import AsyncIO, IOPolicy, Pending, SyncIO, advance
 from ._keyset import Slice, cut, frontier, step
 from ._ledger import (
     ActionRecord,
