@@ -1238,8 +1238,9 @@ class AsyncConnector(_Tabs):
     """Asyncio entry point; the same operations as :class:`Connector`, awaited where they talk to the store.
 
     ``client``: an ``httpx.AsyncClient`` (borrowed when given). Page fetches run as tasks, at most
-    ``driver.limits().concurrency`` requests at once. Ledger reads and writes run inline on the event loop:
-    each is one short SQLite transaction.
+    ``driver.limits().concurrency`` requests at once. The CPU-bound steps (parsing, deciding, the core's ledger
+    look-ups) run on one worker thread of the connector's own and page commits on its ledger thread, so the
+    event loop only sends and reads.
     """
 
     def __init__(
