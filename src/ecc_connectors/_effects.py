@@ -20,7 +20,6 @@ effect             meaning                                                     a
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from datetime import datetime
 from typing import Any, TypeVar
 
 import attrs
