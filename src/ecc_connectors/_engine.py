@@ -818,7 +818,10 @@ class _Core:
         )
         if not go:
             return action.result, False
-        since = _first_attempt(action) - self.skew_allowance
+        # In the store's clock, where its answers said it: the store stamps the work with its own time.
+        store_now = yield _StoreNow()
+        offset = (store_now - self.now()) if store_now is not None else timedelta(0)
+        since = _first_attempt(action) + offset - self.skew_allowance
         try:
             result = yield _Run(make_flow(since))
         except Exception as exc:
