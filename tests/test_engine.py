@@ -12,10 +12,9 @@ import attrs
 import httpx
 import pytest
 
-from ecc_connectors import rules
+from ecc_connectors import Connector, DownloadReport, rules
 from ecc_connectors._convert import fingerprint
 from ecc_connectors._driver import Capability, ItemQuery, NewOrder, NewOrderLine, Tracking
-from ecc_connectors._engine import Connector, DownloadReport
 from ecc_connectors._errors import (
     ActionInProgress,
     CapabilityNotSupported,

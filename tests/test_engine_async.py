@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from ecc_connectors import AsyncConnector, Connector
 from ecc_connectors._driver import Capability, NewOrder, NewOrderLine
-from ecc_connectors._engine import AsyncConnector, Connector
 from ecc_connectors._errors import CapabilityNotSupported, RateLimited
 from ecc_connectors._ledger import PageBatch, SQLiteLedger
 from ecc_connectors._model import Address, Customer

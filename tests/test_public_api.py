@@ -66,6 +66,7 @@ EXPECTED = [
     "Progress",
     "RateLimited",
     "RawJSON",
+    "ReconcileReport",
     "RetryHint",
     "SQLiteLedger",
     "Seek",

@@ -46,7 +46,6 @@ from ._driver import (
 from ._engine import (
     AsyncConnector,
     Connector,
-    DownloadReport,
     Progress,
 )
 from ._errors import (
@@ -122,6 +121,10 @@ from ._registry import (
     register,
     unregister,
 )
+from ._reports import (
+    DownloadReport,
+    ReconcileReport,
+)
 from .rules import decide, diff
 
 __version__ = "0.1.0"
@@ -185,6 +188,7 @@ __all__ = [
     "Progress",
     "RateLimited",
     "RawJSON",
+    "ReconcileReport",
     "RetryHint",
     "SQLiteLedger",
     "Seek",
