@@ -32,6 +32,7 @@ from ecc_connectors import (
     StatusNotAllowed,
     StoreError,
     Tracking,
+    WriteResult,
     is_idempotent,
 )
 from ecc_connectors._model import Address
@@ -280,12 +281,33 @@ def test_later_pages_are_independent_flows(driver: Magento2Driver, client: httpx
     assert [o.order_id for o in second.orders] == [str(i) for i in range(20, 30)]
 
 
-@pytest.mark.parametrize(("total", "pages"), [(0, None), (1, None), (100, None), (101, range(2, 3))])
-def test_page_count_from_total(driver: Magento2Driver, client: httpx.Client, total: int, pages: Any) -> None:
-    respx.get(f"{V1}/orders").mock(return_value=httpx.Response(200, json=page_json(range(1, 2), total)))
+@pytest.mark.parametrize(
+    ("rows", "total", "pages"),
+    [
+        (1, 0, None),
+        (1, 1, None),
+        (100, 100, None),
+        (100, 101, range(2, 3)),
+        (100, 250, range(2, 4)),
+        # A short first page ends the listing, whatever total_count says.
+        (1, 101, None),
+        (99, 5000, None),
+        # A store that ignores pageSize: the page is read once and nothing more is planned.
+        (150, 150, None),
+        (150, 400, None),
+    ],
+)
+def test_page_count_from_total(
+    driver: Magento2Driver, client: httpx.Client, rows: int, total: int, pages: Any
+) -> None:
+    respx.get(f"{V1}/orders").mock(return_value=httpx.Response(200, json=page_json(range(1, rows + 1), total)))
     first = run(driver.first_page(OrderQuery()), client, driver)
     assert first.total == total
+    assert len(first.orders) == rows
     assert (first.next.numbers if first.next else None) == pages
+    if first.next is not None:
+        assert isinstance(first.next, NumberedPages)
+        assert first.next.page_size == 100
 
 
 def test_a_malformed_order_is_a_payload_error_and_the_page_still_lands(
@@ -487,6 +509,7 @@ def test_error_body_placeholders_are_filled(driver: Magento2Driver, client: http
 
 def test_list_placeholders_do_not_confuse_ten_with_one(driver: Magento2Driver, client: httpx.Client) -> None:
     body = {"message": "%1 and %2 then %10 (%3)", "parameters": list("abcdefghij")}
+    respx.get(f"{V1}/orders/5").mock(return_value=httpx.Response(200, json=order_json(5)))
     respx.post(f"{V1}/order/5/invoice").mock(return_value=httpx.Response(400, json=body))
     with pytest.raises(StoreError) as caught:
         run(driver.invoice("5"), client, driver)
@@ -614,6 +637,7 @@ def test_ship_retry_finds_the_shipment_and_posts_nothing(
 
 def test_ship_with_status_adds_a_status_comment(driver: Magento2Driver, client: httpx.Client) -> None:
     respx.get(f"{V1}/shipments").mock(return_value=httpx.Response(200, json=shipments_json()))
+    respx.get(f"{V1}/orders/12").mock(return_value=httpx.Response(200, json=order_json(12)))
     respx.post(f"{V1}/order/12/ship").mock(return_value=httpx.Response(200, text='"3"'))
     comments = respx.post(f"{V1}/orders/12/comments").mock(return_value=httpx.Response(200, json=True))
     request = ShipmentRequest("12", tracking=(Tracking("T1"),), status="complete", comment="Sent")
@@ -633,6 +657,7 @@ def test_ship_status_refused_after_shipping_keeps_the_shipment_id(
     driver: Magento2Driver, client: httpx.Client
 ) -> None:
     respx.get(f"{V1}/shipments").mock(return_value=httpx.Response(200, json=shipments_json()))
+    respx.get(f"{V1}/orders/12").mock(return_value=httpx.Response(200, json=order_json(12)))
     respx.post(f"{V1}/order/12/ship").mock(return_value=httpx.Response(200, text='"3"'))
     refusal = {
         "message": 'Unable to add comment: The status "%1" is not part of the order status history.',
@@ -663,9 +688,10 @@ def test_ship_retry_with_status_sets_it_only_if_not_yet_set(
 
 
 def test_set_status_posts_a_status_comment(driver: Magento2Driver, client: httpx.Client) -> None:
+    respx.get(f"{V1}/orders/9").mock(return_value=httpx.Response(200, json=order_json(9)))
     route = respx.post(f"{V1}/orders/9/comments").mock(return_value=httpx.Response(200, json=True))
     change = StatusChange("9", "acknowledged", comment="Received by the back office", notify=True)
-    assert run(driver.set_status(change), client, driver) is None
+    assert run(driver.set_status(change), client, driver) == WriteResult()
     assert body_of(route.calls.last.request) == {
         "statusHistory": {
             "comment": "Received by the back office",
@@ -682,6 +708,7 @@ def test_status_outside_the_state_is_status_not_allowed(driver: Magento2Driver, 
         "message": 'Unable to add comment: The status "%1" is not part of the order status history.',
         "parameters": ["processing"],
     }
+    respx.get(f"{V1}/orders/9").mock(return_value=httpx.Response(200, json=order_json(9)))
     respx.post(f"{V1}/orders/9/comments").mock(return_value=httpx.Response(400, json=refusal))
     with pytest.raises(StatusNotAllowed) as caught:
         run(driver.set_status(StatusChange("9", "processing")), client, driver)
@@ -697,13 +724,17 @@ def test_status_outside_the_state_is_status_not_allowed(driver: Magento2Driver, 
 
 def test_cancel_then_notified_comment(driver: Magento2Driver, client: httpx.Client) -> None:
     cancel = respx.post(f"{V1}/orders/12/cancel").mock(return_value=httpx.Response(200, json=True))
+    respx.get(f"{V1}/orders/12").mock(
+        return_value=httpx.Response(200, json=order_json(12, state="canceled", status="canceled"))
+    )
     comments = respx.post(f"{V1}/orders/12/comments").mock(return_value=httpx.Response(200, json=True))
     request = CancelRequest("12", status="canceled", comment="Out of stock", notify=True)
     sent: list[httpx.Request] = []
-    run(driver.cancel(request), client, driver, sent)
-    assert [r.url.path for r in sent] == [
-        "/rest/default/V1/orders/12/cancel",
-        "/rest/default/V1/orders/12/comments",
+    assert run(driver.cancel(request), client, driver, sent) == WriteResult()
+    assert [(r.method, r.url.path) for r in sent] == [
+        ("POST", "/rest/default/V1/orders/12/cancel"),
+        ("GET", "/rest/default/V1/orders/12"),
+        ("POST", "/rest/default/V1/orders/12/comments"),
     ]
     assert cancel.calls.last.request.content == b""
     assert body_of(comments.calls.last.request)["statusHistory"] == {
@@ -745,8 +776,9 @@ def test_cancel_of_an_already_canceled_order_goes_on_to_the_comment(
 
 
 def test_invoice_captures(driver: Magento2Driver, client: httpx.Client) -> None:
+    respx.get(f"{V1}/orders/16").mock(return_value=httpx.Response(200, json=order_json(16)))
     route = respx.post(f"{V1}/order/16/invoice").mock(return_value=httpx.Response(200, text='"4"'))
-    assert run(driver.invoice("16", notify=True), client, driver) == "4"
+    assert run(driver.invoice("16", notify=True), client, driver) == WriteResult(reference="4")
     assert body_of(route.calls.last.request) == {"capture": True, "notify": True}
 
 

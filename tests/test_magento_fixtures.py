@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from _shared import shared_path
-from ecc_connectors import Order, ShipmentRequest, StatusChange
+from ecc_connectors import Order, ShipmentRequest, StatusChange, WriteResult
 from ecc_connectors.drivers.magento2 import BearerToken, Magento2Driver
 
 
@@ -164,7 +164,11 @@ def test_recorded_ship_answer_parses_as_the_shipment_id() -> None:
     driver = Magento2Driver("http://magento", auth=BearerToken("t"))
     for call, expected in zip(ship_calls, ["3", "5"], strict=True):
         flow = driver.ship(ShipmentRequest(order_id="12"))
-        request = next(flow)
+        # Without tracking numbers the flow first reads the order's lines: nothing shipped yet, so it ships.
+        check = next(flow)
+        assert (check.method, check.url.path) == ("GET", "/rest/default/V1/orders/12")
+        unshipped = fixture("order_get_12_processing.json").read_bytes()
+        request = flow.send(httpx.Response(200, content=unshipped, request=check))
         assert (request.method, request.url.path) == ("POST", "/rest/default/V1/order/12/ship")
         response = httpx.Response(
             call["status"],
@@ -182,20 +186,30 @@ def test_recorded_invoice_and_comment_answers() -> None:
     calls = {c["path"]: c for c in recorded_calls()}
     driver = Magento2Driver("http://magento", auth=BearerToken("t"))
     invoice = driver.invoice("16")
-    request = next(invoice)
+    check = next(invoice)
+    assert (check.method, check.url.path) == ("GET", "/rest/default/V1/orders/16")
+    request = invoice.send(
+        httpx.Response(200, content=fixture("order_get_16_guest.json").read_bytes(), request=check)
+    )
+    assert (request.method, request.url.path) == ("POST", "/rest/default/V1/order/16/invoice")
     with pytest.raises(StopIteration) as done:
         invoice.send(
             httpx.Response(
                 200, content=calls["/rest/V1/order/16/invoice"]["response_raw"].encode(), request=request
             )
         )
-    assert done.value.value == "4"
+    assert done.value.value == WriteResult(reference="4")
     comment = driver.set_status(StatusChange("12", "pending"))
-    request = next(comment)
+    check = next(comment)
+    assert (check.method, check.url.path) == ("GET", "/rest/default/V1/orders/12")
+    # The recorded history has no entry with status "pending" and an empty comment: the comment is posted.
+    history = fixture("order_get_12_shipped_with_status_histories.json").read_bytes()
+    request = comment.send(httpx.Response(200, content=history, request=check))
+    assert (request.method, request.url.path) == ("POST", "/rest/default/V1/orders/12/comments")
     with pytest.raises(StopIteration) as done:
         comment.send(
             httpx.Response(
                 200, content=calls["/rest/V1/orders/12/comments"]["response_raw"].encode(), request=request
             )
         )
-    assert done.value.value is None
+    assert done.value.value == WriteResult()

@@ -26,6 +26,26 @@ class _Bad(Exception):
         self.problem = problem
 
 
+# Magento keeps amounts in DECIMAL(20,4) columns and quantities in DECIMAL(12,4): nothing it stores reaches
+# 10^25 or needs more than 30 places. A number beyond that is poison (``1e1000000`` overflows the first sum
+# made with it), refused here with its field named, before any arithmetic.
+_MAX_ADJUSTED = 24
+_MIN_ADJUSTED = -30
+
+
+def _finite(value: Decimal, field: str) -> Decimal:
+    if not value.is_finite():
+        raise _Bad(field, f"not a finite number: {value!r}")
+    if value and not _MIN_ADJUSTED <= value.adjusted() <= _MAX_ADJUSTED:
+        raise _Bad(field, f"out of range: {_short(value)}")
+    return value
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else f"{text[:20]}...{text[-10:]} ({len(text)} characters)"
+
+
 def _money(data: Mapping[str, Any], key: str, field: str | None = None) -> Decimal | None:
     """The amount under ``key``; ``None`` when absent or null (Magento leaves unset amounts out)."""
     value = data.get(key)
@@ -34,21 +54,22 @@ def _money(data: Mapping[str, Any], key: str, field: str | None = None) -> Decim
     # Fast paths: bodies are decoded with exact Decimals, so most amounts arrive ready to use.
     kind = type(value)
     if kind is Decimal:
-        if not value.is_finite():
-            raise _Bad(field or key, f"not a finite number: {value!r}")
-        return value  # type: ignore[no-any-return]
+        return _finite(value, field or key)
     if kind is int:
+        if not -(10**_MAX_ADJUSTED) < value < 10**_MAX_ADJUSTED:
+            raise _Bad(field or key, f"out of range: {_short(value)}")
         return Decimal(value)
     if isinstance(value, bool):
         raise _Bad(field or key, f"expected a number, got {value!r}")
     if isinstance(value, (int, Decimal, str, float)):
+        text = str(value).strip()
+        if len(text) > 100:
+            raise _Bad(field or key, f"not a number: {_short(text)!r}")
         try:
-            result = Decimal(str(value).strip())
+            result = Decimal(text)
         except InvalidOperation:
             raise _Bad(field or key, f"not a number: {value!r}") from None
-        if not result.is_finite():
-            raise _Bad(field or key, f"not a finite number: {value!r}")
-        return result
+        return _finite(result, field or key)
     raise _Bad(field or key, f"expected a number, got {type(value).__name__}")
 
 
@@ -261,9 +282,15 @@ def _customer(data: Mapping[str, Any], billing: Address | None) -> Customer:
 
 
 def order_ref(data: Any) -> str | None:
-    """What to call an order in an error: its increment id, else its entity id."""
+    """What to call an order in an error: its increment id, else its entity id (``None`` when neither is a
+    plain value)."""
     if isinstance(data, Mapping):
-        return _id(data.get("increment_id")) or _id(data.get("entity_id"))
+        for key in ("increment_id", "entity_id"):
+            value = data.get(key)
+            if isinstance(value, (str, int)) and not isinstance(value, bool):
+                text = _short(value)
+                if text.strip():
+                    return text
     return None
 
 
@@ -305,8 +332,18 @@ def map_order(data: Any, store: str, raw: Any = None) -> Order:
         )
     except _Bad as bad:
         raise PayloadError(store, order_ref(data), bad.field, bad.problem, raw=raw) from None
-    except (TypeError, ValueError) as exc:
-        raise PayloadError(store, order_ref(data), "(order)", str(exc), raw=raw) from None
+    except Exception as exc:
+        # Whatever else one order's data can do to the mapping (an arithmetic trap, a value nested too deep to
+        # print, a type no field expects) stays that order's problem: it never escapes to its page.
+        raise PayloadError(store, order_ref(data), "(order)", _problem(exc), raw=raw) from None
+
+
+def _problem(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+    except Exception:
+        text = ""
+    return f"{type(exc).__name__}: {_short(text)}" if text else type(exc).__name__
 
 
 def map_product(data: Any, source: str = "magento2") -> Item:

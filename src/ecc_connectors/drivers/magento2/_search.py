@@ -9,13 +9,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import attrs
 
-from ..._driver import OrderQuery
+from ..._driver import OrderKey, OrderQuery, Seek
 
-__all__ = ["MAX_PAGE_SIZE", "Filter", "SearchCriteria", "magento_datetime", "order_criteria", "page_count"]
+__all__ = [
+    "KEY_FIELDS",
+    "MAX_PAGE_SIZE",
+    "Filter",
+    "SearchCriteria",
+    "magento_datetime",
+    "order_criteria",
+    "page_count",
+    "seek_criteria",
+    "whole_second",
+]
+
+KEY_FIELDS = "items[entity_id,updated_at],total_count"
+"""Magento's response field filter for the key listings: two columns per row and the count."""
 
 MAX_PAGE_SIZE = 300
 """Stores with Magento's input limits on refuse a larger ``pageSize``; every store accepts up to this."""
@@ -97,6 +110,79 @@ def order_criteria(query: OrderQuery, page_size: int, page: int) -> SearchCriter
         groups.append(_group(Filter("increment_id", query.starting_number, "gteq")))
     return SearchCriteria(
         groups=tuple(groups),
+        sort=(("updated_at", "ASC"), ("entity_id", "ASC")),
+        page_size=page_size,
+        current_page=page,
+    )
+
+
+def _query_groups(query: OrderQuery) -> tuple[list[tuple[Filter, ...]], list[tuple[Filter, ...]]]:
+    """The query's filters other than its updated range: (status groups, created/number groups)."""
+    head: list[tuple[Filter, ...]] = []
+    tail: list[tuple[Filter, ...]] = []
+    if query.statuses is not None:
+        head.append(_group(Filter("status", ",".join(query.statuses), "in")))
+    if query.created_from is not None:
+        tail.append(_group(Filter("created_at", magento_datetime(query.created_from), "gteq")))
+    if query.created_to is not None:
+        tail.append(_group(Filter("created_at", magento_datetime(query.created_to), "lt")))
+    if query.starting_number:
+        tail.append(_group(Filter("increment_id", query.starting_number, "gteq")))
+    return head, tail
+
+
+def whole_second(key: OrderKey) -> OrderKey:
+    """``key`` as an equivalent key on Magento's whole-second stamps.
+
+    A stamp with a fraction lies strictly between two seconds, so for every row (whose stamp is whole)
+    ``row > (t, id)`` and ``row <= (t, id)`` hold exactly when they hold for ``(ceil(t), 0)`` (ids start at 1):
+    the bounds stay exact instead of being truncated to the second below, which would drop the rows of that
+    second from a ``through`` bound."""
+    when = key.updated_at.astimezone(timezone.utc)
+    if not when.microsecond:
+        return OrderKey(when, key.id)
+    return OrderKey(when.replace(microsecond=0) + timedelta(seconds=1), 0)
+
+
+def _after(key: OrderKey) -> list[tuple[Filter, ...]]:
+    # key > K  <=>  updated_at >= K.t  AND  (updated_at > K.t  OR  entity_id > K.id)
+    key = whole_second(key)
+    stamp = magento_datetime(key.updated_at)
+    return [
+        _group(Filter("updated_at", stamp, "gteq")),
+        _group(Filter("updated_at", stamp, "gt"), Filter("entity_id", str(key.id), "gt")),
+    ]
+
+
+def _through(key: OrderKey) -> list[tuple[Filter, ...]]:
+    # key <= K  <=>  updated_at <= K.t  AND  (updated_at < K.t  OR  entity_id <= K.id)
+    key = whole_second(key)
+    stamp = magento_datetime(key.updated_at)
+    return [
+        _group(Filter("updated_at", stamp, "lteq")),
+        _group(Filter("updated_at", stamp, "lt"), Filter("entity_id", str(key.id), "lteq")),
+    ]
+
+
+def seek_criteria(query: OrderQuery, seek: Seek, page_size: int, page: int = 1) -> SearchCriteria:
+    """The searchCriteria of one keyset request: the query's status, created and number filters, the keyset
+    bounds of ``seek`` (the query's updated range where ``seek`` has no bound), sorted by ``(updated_at,
+    entity_id)`` ascending.
+
+    Groups are ANDed and the filters inside one group ORed, which is how a strict "key after ``K``" is said
+    without a row-value comparison: ``[updated_at >= t] AND [updated_at > t OR entity_id > id]``."""
+    head, tail = _query_groups(query)
+    bounds: list[tuple[Filter, ...]] = []
+    if seek.after is not None:
+        bounds += _after(seek.after)
+    elif query.updated_from is not None:
+        bounds.append(_group(Filter("updated_at", magento_datetime(query.updated_from), "gteq")))
+    if seek.through is not None:
+        bounds += _through(seek.through)
+    elif query.updated_to is not None:
+        bounds.append(_group(Filter("updated_at", magento_datetime(query.updated_to), "lteq")))
+    return SearchCriteria(
+        groups=(*head, *bounds, *tail),
         sort=(("updated_at", "ASC"), ("entity_id", "ASC")),
         page_size=page_size,
         current_page=page,
