@@ -245,7 +245,9 @@ class Downloads(Context):
             return upper
         remaining = None if first.total is None else max(0, first.total - len(first.keys))
         width = max(1, self.driver.limits().concurrency)
-        parts = 1 if remaining is None else min(width, -(-remaining // max(1, size)))
+        # Pages hold what the first one held (the driver or the store may cap the size asked for).
+        held = max(1, min(size, len(first.keys)))
+        parts = 1 if remaining is None else min(width, -(-remaining // held))
         pending: deque[tuple[Slice, Seek, int]] = deque()
         if parts >= 2:
             # The probes and the head slice's next page go out together: the head does not wait for the cut.
@@ -383,7 +385,8 @@ class Downloads(Context):
             return listed
         remaining = None if first.total is None else max(0, first.total - len(first.keys))
         width = max(1, self.driver.limits().concurrency)
-        parts = 1 if remaining is None else min(width, -(-remaining // size))
+        held = max(1, min(size, len(first.keys)))
+        parts = 1 if remaining is None else min(width, -(-remaining // held))
         slices = [head]
         if parts >= 2 and Capability.SEEK_ORDERS in self.driver.capabilities:
             offsets = [len(first.keys) + (remaining or 0) * i // parts for i in range(1, parts)]
