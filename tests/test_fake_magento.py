@@ -23,6 +23,7 @@ from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, Client
 import magento_schema
 from _shared import shared_path
 from ecc_connectors.testing._magento import FakeMagentoStore, MagentoOAuthKeys, ReceivedRequest
+from ecc_connectors.testing._magento_faults import LostAnswerMode
 
 ANCHOR = datetime(2026, 3, 1, tzinfo=timezone.utc)
 DATE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
@@ -1138,3 +1139,613 @@ def test_served_orders_match_the_schema_like_real_ones(
     )
     real_errors = magento_schema_validator.payload_errors("sales-data-order-interface", real)
     assert {e.split(":")[0] for e in real_errors} == tolerated
+
+
+# -- hostile store: clock, churn, ties, broken answers, poisons, lies ----------------------------------------
+
+
+def _fixed_clock(start: datetime) -> tuple[list[datetime], Callable[[], datetime]]:
+    now = [start]
+    return now, lambda: now[0]
+
+
+def test_date_header_is_the_store_clock_and_comes_once(fake_magento_factory: Factory) -> None:
+    from email.utils import parsedate_to_datetime
+
+    now, clock = _fixed_clock(datetime(2030, 5, 17, 8, 30, 15, 999_000, tzinfo=timezone.utc))
+    store = fake_magento_factory(seed=3, order_count=5, clock=clock, validate=False)
+    entity_id = first(store, lambda o: o["state"] == "new")["entity_id"]
+    with api(store) as c:
+        listed = c.get("/V1/orders", params=criteria(page_size=1))
+        assert listed.headers.get_list("date") == ["Fri, 17 May 2030 08:30:15 GMT"]
+        # Every answer carries it: errors, refusals, injected faults.
+        assert c.get("/V1/orders/999999").headers.get_list("date") == ["Fri, 17 May 2030 08:30:15 GMT"]
+        unauthorized = httpx.get(f"{store.api_url()}/V1/orders", params=criteria())
+        assert unauthorized.headers.get_list("date") == ["Fri, 17 May 2030 08:30:15 GMT"]
+        store.inject_5xx(1)
+        assert c.get("/V1/orders", params=criteria()).headers.get_list("date") == ["Fri, 17 May 2030 08:30:15 GMT"]
+        # A store clock behind the client's; what the store writes is stamped from the same clock.
+        now[0] = datetime(2019, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+        posted = c.post(f"/V1/orders/{entity_id}/comments", json=_comment(entity_id, "clock check"))
+        assert posted.status_code == 200
+        sent = parsedate_to_datetime(posted.headers["date"])
+        assert sent == now[0]
+    newest = store.comments(entity_id)[0]
+    assert newest["created_at"] == "2019-12-31 23:59:59" == store.order(entity_id)["updated_at"]
+    assert store.http_date() == "Tue, 31 Dec 2019 23:59:59 GMT"
+
+
+def _page_ids(c: httpx.Client, params: dict[str, Any]) -> list[int]:
+    response = c.get("/V1/orders", params=params)
+    assert response.status_code == 200, response.text
+    return [o["entity_id"] for o in response.json()["items"]]
+
+
+def test_churn_changes_the_store_between_listing_answers(fake_magento_factory: Factory) -> None:
+    _, clock = _fixed_clock(ANCHOR + timedelta(hours=2))
+    store = fake_magento_factory(seed=8, order_count=30, edited_pairs=0, anchor=ANCHOR, clock=clock)
+    before = {o["entity_id"]: o for o in store.orders()}
+    churn = store.churn(2, edit=2, create=1, leave=1, seed=5)
+    params = criteria(page_size=10, sorts=(("updated_at", "ASC"), ("entity_id", "ASC")))
+    with api(store) as c:
+        first_page = c.get("/V1/orders", params=params).json()
+        assert first_page["total_count"] == 30
+        assert churn.events == []
+        second = c.get("/V1/orders", params={**params, "searchCriteria[currentPage]": 2}).json()
+        # The change happened before this answer was computed: it counts the new order already.
+        assert second["total_count"] == 31
+        assert store.listing_requests == 2
+        c.get("/V1/orders", params=params).raise_for_status()
+    kinds = [(e.listing_request, e.kind) for e in churn.events]
+    assert kinds == [(2, "edit"), (2, "edit"), (2, "leave"), (2, "create")]
+    assert all(e.updated_at == "2026-03-01 02:00:00" for e in churn.events)
+    for entity_id in churn.entity_ids("edit"):
+        after = store.order(entity_id)
+        city = after["extension_attributes"]["shipping_assignments"][0]["shipping"]["address"]["city"]
+        assert city == f"Churned 2-{entity_id}"
+        assert after["updated_at"] == "2026-03-01 02:00:00" > before[entity_id]["updated_at"]
+    (left,) = churn.entity_ids("leave")
+    assert before[left]["state"] in ("new", "processing")
+    assert (store.order(left)["state"], store.order(left)["status"]) == ("holded", "holded")
+    (created,) = churn.entity_ids("create")
+    assert created not in before
+    new = store.order(created)
+    assert (new["state"], new["status"], new["created_at"]) == ("new", "pending", "2026-03-01 02:00:00")
+    assert len(store.order_ids()) == 31  # it fired once
+
+    # Deterministic for a seed: the same store and churn make the same changes.
+    twin = fake_magento_factory(seed=8, order_count=30, edited_pairs=0, anchor=ANCHOR, clock=clock)
+    again = twin.churn(1, edit=2, create=1, leave=1, seed=5)
+    with api(twin) as c:
+        c.get("/V1/orders", params=params).raise_for_status()
+    assert [(e.kind, e.entity_id) for e in again.events] == [(e.kind, e.entity_id) for e in churn.events]
+
+
+def test_churn_on_a_predicate_and_schedule(fake_magento_factory: Factory) -> None:
+    store = fake_magento_factory(seed=8, order_count=10, edited_pairs=0, anchor=ANCHOR)
+    with api(store) as c:
+        c.get("/V1/orders", params=criteria(page_size=1)).raise_for_status()  # before the churn: not counted
+        churn = store.churn(lambda n: n % 2 == 0, create=1, seed=1)
+        seen: list[int] = []
+        store.schedule(after_listing_requests=2, action=lambda s: seen.append(s.listing_requests))
+        c.get("/V1/orders/1").raise_for_status()  # not a listing
+        totals = [c.get("/V1/orders", params=criteria(page_size=1)).json()["total_count"] for _ in range(5)]
+        assert totals == [10, 11, 11, 12, 12]
+        assert seen == [4]  # after the churn's 1st and 2nd listings: before the 3rd (the store's 4th)
+        churn.stop()
+        assert [c.get("/V1/orders", params=criteria(page_size=1)).json()["total_count"] for _ in range(2)] == [12, 12]
+    assert [e.listing_request for e in churn.events] == [2, 4]
+
+    def broken(_: FakeMagentoStore) -> None:
+        raise RuntimeError("scheduled change broke")
+
+    store.schedule(0, broken)
+    with api(store) as c:
+        failed = c.get("/V1/orders", params=criteria(page_size=1))
+    assert failed.status_code == 500
+    assert "scheduled change broke" in failed.text
+    assert [str(e) for e in store.hook_errors] == ["scheduled change broke"]
+
+
+def test_churn_is_thread_safe_under_concurrent_listing(fake_magento_factory: Factory) -> None:
+    store = fake_magento_factory(seed=2, order_count=50, edited_pairs=0, anchor=ANCHOR)
+    churn = store.churn(lambda n: True, edit=1, create=1, seed=9)
+    failures: list[BaseException] = []
+    params = criteria(page_size=5, sorts=(("updated_at", "ASC"), ("entity_id", "ASC")))
+
+    def work() -> None:
+        try:
+            with api(store) as c:
+                for page in range(1, 6):
+                    body = c.get("/V1/orders", params={**params, "searchCriteria[currentPage]": page}).json()
+                    assert len(body["items"]) == 5
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+    assert store.listing_requests == 30
+    assert len(churn.entity_ids("create")) == 30
+    assert sorted({e.listing_request for e in churn.events}) == list(range(1, 31))
+    assert len(store.order_ids()) == 80
+
+
+def _tied_store(fake_magento_factory: Factory, **kwargs: Any) -> FakeMagentoStore:
+    """30 orders: 3 stamps, 10 orders each (written at the same second, as an import or a mass action does)."""
+    now, clock = _fixed_clock(ANCHOR)
+    store = fake_magento_factory(seed=4, order_count=0, edited_pairs=0, anchor=ANCHOR, clock=clock, **kwargs)
+    for minute in range(3):
+        now[0] = ANCHOR + timedelta(minutes=minute)
+        for _ in range(10):
+            store.generate_order()
+    return store
+
+
+def test_shuffle_ties_reorders_rows_tied_on_every_sort_field(fake_magento_factory: Factory) -> None:
+    store = _tied_store(fake_magento_factory, shuffle_ties=True)
+    assert store.shuffle_ties
+    ids = store.order_ids()
+    by_stamp = criteria(page_size=30, sorts=(("updated_at", "ASC"),))
+    with api(store) as c:
+        orders = [c.get("/V1/orders", params=by_stamp).json()["items"] for _ in range(5)]
+        for items in orders:
+            stamps = [o["updated_at"] for o in items]
+            assert stamps == sorted(stamps)  # the sort itself holds; only ties move
+            assert sorted(o["entity_id"] for o in items) == ids
+        assert len({tuple(o["entity_id"] for o in items) for items in orders}) > 1
+        # A tie-breaker leaves nothing to shuffle.
+        exact = criteria(page_size=30, sorts=(("updated_at", "ASC"), ("entity_id", "ASC")))
+        assert all(_page_ids(c, exact) == ids for _ in range(3))
+        # Paging a tied sort: each page is drawn afresh, so pages can overlap and skip.
+        paged = criteria(page_size=5, sorts=(("updated_at", "ASC"),))
+        draws = [
+            [i for page in (1, 2) for i in _page_ids(c, {**paged, "searchCriteria[currentPage]": page})]
+            for _ in range(10)
+        ]
+        assert any(len(set(d)) < 10 for d in draws)
+        assert all(set(d) <= set(ids[:10]) for d in draws)  # never past the tie group
+        # Off again: primary-key order for ties.
+        store.shuffle_ties = False
+        assert _page_ids(c, by_stamp) == ids
+        # Other lists shuffle their ties too.
+        store.shuffle_ties = True
+        products = [c.get("/V1/products", params=criteria(page_size=50)).json()["items"] for _ in range(3)]
+        assert len({tuple(p["id"] for p in items) for items in products}) > 1
+
+
+def test_shuffle_ties_is_seeded(fake_magento_factory: Factory) -> None:
+    draws = []
+    for _ in range(2):
+        store = _tied_store(fake_magento_factory, shuffle_ties=True)
+        with api(store) as c:
+            draws.append([_page_ids(c, criteria(page_size=30)) for _ in range(3)])
+    assert draws[0] == draws[1]
+    # No sort order at all: everything is one tie.
+    assert draws[0][0] != sorted(draws[0][0])
+
+
+def test_short_bodies_cut_the_json_with_a_matching_content_length(store: FakeMagentoStore) -> None:
+    params = criteria(page_size=5)
+    with api(store) as c:
+        whole = c.get("/V1/orders", params=params).content
+        store.short_bodies(2)
+        for _ in range(2):
+            cut = c.get("/V1/orders", params=params)
+            assert cut.status_code == 200
+            assert int(cut.headers["content-length"]) == len(cut.content) == int(len(whole) * 0.6)
+            assert whole.startswith(cut.content)
+            with pytest.raises(json.JSONDecodeError):
+                json.loads(cut.content)
+        assert c.get("/V1/orders", params=params).content == whole  # used up; the connection still works
+        # Only the methods named; refusals do not use it up; writes are applied.
+        store.short_bodies(1, methods=("POST",))
+        order = first(store, lambda o: o["state"] == "new")
+        assert c.get("/V1/orders", params=params).content == whole
+        assert c.post("/V1/orders/999999/comments", json=_comment(999999, "nope")).status_code == 404
+        posted = c.post(f"/V1/orders/{order['entity_id']}/comments", json=_comment(order["entity_id"], "cut"))
+        assert (posted.status_code, posted.content) == (200, b"tr")
+    assert store.comments(order["entity_id"])[0]["comment"] == "cut"
+    assert store.stats["truncated"] == 3
+
+
+@pytest.mark.parametrize("mode", ["500", "drop", "short"])
+def test_lost_write_answers_are_applied_anyway(fake_magento_factory: Factory, mode: LostAnswerMode) -> None:
+    store = fake_magento_factory(seed=11, order_count=40, anchor=ANCHOR)
+    order = first(store, lambda o: o["state"] == "new")
+    entity_id = order["entity_id"]
+    store.lose_write_answers(1, mode=mode)
+    with httpx.Client(base_url=store.api_url()) as anonymous:
+        token = anonymous.post("/V1/integration/admin/token", json={"username": "admin", "password": "admin123"})
+        assert token.status_code == 200  # the admin-token endpoint is spared
+    with api(store) as c:
+        assert c.get("/V1/orders", params=criteria(page_size=1)).status_code == 200  # reads are spared
+        refused = c.post(f"/V1/orders/{entity_id}/comments", json=_comment(entity_id, "bad", "processing"))
+        assert refused.status_code == 400  # a refused write uses nothing up
+        if mode == "drop":
+            with pytest.raises(httpx.TransportError):
+                c.post(f"/V1/order/{entity_id}/invoice", json={"capture": True})
+        else:
+            lost = c.post(f"/V1/order/{entity_id}/invoice", json={"capture": True})
+            if mode == "500":
+                assert lost.status_code == 500
+                body = lost.json()
+                assert body["message"] == "Internal Error. Details are available in Magento log file. Report ID: %1"
+                assert re.fullmatch(r"webapi-[0-9a-f]{13}", body["parameters"][0])
+            else:
+                assert lost.status_code == 200
+                assert int(lost.headers["content-length"]) == len(lost.content)
+                with pytest.raises(json.JSONDecodeError):
+                    json.loads(lost.content)
+        # Applied: the invoice exists and the order is paid, so a retry is refused.
+        assert len(store.invoices(entity_id)) == 1
+        assert store.order(entity_id)["total_paid"] == store.order(entity_id)["grand_total"]
+        again = c.post(f"/V1/order/{entity_id}/invoice", json={"capture": True})
+        assert again.status_code == 400
+    assert store.stats["lost_answers"] == 1
+
+
+def test_stamp_outside_window_rewrites_the_answer_only(store: FakeMagentoStore, client: httpx.Client) -> None:
+    window = criteria(
+        [("updated_at", "2026-02-01 00:00:00", "gteq")],
+        [("updated_at", "2026-02-20 00:00:00", "lt")],
+        page_size=5,
+        sorts=(("updated_at", "ASC"), ("entity_id", "ASC")),
+    )
+    honest = client.get("/V1/orders", params=window).json()["items"]
+    store.stamp_outside_window(2)
+    lied = client.get("/V1/orders", params=window).json()["items"]
+    assert lied[0]["updated_at"] == "2099-01-01 00:00:00"
+    assert {**lied[0], "updated_at": honest[0]["updated_at"]} == honest[0]
+    assert lied[1:] == honest[1:]
+    assert store.order(honest[0]["entity_id"])["updated_at"] == honest[0]["updated_at"]
+    assert client.get(f"/V1/orders/{honest[0]['entity_id']}").json() == honest[0]
+    # The reconcile listing is lied to the same way.
+    reconcile = {**window, "fields": "items[entity_id,updated_at],total_count"}
+    assert client.get("/V1/orders", params=reconcile).json()["items"][0] == {
+        "entity_id": honest[0]["entity_id"],
+        "updated_at": "2099-01-01 00:00:00",
+    }
+    assert client.get("/V1/orders", params=window).json()["items"] == honest  # used up
+    store.stamp_outside_window(1, stamp="1999-01-01 00:00:00")
+    assert client.get("/V1/orders", params=window).json()["items"][0]["updated_at"] == "1999-01-01 00:00:00"
+
+
+def test_leaked_order_appears_whatever_the_filters(store: FakeMagentoStore, client: httpx.Client) -> None:
+    pending = criteria([("status", "pending", "eq")])
+    want = sorted(o["entity_id"] for o in store.orders() if o["status"] == "pending")
+    outsider = first(store, lambda o: o["status"] == "complete")["entity_id"]
+    store.leak_order(outsider)
+    got = all_ids(client, pending)  # total_count counts it too
+    assert got == sorted([*want, outsider])
+    reconcile = client.get(
+        "/V1/orders", params={**pending, "searchCriteria[pageSize]": 300, "fields": "items[entity_id]"}
+    ).json()
+    assert outsider in [o["entity_id"] for o in reconcile["items"]]
+    store.unleak_order(outsider)
+    assert all_ids(client, pending) == want
+    with pytest.raises(KeyError):
+        store.leak_order(999999)
+
+
+@pytest.mark.parametrize("defect", ["huge_exponent", "invalid_utf8", "deep_nesting"])
+def test_poisoned_orders_are_served_raw_among_intact_ones(fake_magento_factory: Factory, defect: str) -> None:
+    store = fake_magento_factory(seed=6, order_count=4, edited_pairs=0, anchor=ANCHOR)
+    poisoned = store.add_malformed_order(defect)
+    raw = store.raw_order(poisoned)
+    planted = {
+        "huge_exponent": b'"grand_total":1e1000000',
+        "invalid_utf8": b"\xff\xfe",
+        "deep_nesting": b'"x":' + b"[" * 5000 + b"]" * 5000 + b"}",
+    }[defect]
+    assert planted in raw
+    with pytest.raises(ValueError, match=r"utf-8|range|too deep"):
+        raw.decode("utf-8") if defect == "invalid_utf8" else _strict_json(raw)
+    ids = store.order_ids()
+    with api(store) as c:
+        page = c.get("/V1/orders", params=criteria(page_size=10, sorts=(("entity_id", "ASC"),)))
+        assert page.status_code == 200
+        # The page is every order's raw bytes, side by side: the others intact, the poison verbatim.
+        assert page.content.startswith(b'{"items":[' + b",".join(store.raw_order(i) for i in ids) + b"]")
+        single = c.get(f"/V1/orders/{poisoned}")
+        assert (single.status_code, single.content) == (200, raw)
+        # The reconcile listing is still answered from the index.
+        reconcile = c.get(
+            "/V1/orders", params={**criteria(page_size=10), "fields": "items[entity_id,updated_at],total_count"}
+        ).json()
+        assert [o["entity_id"] for o in reconcile["items"]] == ids
+    for entity_id in ids:
+        if entity_id != poisoned:
+            assert json.loads(store.raw_order(entity_id)) == store.order(entity_id)
+    # The store's own view is the clean payload; the poison survives a change to the order.
+    assert store.order(poisoned)["entity_id"] == poisoned
+    store.edit_order(poisoned, {"customer_note": "changed"})
+    assert planted in store.raw_order(poisoned)
+    assert b'"customer_note":"changed"' in store.raw_order(poisoned)
+    with pytest.raises(ValueError, match="unknown defect"):
+        store.add_malformed_order("nonsense")
+
+
+def _strict_json(raw: bytes) -> Any:
+    """Parse like a strict client: no infinities, no nesting past 1,000 levels."""
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(f"non-finite number {constant}")
+
+    try:
+        return json.loads(raw, parse_constant=refuse, parse_float=_finite_float)
+    except RecursionError as exc:
+        raise ValueError("nested too deep") from exc
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"number out of range: {text}")
+    return value
+
+
+def test_lying_total_count_and_ignored_page_size(store: FakeMagentoStore, client: httpx.Client) -> None:
+    total = len(store.order_ids())
+    store.total_count_override = 5
+    body = client.get("/V1/orders", params=criteria(page_size=10, page=3)).json()
+    assert body["total_count"] == 5
+    assert len(body["items"]) == 10  # paging still follows the real matches
+    assert client.get("/V1/orders", params={**criteria(page_size=2), "fields": "total_count"}).json() == {
+        "total_count": 5
+    }
+    store.total_count_override = None
+    store.ignore_page_size = True
+    assert store.ignore_page_size
+    body = client.get("/V1/orders", params=criteria(page_size=10, page=2)).json()
+    assert len(body["items"]) == body["total_count"] == total
+    assert body["search_criteria"]["page_size"] == 10  # echoed as sent
+    assert client.get("/V1/orders", params=criteria(page_size=301)).status_code == 400
+    store.ignore_page_size = False
+    assert len(client.get("/V1/orders", params=criteria(page_size=10, page=2)).json()["items"]) == 10
+
+
+def test_comments_build_the_status_history_like_magento(fake_magento_factory: Factory) -> None:
+    now, clock = _fixed_clock(ANCHOR + timedelta(days=1))
+    store = fake_magento_factory(seed=11, order_count=40, anchor=ANCHOR, clock=clock)
+    order = first(store, lambda o: o["state"] == "new" and not o["status_histories"])
+    entity_id = order["entity_id"]
+    with api(store) as c:
+        assert c.post(f"/V1/orders/{entity_id}/comments", json=_comment(entity_id, "ERP got it")).json() is True
+        now[0] += timedelta(minutes=3)
+        second = _comment(entity_id, "Shipped from WH/2", "pending", notified=1)
+        second["statusHistory"]["is_visible_on_front"] = 1
+        assert c.post(f"/V1/orders/{entity_id}/comments", json=second).json() is True
+        histories = c.get(f"/V1/orders/{entity_id}").json()["status_histories"]
+        listed = c.get(f"/V1/orders/{entity_id}/comments").json()
+        nothing = c.get("/V1/orders/999999/comments").json()
+    assert [h["comment"] for h in histories] == ["Shipped from WH/2", "ERP got it"]  # newest first
+    newest, oldest = histories
+    assert newest == {
+        "comment": "Shipped from WH/2",
+        "created_at": "2026-03-02 00:03:00",
+        "entity_id": newest["entity_id"],
+        "entity_name": "order",
+        "is_customer_notified": 1,
+        "is_visible_on_front": 1,
+        "parent_id": entity_id,
+        "status": "pending",
+    }
+    assert oldest["created_at"] == "2026-03-02 00:00:00"
+    assert (oldest["is_customer_notified"], oldest["is_visible_on_front"]) == (0, 0)
+    assert oldest["entity_id"] < newest["entity_id"]
+    assert store.comments(entity_id) == histories
+    # The comments list is the history repository's: primary-key order, filtered on parent_id.
+    assert listed["items"] == [oldest, newest]
+    assert listed["total_count"] == 2
+    assert listed["search_criteria"] == {
+        "filter_groups": [{"filters": [{"field": "parent_id", "value": str(entity_id), "condition_type": "eq"}]}]
+    }
+    assert (nothing["items"], nothing["total_count"]) == ([], 0)
+
+
+def test_orders_placed_from_carts_carry_their_quote_id(store: FakeMagentoStore, client: httpx.Client) -> None:
+    shipping = {
+        "addressInformation": {
+            "shipping_address": _address("pat@example.com"),
+            "shipping_method_code": "flatrate",
+            "shipping_carrier_code": "flatrate",
+        }
+    }
+    with httpx.Client(base_url=store.api_url()) as anonymous:
+        masked = anonymous.post("/V1/guest-carts").json()
+        anonymous.post(
+            f"/V1/guest-carts/{masked}/items", json={"cartItem": {"sku": "GB01", "qty": 1, "quote_id": masked}}
+        ).raise_for_status()
+        anonymous.post(f"/V1/guest-carts/{masked}/shipping-information", json=shipping).raise_for_status()
+        placed = int(
+            anonymous.put(f"/V1/guest-carts/{masked}/order", json={"paymentMethod": {"method": "checkmo"}}).json()
+        )
+        quote_id = store.cart_quote_id(masked)
+        again = anonymous.put(f"/V1/guest-carts/{masked}/order", json={"paymentMethod": {"method": "checkmo"}})
+        unknown = anonymous.put("/V1/guest-carts/0123456789abcdef/order", json={"paymentMethod": {"method": "checkmo"}})
+    assert store.order(placed)["quote_id"] == quote_id
+    assert again.status_code == 404  # the cart is inactive once placed
+    assert again.json() == {
+        "message": "No such entity with %fieldName = %fieldValue",
+        "parameters": {"fieldName": "cartId", "fieldValue": quote_id},
+    }
+    assert unknown.status_code == 404
+    assert unknown.json()["parameters"] == {"fieldName": "cartId", "fieldValue": None}
+    assert all_ids(client, criteria([("quote_id", str(quote_id), "eq")])) == [placed]
+
+    customer_cart = client.post("/V1/customers/1042/carts").json()
+    client.post(
+        f"/V1/carts/{customer_cart}/items",
+        json={"cartItem": {"sku": "GB02", "qty": 1, "quote_id": str(customer_cart)}},
+    ).raise_for_status()
+    client.post(f"/V1/carts/{customer_cart}/shipping-information", json=shipping).raise_for_status()
+    order_id = int(client.put(f"/V1/carts/{customer_cart}/order", json={"paymentMethod": {"method": "checkmo"}}).json())
+    assert store.order(order_id)["quote_id"] == customer_cart == store.cart_quote_id(str(customer_cart))
+    assert all_ids(client, criteria([("quote_id", str(customer_cart), "eq")])) == [order_id]
+    twice = client.put(f"/V1/carts/{customer_cart}/order", json={"paymentMethod": {"method": "checkmo"}})
+    assert twice.status_code == 404
+    assert twice.json()["parameters"] == {"fieldName": "cartId", "fieldValue": customer_cart}
+
+
+def test_invoices_and_shipments_are_listed_by_order_with_their_lines(
+    magento_schema_validator: magento_schema.MagentoSchema, fake_magento_factory: Factory
+) -> None:
+    store = fake_magento_factory(seed=2, order_count=60, anchor=ANCHOR)
+    order = first(
+        store,
+        lambda o: o["state"] == "new"
+        and len(top_items(o)) >= 2
+        and any("parent_item_id" in i for i in o["items"])
+        and top_items(o)[0]["qty_ordered"] >= 1,
+    )
+    entity_id = order["entity_id"]
+    lines = top_items(order)
+    by_order = criteria([("order_id", str(entity_id), "eq")])
+    with api(store) as c:
+        part = {"items": [{"order_item_id": lines[0]["item_id"], "qty": lines[0]["qty_ordered"]}]}
+        first_invoice = int(c.post(f"/V1/order/{entity_id}/invoice", json={**part, "capture": True}).json())
+        partly = store.order(entity_id)
+        assert 0 < partly["total_paid"] < partly["grand_total"]
+        assert partly["total_due"] == pytest.approx(partly["grand_total"] - partly["total_paid"])
+        assert (partly["state"], partly["status"]) == ("processing", "processing")
+        too_much = c.post(
+            f"/V1/order/{entity_id}/invoice",
+            json={"items": [{"order_item_id": lines[0]["item_id"], "qty": 1}]},
+        )
+        assert too_much.status_code == 400
+        assert "uninvoiced quantity" in too_much.json()["message"]
+        rest = int(c.post(f"/V1/order/{entity_id}/invoice", json={"capture": True}).json())
+        ship = {"items": [{"order_item_id": lines[1]["item_id"], "qty": 1}]}
+        shipment_id = int(c.post(f"/V1/order/{entity_id}/ship", json=ship).json())
+        invoices = c.get("/V1/invoices", params=by_order).json()
+        shipments = c.get("/V1/shipments", params=by_order).json()
+        assert c.get(f"/V1/invoices/{first_invoice}").json() == invoices["items"][0]
+        assert c.get(f"/V1/shipment/{shipment_id}").json() == shipments["items"][0]
+        assert c.get("/V1/invoices/999999").status_code == 404
+    paid = store.order(entity_id)
+    assert paid["total_paid"] == paid["grand_total"] == paid["total_invoiced"]
+    assert paid["total_due"] == 0
+    assert invoices["total_count"] == 2
+    one, two = invoices["items"]
+    assert (one["entity_id"], two["entity_id"]) == (first_invoice, rest)
+    # Recognisable by lines and quantities: the first holds line 0 (and its child when configurable).
+    assert {(i["order_item_id"], i["qty"]) for i in one["items"] if i["order_item_id"] == lines[0]["item_id"]} == {
+        (lines[0]["item_id"], lines[0]["qty_ordered"])
+    }
+    assert lines[0]["item_id"] not in {i["order_item_id"] for i in two["items"]}
+    invoiced = {i["order_item_id"]: i["qty"] for inv in (one, two) for i in inv["items"]}
+    assert invoiced == {i["item_id"]: i["qty_ordered"] for i in order["items"]}
+    assert one["grand_total"] + two["grand_total"] == pytest.approx(paid["grand_total"])
+    assert one["shipping_amount"] == order["shipping_amount"]  # the first invoice carries the shipping
+    assert two["shipping_amount"] == 0
+    assert one["total_qty"] == sum(i["qty"] for i in one["items"])
+    (shipment,) = shipments["items"]
+    assert [(i["order_item_id"], i["qty"]) for i in shipment["items"]] == [(lines[1]["item_id"], 1)]
+    for invoice in (one, two):
+        assert magento_schema_validator.payload_errors("sales-data-invoice-interface", invoice) == []
+    assert magento_schema_validator.payload_errors("sales-data-shipment-interface", shipment) == []
+
+
+def test_php_json_escapes_like_json_encode(fake_magento_factory: Factory) -> None:
+    store = fake_magento_factory(seed=3, order_count=3, edited_pairs=0, anchor=ANCHOR)
+    entity_id = store.order_ids()[0]
+    store.edit_order(entity_id, {"customer_firstname": "Chloé 😀", "customer_note": "WH/2 <b>&'"})
+    with api(store) as c:
+        plain = c.get(f"/V1/orders/{entity_id}").content
+        store.php_json = True
+        php = c.get(f"/V1/orders/{entity_id}").content
+        listed = c.get("/V1/orders", params=criteria(page_size=3)).content
+        error = c.get("/V1/orders/999999").content
+    assert "Chloé 😀".encode() in plain
+    assert b'"customer_firstname":"Chlo\\u00e9 \\ud83d\\ude00"' in php
+    assert b'"customer_note":"WH\\/2 <b>&\'"' in php  # like PHP: slashes escaped, <>&' left alone
+    assert php.isascii()
+    assert json.loads(php) == json.loads(plain) == store.order(entity_id)
+    assert listed.isascii()
+    assert php in listed
+    assert json.loads(error)["message"].startswith("The entity that was requested")
+    store.php_json = False
+    with api(store) as c:
+        assert c.get(f"/V1/orders/{entity_id}").content == plain
+
+
+def test_gzip_when_the_client_accepts_it(fake_magento_factory: Factory) -> None:
+    import zlib
+
+    store = fake_magento_factory(seed=3, order_count=30, edited_pairs=0, anchor=ANCHOR, gzip=True, php_json=True)
+    params = criteria(page_size=20)
+    with httpx.Client(base_url=store.api_url(), headers={"Authorization": f"Bearer {store.token}"}) as c:
+        identity = c.get("/V1/orders", params=params, headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in identity.headers
+        assert identity.headers["vary"] == "Accept-Encoding"
+        with c.stream("GET", "/V1/orders", params=params, headers={"Accept-Encoding": "gzip"}) as streamed:
+            assert streamed.headers["content-encoding"] == "gzip"
+            raw = b"".join(streamed.iter_raw())
+        assert int(streamed.headers["content-length"]) == len(raw) < len(identity.content) / 3
+        # One gzip member, CRC and length checked, holding exactly the plain answer.
+        inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        assert inflater.decompress(raw) == identity.content
+        assert inflater.eof
+        assert inflater.unused_data == b""
+        small = c.get("/V1/orders/999999", headers={"Accept-Encoding": "gzip"})
+        assert "content-encoding" not in small.headers  # under 1,100 bytes: sent as is
+        # A short body is cut before compression: it inflates fine into broken JSON.
+        store.short_bodies(1)
+        cut = c.get("/V1/orders", params=params, headers={"Accept-Encoding": "gzip, deflate"})
+        assert cut.headers["content-encoding"] == "gzip"
+        assert cut.content == identity.content[: int(len(identity.content) * 0.6)]
+        store.gzip = False
+        assert "content-encoding" not in c.get("/V1/orders", params=params).headers
+        store.gzip = True
+        assert c.get("/V1/orders", params=params).content == identity.content
+
+
+def test_reconcile_listing_is_answered_without_decoding_orders(
+    store: FakeMagentoStore, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = [{"entity_id": o["entity_id"], "updated_at": o["updated_at"]} for o in store.orders()]
+
+    def no_decoding(record: Any) -> Any:
+        raise AssertionError("the reconcile listing decoded a stored order")
+
+    monkeypatch.setattr(FakeMagentoStore, "_decode", staticmethod(no_decoding))
+    params = {**criteria(page_size=300), "fields": "items[updated_at,entity_id],total_count"}
+    body = client.get("/V1/orders", params=params).json()
+    assert body == {"items": expected, "total_count": len(expected)}
+    assert [list(item) for item in body["items"]][:1] == [["entity_id", "updated_at"]]  # the data's order
+    monkeypatch.undo()
+    nested = client.get("/V1/orders", params={**criteria(page_size=2), "fields": "items[entity_id,payment[method]]"})
+    assert set(nested.json()["items"][0]) == {"entity_id", "payment"}
+
+
+def test_generated_orders_come_with_the_invoices_and_shipments_their_lines_imply(
+    magento_schema_validator: magento_schema.MagentoSchema, store: FakeMagentoStore, client: httpx.Client
+) -> None:
+    invoices: dict[int, list[dict[str, Any]]] = {}
+    shipments: dict[int, list[dict[str, Any]]] = {}
+    for path, found in (("/V1/invoices", invoices), ("/V1/shipments", shipments)):
+        body = client.get(path, params=criteria(page_size=300)).json()
+        assert body["total_count"] == len(body["items"]) > 0
+        for document in body["items"]:
+            found.setdefault(document["order_id"], []).append(document)
+    for order in store.orders():
+        entity_id = order["entity_id"]
+        invoiced = {i["item_id"]: i["qty_invoiced"] for i in order["items"] if i["qty_invoiced"]}
+        shipped = {i["item_id"]: i["qty_shipped"] for i in top_items(order) if i["qty_shipped"]}
+        listed = invoices.get(entity_id, [])
+        assert {i["order_item_id"]: i["qty"] for inv in listed for i in inv["items"]} == invoiced
+        assert {i["order_item_id"]: i["qty"] for s in shipments.get(entity_id, []) for i in s["items"]} == shipped
+        if listed:
+            (invoice,) = listed
+            assert invoice["grand_total"] == order["total_invoiced"]
+    schemas = ((invoices, "sales-data-invoice-interface"), (shipments, "sales-data-shipment-interface"))
+    for documents, definition in schemas:
+        for document in [d for group in documents.values() for d in group][:10]:
+            assert magento_schema_validator.payload_errors(definition, document) == []
+    states = {o["state"] for o in store.orders() if o["entity_id"] in invoices}
+    assert {"processing", "complete", "closed"} <= states
+    assert not any(o["entity_id"] in invoices for o in store.orders() if o["state"] == "new")

@@ -13,17 +13,27 @@ detail, ship / invoice / comments / cancel / hold / unhold with the state change
 invoices lists, product search, guest and customer carts through to order creation, admin tokens, bearer or
 OAuth 1.0a authentication, and ``{message, parameters}`` error bodies.
 
-Serving is cheap: each order is kept as its rendered JSON (re-rendered only when it changes) and a search is
-computed once per store version, so concurrent page requests of one download only join cached bytes.
+Serving is cheap: each order is kept as its rendered JSON (re-rendered only when it changes; with ``php_json``
+in PHP's escaping, with ``gzip`` also as a ready deflate segment) and a search is computed once per store
+version, so concurrent page requests of one download only join cached bytes. The ``fields`` filter of the
+reconcile listing (``items[entity_id,updated_at],total_count``) is answered from each order's top-level
+scalars, without decoding any stored JSON.
+
+Every answer carries a ``Date`` header read from the store's own clock (``clock`` / ``set_clock``), the clock
+that stamps ``created_at`` / ``updated_at``, so a test can put the store ahead of or behind its client.
 
 Test knobs, all thread-safe and changeable while the server runs: ``latency``, ``rate_limit``,
-``inject_429``, ``inject_5xx``, ``drop_connections``, ``edit_order``, ``admin_edit``, ``expire_admin_tokens``,
-the ``requests`` log and ``on_request`` hooks.
+``inject_429``, ``inject_5xx``, ``drop_connections``, ``short_bodies``, ``lose_write_answers``,
+``stamp_outside_window``, ``leak_order``, ``total_count_override``, ``ignore_page_size``, ``shuffle_ties``,
+``php_json``, ``gzip``, ``schedule`` / ``churn`` (changes while a download lists), ``edit_order``,
+``admin_edit``, ``add_malformed_order`` (payload defects and raw poisons), ``expire_admin_tokens``, the
+``requests`` log and ``on_request`` hooks.
 """
 
 from __future__ import annotations
 
 import base64
+import bisect
 import collections
 import contextlib
 import copy
@@ -48,6 +58,16 @@ from typing import Any, cast
 import attrs
 
 from . import _magento_seed as seed_
+from . import _magento_wire as wire
+from ._magento_faults import (
+    AnswerFaults,
+    Churn,
+    ChurnEvent,
+    ListingSchedule,
+    LostAnswerMode,
+    ShortBody,
+    Trigger,
+)
 from ._magento_seed import (
     STATE_STATUSES,
     IdSequence,
@@ -58,25 +78,10 @@ from ._magento_seed import (
     num,
 )
 
-try:  # orjson is several times faster at rendering large pages; plain json works the same.
-    import orjson
+_dumps = wire.dumps
+_loads = wire.loads
 
-    def _dumps(value: Any) -> bytes:
-        return orjson.dumps(value)
-
-    def _loads(data: bytes) -> Any:
-        return orjson.loads(data)
-
-except ImportError:  # pragma: no cover - depends on the environment
-
-    def _dumps(value: Any) -> bytes:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-
-    def _loads(data: bytes) -> Any:
-        return json.loads(data)
-
-
-__all__ = ["FakeMagentoStore", "MagentoOAuthKeys", "ReceivedRequest"]
+__all__ = ["Churn", "ChurnEvent", "FakeMagentoStore", "MagentoOAuthKeys", "ReceivedRequest"]
 
 _UTC = timezone.utc
 DEFAULT_TOKEN = "fake-magento-integration-token"
@@ -102,6 +107,14 @@ _CONDITIONS = frozenset(
 )
 _UNAUTHORIZED = "The consumer isn't authorized to access %resources."
 _NOT_FOUND = "The entity that was requested doesn't exist. Verify the entity and try again."
+_NO_SUCH_ENTITY = "No such entity with %fieldName = %fieldValue"
+_INTERNAL_ERROR = "Internal Error. Details are available in Magento log file. Report ID: %1"
+_ADMIN_TOKEN_PATH = re.compile(r"/V1/integration/admin/token/?$")
+_WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
+# Envelope pieces of an order page, pre-compressed for gzip_join (plain ASCII: the same in PHP's escaping).
+_ITEMS_OPEN = b'{"items":['
+_SEG_ITEMS_OPEN = wire.deflate_segment(_ITEMS_OPEN)
+_SEG_COMMA = wire.deflate_segment(b",")
 
 
 @attrs.frozen
@@ -148,17 +161,30 @@ class _ApiError(Exception):
 
 @attrs.define
 class _Response:
+    """An answer before the wire: ``body`` is JSON, already in PHP's escaping when ``php``; ``parts`` (when
+    set) are the pieces ``body`` joins, with deflate segments where ready, for a cheap gzip."""
+
     status: int
     body: bytes
     headers: dict[str, str] = attrs.field(factory=dict)
+    php: bool = False
+    parts: list[tuple[bytes, bytes | None]] | None = None
+    fields_done: bool = False
+    truncate_to: float | None = None
 
 
 @attrs.define
 class _Record:
-    """An order as stored: its rendered JSON (served as is) and the top-level scalars searches filter on."""
+    """An order as stored: its rendered JSON (served as is, in the store's current encoding, any raw poison
+    planted), the top-level scalars searches filter on (also the index the ``fields`` listing is answered
+    from), the blob as a deflate segment while ``gzip`` is on, and for a poisoned order its clean JSON."""
 
     blob: bytes
     row: dict[str, Any]
+    segment: bytes | None = None
+    source: bytes | None = None
+    # Position of each row key, shared by every record whose row has the same keys in the same order.
+    positions: dict[str, int] = attrs.field(factory=dict)
 
 
 @attrs.define
@@ -183,6 +209,8 @@ class _Stats:
     throttled: int = 0
     in_flight: int = 0
     peak_in_flight: int = 0
+    truncated: int = 0
+    lost_answers: int = 0
 
 
 def _row_of(order: Mapping[str, Any]) -> dict[str, Any]:
@@ -206,6 +234,14 @@ class FakeMagentoStore:
 
     Throttling: ``rate_limit`` requests per second (see the property); its window runs on ``monotonic``, which
     a test may replace with a clock it moves by hand.
+
+    Clock: ``clock`` (default: the host's UTC time) stamps what the store writes and the ``Date`` header of
+    every answer.
+
+    Hostile behaviour, each also a property: ``shuffle_ties`` (rows tied on every sort field come back in a
+    new order on each request, drawn from ``seed``), ``total_count_override`` (a lying ``total_count``),
+    ``ignore_page_size`` (every match on one page), ``php_json`` (answers escaped like PHP's ``json_encode``),
+    ``gzip`` (``Content-Encoding: gzip`` when the client accepts it).
     """
 
     def __init__(
@@ -231,6 +267,11 @@ class FakeMagentoStore:
         request_log_size: int = 10_000,
         state_statuses: Mapping[str, Iterable[str]] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        shuffle_ties: bool = False,
+        total_count_override: int | None = None,
+        ignore_page_size: bool = False,
+        php_json: bool = False,
+        gzip: bool = False,
     ) -> None:
         self._lock = threading.RLock()
         self._ids = IdSequence()
@@ -251,10 +292,23 @@ class FakeMagentoStore:
         self._host = host
         self._port = port
 
+        self._shuffle_ties = bool(shuffle_ties)
+        self._tie_rng = random.Random(f"ties:{seed}")
+        self._total_count_override = total_count_override
+        self._ignore_page_size = bool(ignore_page_size)
+        self._php_json = bool(php_json)
+        self._gzip = bool(gzip)
+        self._answer_faults = AnswerFaults()
+        self._schedule = ListingSchedule()
+        self._leaks: set[int] = set()
+        # Orders carrying a raw poison: entity id -> (defect, nesting depth); re-planted whenever re-rendered.
+        self._poisons: dict[int, tuple[str, int]] = {}
+
         self._orders: dict[int, _Record] = {}
+        self._shapes: dict[tuple[str, ...], dict[str, int]] = {}
         self._version = 0
         self._search_version = -1
-        self._search_cache: dict[Any, list[int]] = {}
+        self._search_cache: dict[Any, _Found] = {}
         self._shipments: dict[int, dict[str, Any]] = {}
         self._invoices: dict[int, dict[str, Any]] = {}
         self._carts: dict[str, _Cart] = {}
@@ -286,6 +340,7 @@ class FakeMagentoStore:
             self.add_order(given)
         for generated in self._builder.generate(self._rng, order_count, anchor):
             self._store(generated)
+            self._seed_documents(generated)
         for _ in range(edited_pairs):
             self._seed_edited_pair(anchor)
 
@@ -374,9 +429,22 @@ class FakeMagentoStore:
             self._store(order)
         return entity_id
 
-    def add_malformed_order(self, defect: str = "bad_amount") -> int:
-        """Seed an order a driver must survive: ``bad_amount`` (grand_total not a number), ``missing_items``,
-        ``bad_date`` (created_at unparsable), ``no_increment_id`` or ``not_an_object`` (a string as item)."""
+    def add_malformed_order(self, defect: str = "bad_amount", *, depth: int = 5000) -> int:
+        """Seed an order a driver must survive; returns its id. It is listed and served like any other order,
+        inside a normal ``{"items": [...]}`` page whose other orders stay intact.
+
+        Payload defects (valid JSON, wrong content): ``bad_amount`` (grand_total not a number),
+        ``missing_items``, ``bad_date`` (created_at unparsable), ``no_increment_id``, ``not_an_object`` (a
+        string as item).
+
+        Raw poisons, planted in the stored bytes the way a broken extension, a mis-encoded database column or
+        a hand-edited row reaches real stores: ``huge_exponent`` (``"grand_total":1e1000000``, a bare number
+        no double holds), ``invalid_utf8`` (the bytes ``FF FE`` inside the customer's first name) and
+        ``deep_nesting`` (an extra, otherwise ignored field ``"x":[[[...]]]`` nested ``depth`` arrays deep).
+        A poison stays planted when the order changes later; the store's own reads (``order``, searches)
+        see the clean payload, ``raw_order`` the served bytes."""
+        if defect not in wire.DEFECTS and defect not in wire.POISON_DEFECTS:
+            raise ValueError(f"unknown defect {defect!r}")
         with self._lock:
             order = self._builder.build(
                 self._rng,
@@ -397,7 +465,7 @@ class FakeMagentoStore:
             elif defect == "not_an_object":
                 order["items"] = ["not an item"]
             else:
-                raise ValueError(f"unknown defect {defect!r}")
+                self._poisons[int(order["entity_id"])] = (defect, depth)
             self._store(order)
             return int(order["entity_id"])
 
@@ -417,6 +485,7 @@ class FakeMagentoStore:
                 **kwargs,
             )
             self._store(order)
+            self._seed_documents(order)
             return int(order["entity_id"])
 
     def _seed_edited_pair(self, anchor: datetime) -> None:
@@ -455,22 +524,66 @@ class FakeMagentoStore:
 
     def _store(self, order: dict[str, Any]) -> None:
         entity_id = int(order["entity_id"])
-        self._orders[entity_id] = _Record(_render(order), _row_of(order))
+        self._orders[entity_id] = self._record(order)
         self._version += 1
+
+    def _record(self, order: Mapping[str, Any]) -> _Record:
+        """Render an order once, in the store's current encoding, poison re-planted, gzip segment ready."""
+        clean = _render(order)
+        blob = wire.php_escape(clean) if self._php_json else clean
+        source = None
+        poisoned = self._poisons.get(int(order["entity_id"]))
+        if poisoned is not None:
+            blob = wire.poison(blob, *poisoned)
+            source = clean
+        segment = wire.deflate_segment(blob) if self._gzip else None
+        row = _row_of(order)
+        keys = tuple(row)
+        positions = self._shapes.get(keys)
+        if positions is None:
+            positions = self._shapes[keys] = {k: i for i, k in enumerate(keys)}
+        return _Record(blob, row, segment, source, positions)
+
+    @staticmethod
+    def _decode(record: _Record) -> dict[str, Any]:
+        result: dict[str, Any] = _loads(record.source if record.source is not None else record.blob)
+        return result
 
     # -- reading state (for tests) ---------------------------------------------------------------------------
 
     def order(self, entity_id: int) -> dict[str, Any]:
+        """The stored order (for a poisoned one, the clean payload its poison was planted in)."""
         with self._lock:
             record = self._orders.get(entity_id)
             if record is None:
                 raise KeyError(entity_id)
-            result: dict[str, Any] = _loads(record.blob)
-            return result
+            return self._decode(record)
+
+    def raw_order(self, entity_id: int) -> bytes:
+        """The bytes ``GET /V1/orders/{id}`` serves for this order (before any gzip), poison included."""
+        with self._lock:
+            record = self._orders.get(entity_id)
+            if record is None:
+                raise KeyError(entity_id)
+            return record.blob
 
     def orders(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [_loads(self._orders[k].blob) for k in sorted(self._orders)]
+            return [self._decode(self._orders[k]) for k in sorted(self._orders)]
+
+    def comments(self, entity_id: int) -> list[dict[str, Any]]:
+        """The order's status history as ``GET /V1/orders/{id}`` shows it: newest first."""
+        histories = self.order(entity_id).get("status_histories") or []
+        return [h for h in histories if isinstance(h, dict)]
+
+    def cart_quote_id(self, cart_id: str) -> int:
+        """The numeric quote id behind a cart id (a guest cart's masked id, or a customer cart's own id); the
+        order placed from the cart carries it as ``quote_id``."""
+        with self._lock:
+            cart = self._carts.get(str(cart_id))
+            if cart is None:
+                raise KeyError(cart_id)
+            return cart.quote_id
 
     def order_ids(self) -> list[int]:
         with self._lock:
@@ -536,13 +649,18 @@ class FakeMagentoStore:
     @property
     def stats(self) -> dict[str, float]:
         """The server's own counters at one moment: ``requests`` (every request received), ``throttled``,
-        ``injected`` (faults answered), ``dropped``, ``latency_seconds``, ``peak_in_flight``."""
+        ``injected`` (faults answered), ``dropped`` (connections closed without an answer, lost write answers
+        in ``drop`` mode included), ``truncated`` (``short_bodies`` used), ``lost_answers``
+        (``lose_write_answers`` used), ``listing_requests``, ``latency_seconds``, ``peak_in_flight``."""
         with self._lock:
             return {
                 "requests": self._stats.requests,
                 "throttled": self._stats.throttled,
                 "injected": self._stats.injected,
                 "dropped": self._stats.dropped,
+                "truncated": self._stats.truncated,
+                "lost_answers": self._stats.lost_answers,
+                "listing_requests": self._schedule.seen,
                 "latency_seconds": self._stats.latency_seconds,
                 "peak_in_flight": self._stats.peak_in_flight,
             }
@@ -606,8 +724,10 @@ class FakeMagentoStore:
             self._faults.extend([("drop", None)] * count)
 
     def clear_faults(self) -> None:
+        """Forget every pending fault: injected answers, drops, short bodies, lost write answers, stamps."""
         with self._lock:
             self._faults.clear()
+            self._answer_faults.clear()
 
     def on_request(self, callback: Callable[[ReceivedRequest], None]) -> Callable[[ReceivedRequest], None]:
         """Call ``callback`` with every request received, before it is answered. Exceptions it raises are kept
@@ -654,9 +774,243 @@ class FakeMagentoStore:
             return self._admin_edit(entity_id, changes, when=None)
 
     def set_clock(self, clock: Callable[[], datetime]) -> None:
+        """Replace the store's clock: what it stamps from now on, and the ``Date`` header of its answers."""
         with self._lock:
             self._clock = clock
             self._last_write = None
+
+    def http_date(self) -> str:
+        """The ``Date`` header the store would send now: RFC 7231 IMF-fixdate of its own clock."""
+        return wire.http_date(self._clock())
+
+    # -- knobs: hostile answers ------------------------------------------------------------------------------
+
+    def short_bodies(self, count: int = 1, methods: Iterable[str] = ("GET",), fraction: float = 0.6) -> None:
+        """The next ``count`` successful (2xx) answers to requests with one of ``methods`` come with their JSON
+        cut to the first ``fraction`` of its bytes and a ``Content-Length`` that matches the cut body: what a
+        proxy or a PHP worker killed mid-output leaves. The client reads a complete HTTP message whose JSON is
+        broken. Writes the request asked for are applied. The cut is made before gzip, so a gzipped answer
+        decompresses fine into broken JSON."""
+        if count < 0 or not 0 <= fraction < 1:
+            raise ValueError("count must be >= 0 and fraction in [0, 1)")
+        fault = ShortBody(frozenset(m.upper() for m in methods), float(fraction))
+        with self._lock:
+            self._answer_faults.short.extend([fault] * count)
+
+    def lose_write_answers(self, count: int = 1, mode: LostAnswerMode = "500", fraction: float = 0.6) -> None:
+        """The next ``count`` write requests (POST, PUT or DELETE on any route but the admin-token endpoint)
+        that succeed are fully applied to the store, then their answer is lost, as when PHP times out or a
+        proxy gives up after the database committed: ``mode="500"`` answers HTTP 500 with Magento's
+        ``Internal Error ... Report ID`` body, ``"drop"`` closes the connection without an answer,
+        ``"short"`` answers 200 with the body cut to ``fraction`` (Content-Length matching). A write the
+        store refuses (4xx) is answered normally and uses none up."""
+        if mode not in ("500", "drop", "short"):
+            raise ValueError(f"unknown mode {mode!r}: '500', 'drop' or 'short'")
+        with self._lock:
+            self._answer_faults.lost_writes.extend([(mode, float(fraction))] * count)
+
+    def stamp_outside_window(self, count: int = 1, stamp: str = "2099-01-01 00:00:00") -> None:
+        """The next ``count`` order listings (``GET /V1/orders``) with at least one order show the first
+        order of the page with ``updated_at`` rewritten to ``stamp``, in the answer only (the stored order
+        keeps its stamp; ``GET /V1/orders/{id}`` is unaffected): a stale cache or a misbehaving extension
+        answering a row outside the window the filter asked for."""
+        with self._lock:
+            self._answer_faults.stamps.extend([stamp] * count)
+
+    def leak_order(self, entity_id: int) -> None:
+        """Make a stored order part of every order listing whatever its filters (it sorts and pages among the
+        matches and counts in ``total_count``), as a misbehaving proxy, cache or extension plugin would.
+        ``unleak_order`` undoes it."""
+        with self._lock:
+            if entity_id not in self._orders:
+                raise KeyError(entity_id)
+            self._leaks.add(entity_id)
+            self._version += 1
+
+    def unleak_order(self, entity_id: int) -> None:
+        with self._lock:
+            self._leaks.discard(entity_id)
+            self._version += 1
+
+    @property
+    def total_count_override(self) -> int | None:
+        """When set, every order listing answers this ``total_count`` whatever matched (``None``: the truth),
+        as stores whose count query and item query disagree do (a plugin filtering the items, a replica
+        lagging). Paging still follows the real matches (the past-the-end page is the real last page)."""
+        with self._lock:
+            return self._total_count_override
+
+    @total_count_override.setter
+    def total_count_override(self, value: int | None) -> None:
+        with self._lock:
+            self._total_count_override = None if value is None else int(value)
+
+    @property
+    def ignore_page_size(self) -> bool:
+        """When true, an order listing returns every match on one page whatever ``pageSize`` and
+        ``currentPage`` ask (echoed as sent), as stores with an extension that drops the collection's limit
+        do. The ``pageSize`` input limit is still enforced."""
+        with self._lock:
+            return self._ignore_page_size
+
+    @ignore_page_size.setter
+    def ignore_page_size(self, value: bool) -> None:
+        with self._lock:
+            self._ignore_page_size = bool(value)
+
+    @property
+    def shuffle_ties(self) -> bool:
+        """When true, rows that tie on every sort field a search names come back in a new random order on
+        each request (drawn from the store's ``seed``), as MySQL may return them: ``ORDER BY updated_at``
+        alone leaves the order of equal stamps to the query plan, so pages can overlap and skip. A search
+        sorted by ``updated_at`` then ``entity_id`` has no ties; one with no sort order at all is a single
+        tie and comes back shuffled whole. Off: ties come back in primary-key order."""
+        with self._lock:
+            return self._shuffle_ties
+
+    @shuffle_ties.setter
+    def shuffle_ties(self, value: bool) -> None:
+        with self._lock:
+            self._shuffle_ties = bool(value)
+
+    @property
+    def php_json(self) -> bool:
+        """When true, answers are JSON as PHP's ``json_encode`` writes it with Magento's (default) flags:
+        non-ASCII characters as ``\\uXXXX`` escapes and ``/`` as ``\\/``. Stored orders are re-encoded once
+        when this changes (and at add time while it is on), not per answer."""
+        with self._lock:
+            return self._php_json
+
+    @php_json.setter
+    def php_json(self, value: bool) -> None:
+        with self._lock:
+            if bool(value) != self._php_json:
+                self._php_json = bool(value)
+                self._rerender_all()
+
+    @property
+    def gzip(self) -> bool:
+        """When true, answers to requests that accept gzip (``Accept-Encoding``) of at least 1,100 bytes come
+        with ``Content-Encoding: gzip`` at level 6 and ``Vary: Accept-Encoding``, as Magento's sample nginx
+        configuration serves them. Each stored order is compressed once (at add time while this is on), so a
+        page costs a join and a CRC, not a compression."""
+        with self._lock:
+            return self._gzip
+
+    @gzip.setter
+    def gzip(self, value: bool) -> None:
+        with self._lock:
+            if bool(value) != self._gzip:
+                self._gzip = bool(value)
+                for record in self._orders.values():
+                    record.segment = wire.deflate_segment(record.blob) if self._gzip else None
+
+    def _rerender_all(self) -> None:
+        for entity_id, record in list(self._orders.items()):
+            self._orders[entity_id] = self._record(self._decode(record))
+
+    # -- knobs: a store that changes while it is listed ------------------------------------------------------
+
+    @property
+    def listing_requests(self) -> int:
+        """Order listings (``GET /V1/orders`` with valid ``searchCriteria``) the store has answered or is
+        answering; injected faults and refused requests never reach the listing and do not count."""
+        with self._lock:
+            return self._schedule.seen
+
+    def schedule(self, after_listing_requests: int, action: Callable[[FakeMagentoStore], object]) -> None:
+        """Run ``action(store)`` once, under the store lock, after ``after_listing_requests`` more order
+        listings were answered: before the next one is (``0``: before the very next listing is answered).
+        The change is in place before that listing is computed, never in the middle of an answer. An action
+        that raises is kept in ``hook_errors`` and that listing is answered 500."""
+        if after_listing_requests < 0:
+            raise ValueError("after_listing_requests must be >= 0")
+        with self._lock:
+            target = self._schedule.seen + after_listing_requests + 1
+            self._schedule.add(Trigger(lambda n: n == target, lambda _n: action(self), once=True))
+
+    def churn(
+        self,
+        on_listing_request: int | Callable[[int], bool] = 1,
+        *,
+        edit: int = 0,
+        create: int = 0,
+        leave: int = 0,
+        seed: int = 0,
+    ) -> Churn:
+        """Change the store while a download lists it, deterministically for ``seed``.
+
+        ``on_listing_request`` counts order listings from this call (1 = the next one): an int fires once,
+        before that listing is answered; a callable ``f(n)`` fires before every listing ``n`` it returns true
+        for (``lambda n: n % 3 == 0``). Each firing, under the store lock, in this order:
+
+        * ``edit`` orders chosen at random get their shipping city changed and ``updated_at`` set to now, so
+          they move to the end of an ``updated_at`` sort (what an admin or an ERP sync does mid-download);
+        * ``leave`` orders in state ``new`` or ``processing`` are put on hold (state and status ``holded``,
+          ``updated_at`` now), so they leave a status filter and move past an ``updated_at`` window's end;
+        * ``create`` new orders are generated like the seeded ones (``new`` / ``pending``), created now.
+
+        Returns a :class:`Churn` handle: ``events`` (what changed, when), ``entity_ids(kind)``, ``stop()``."""
+        if isinstance(on_listing_request, int) and on_listing_request < 1:
+            raise ValueError("on_listing_request counts from 1 (the next listing request)")
+        rng = random.Random(seed)
+        handle = Churn(self._lock)
+        with self._lock:
+            base = self._schedule.seen
+            if isinstance(on_listing_request, int):
+                target = base + on_listing_request
+                trigger = Trigger(
+                    lambda n: n == target,
+                    lambda n: self._churn_step(rng, handle, n - base, edit, create, leave),
+                    once=True,
+                    finished=lambda: handle.stopped,
+                )
+            else:
+                wanted = on_listing_request
+                trigger = Trigger(
+                    lambda n: bool(wanted(n - base)),
+                    lambda n: self._churn_step(rng, handle, n - base, edit, create, leave),
+                    once=False,
+                    finished=lambda: handle.stopped,
+                )
+            self._schedule.add(trigger)
+        return handle
+
+    def _churn_step(
+        self, rng: random.Random, handle: Churn, listing: int, edit: int, create: int, leave: int
+    ) -> None:
+        ids = sorted(self._orders)
+        edited = rng.sample(ids, min(edit, len(ids)))
+        for entity_id in edited:
+            order = self._load(entity_id)
+            self._apply_changes(order, {"shipping_address": {"city": f"Churned {listing}-{entity_id}"}})
+            stamp = self._touch(order)
+            self._store(order)
+            handle.record(ChurnEvent(listing, "edit", entity_id, stamp))
+        candidates = [
+            i for i in ids if i not in edited and self._orders[i].row.get("state") in ("new", "processing")
+        ]
+        for entity_id in rng.sample(candidates, min(leave, len(candidates))):
+            order = self._load(entity_id)
+            order["hold_before_state"] = order.get("state")
+            order["hold_before_status"] = order.get("status")
+            stamp = self._touch(order)
+            order["state"] = "holded"
+            order["status"] = self._state_statuses.get("holded", ("holded",))[0]
+            self._store(order)
+            handle.record(ChurnEvent(listing, "leave", entity_id, stamp))
+        for _ in range(create):
+            now = self._now()
+            order = self._builder.build(
+                rng,
+                created=now,
+                state="new",
+                status=self._state_statuses.get("new", ("pending",))[0],
+                guest=rng.random() < 0.25,
+                anchor=now,
+            )
+            self._store(order)
+            handle.record(ChurnEvent(listing, "create", int(order["entity_id"]), str(order["updated_at"])))
 
     # -- internals: state ------------------------------------------------------------------------------------
 
@@ -672,8 +1026,7 @@ class FakeMagentoStore:
         record = self._orders.get(entity_id)
         if record is None:
             raise _ApiError(404, _NOT_FOUND)
-        result: dict[str, Any] = _loads(record.blob)
-        return result
+        return self._decode(record)
 
     def _touch(self, order: dict[str, Any], when: datetime | None = None) -> str:
         stamp = format_date(when or self._now())
@@ -789,7 +1142,14 @@ class FakeMagentoStore:
     def _handle(
         self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes, full_url: str
     ) -> _Response | None:
-        """The whole request path: log, hooks, faults, latency, auth, routing. ``None`` means: drop it."""
+        """The whole request path: log, hooks, faults, latency, auth, routing, then the answer's encoding
+        (PHP escaping, a short body, gzip). ``None`` means: drop it."""
+        response = self._answer(method, raw_path, headers, body, full_url)
+        return None if response is None else self._finish(response, headers)
+
+    def _answer(
+        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes, full_url: str
+    ) -> _Response | None:
         path, _, query_string = raw_path.partition("?")
         query = tuple(urllib.parse.parse_qsl(query_string, keep_blank_values=True))
         received = ReceivedRequest(
@@ -844,9 +1204,59 @@ class FakeMagentoStore:
                 int(value), "Service temporarily unavailable: fault injected by the test.", []
             )
         try:
-            return self._route(method, received.path, query, headers, body, full_url)
+            response = self._route(method, received.path, query, headers, body, full_url)
         except _ApiError as error:
-            return _error_response(error.status, error.message, error.parameters, error.headers)
+            response = _error_response(error.status, error.message, error.parameters, error.headers)
+        return self._answer_faults_for(method, received.path, response)
+
+    def _answer_faults_for(self, method: str, path: str, response: _Response) -> _Response | None:
+        """Apply a pending ``lose_write_answers`` or ``short_bodies`` fault to a store answer."""
+        if not 200 <= response.status < 300:
+            return response
+        with self._lock:
+            lost = None
+            if method in _WRITE_METHODS and _ADMIN_TOKEN_PATH.search(path) is None:
+                lost = self._answer_faults.take_lost_write()
+            if lost is not None:
+                self._stats.lost_answers += 1
+                mode, fraction = lost
+                if mode == "drop":
+                    self._stats.dropped += 1
+                    return None
+                if mode == "500":
+                    report = "webapi-" + secrets.token_hex(7)[:13]
+                    return _error_response(500, _INTERNAL_ERROR, [report])
+                response.truncate_to = fraction
+                return response
+            short = self._answer_faults.take_short(method)
+            if short is not None:
+                self._stats.truncated += 1
+                response.truncate_to = short.fraction
+        return response
+
+    def _finish(self, response: _Response, request_headers: Mapping[str, str]) -> _Response:
+        """The answer as it goes on the wire: PHP's escaping, a cut body, gzip (in that order)."""
+        with self._lock:
+            php, use_gzip = self._php_json, self._gzip
+        if php and not response.php:
+            response.body = wire.php_escape(response.body)
+            response.parts = None
+            response.php = True
+        if response.truncate_to is not None:
+            response.body = wire.truncate(response.body, response.truncate_to)
+            response.parts = None
+        if use_gzip:
+            response.headers.setdefault("Vary", "Accept-Encoding")
+            if len(response.body) >= wire.GZIP_MIN_LENGTH and wire.accepts_gzip(
+                request_headers.get("accept-encoding")
+            ):
+                if response.parts is not None:
+                    response.body = wire.gzip_join(response.parts, response.body)
+                else:
+                    response.body = wire.gzip_whole(response.body)
+                response.parts = None
+                response.headers["Content-Encoding"] = "gzip"
+        return response
 
     def _route(
         self,
@@ -876,9 +1286,9 @@ class FakeMagentoStore:
             payload = _parse_body(body) if method in ("POST", "PUT") else None
             result = handler(*found.groups(), query=query, payload=payload)
             fields = next((v for k, v in query if k == "fields"), None)
-            if fields:
+            if fields and not (isinstance(result, _Response) and result.fields_done):
                 # Magento's response field filter: fields=items[entity_id,status],total_count
-                data = _loads(result.body) if isinstance(result, _Response) else result
+                data = wire.loads_tolerant(result.body) if isinstance(result, _Response) else result
                 return _Response(200, _dumps(_pick_fields(data, _parse_fields(fields))))
             if isinstance(result, _Response):
                 return result
@@ -923,35 +1333,107 @@ class FakeMagentoStore:
 
     def _h_orders(self, *, query: Sequence[tuple[str, str]], payload: Any) -> Any:
         criteria = _parse_criteria(query)
+        fields = next((v for k, v in query if k == "fields"), None)
+        tree = _parse_fields(fields) if fields else None
         with self._lock:
-            return self._search_orders(criteria)
+            page_size = self._page_size(criteria)  # an invalid listing is refused before it counts
+            for trigger in self._schedule.advance():
+                try:
+                    trigger.action(self._schedule.seen)
+                except Exception as exc:  # a scheduled change is a test's own code: keep what it said
+                    self.hook_errors.append(exc)
+                    return _error_response(500, "Scheduled store change failed: %1", [str(exc)])
+            return self._search_orders(criteria, page_size, tree)
 
-    def _search_orders(self, criteria: _Criteria) -> _Response:
-        page_size = self._page_size(criteria)
+    def _matching(self, criteria: _Criteria) -> _Found:
+        """The ids matching a search, sorted (cached per store version; leaked orders always match)."""
         key = (criteria.filter_key(), criteria.sort_key())
         # Concurrent page requests of one download share the search; any write starts afresh.
         if self._search_version != self._version:
             self._search_cache = {}
             self._search_version = self._version
-        ids = self._search_cache.get(key)
-        if ids is None:
+        found = self._search_cache.get(key)
+        if found is None:
             rows = [r.row for r in self._orders.values()]
-            ids = [int(r["entity_id"]) for r in _search(rows, criteria)]
-            self._search_cache[key] = ids
-        current = _current_page(criteria.current_page, len(ids), page_size)
-        chosen = ids if page_size is None else ids[(current - 1) * page_size : current * page_size]
-        body = b"".join(
-            [
-                b'{"items":[',
-                b",".join(self._orders[i].blob for i in chosen),
-                b'],"search_criteria":',
-                _dumps(criteria.echo()),
-                b',"total_count":',
-                str(len(ids)).encode(),
-                b"}",
-            ]
+            found = _Found([int(r["entity_id"]) for r in _search(rows, criteria, self._leaks)])
+            self._search_cache[key] = found
+        if self._shuffle_ties and found.ties is None:
+            sorts = criteria.sorts
+            found.ties = _tie_spans([_tie_key(self._orders[i].row, sorts) for i in found.ids])
+        return found
+
+    def _search_orders(self, criteria: _Criteria, page_size: int | None, tree: dict[str, Any] | None) -> _Response:
+        found = self._matching(criteria)
+        ids = found.ids
+        if page_size is None or self._ignore_page_size:
+            low, high = 0, len(ids)
+        else:
+            current = _current_page(criteria.current_page, len(ids), page_size)
+            low, high = (current - 1) * page_size, min(current * page_size, len(ids))
+        chosen = ids[low:high]
+        if self._shuffle_ties and found.ties is not None:
+            _shuffle_page(chosen, ids, found.ties, low, self._tie_rng)
+        stamp = self._answer_faults.take_stamp() if chosen else None
+        total = len(ids) if self._total_count_override is None else self._total_count_override
+        if tree is not None:
+            return self._fields_page(chosen, criteria, total, tree, stamp)
+        parts: list[tuple[bytes, bytes | None]] = [(_ITEMS_OPEN, _SEG_ITEMS_OPEN)]
+        for position, entity_id in enumerate(chosen):
+            record = self._orders[entity_id]
+            if position:
+                parts.append((b",", _SEG_COMMA))
+            if stamp is not None and position == 0:
+                order = self._decode(record)
+                order["updated_at"] = stamp
+                parts.append((self._record(order).blob, None))
+            else:
+                parts.append((record.blob, record.segment))
+        tail = b"".join(
+            [b'],"search_criteria":', self._encode(criteria.echo()), b',"total_count":', str(total).encode(), b"}"]
         )
-        return _Response(200, body)
+        parts.append((tail, None))
+        body = b"".join([raw for raw, _ in parts])
+        return _Response(200, body, php=self._php_json, parts=parts)
+
+    def _fields_page(
+        self, chosen: list[int], criteria: _Criteria, total: int, tree: Mapping[str, Any], stamp: str | None
+    ) -> _Response:
+        """An order page through Magento's ``fields`` filter. Items asking only for top-level scalars (the
+        reconcile listing: ``items[entity_id,updated_at]``) are picked from each order's row, no JSON decoded."""
+        envelope: dict[str, Any] = {}
+        if "items" in tree:
+            wanted: Mapping[str, Any] = tree["items"]
+            orders: dict[int, tuple[str, ...]] = {}
+            items = [self._pick_order_fields(self._orders[i], wanted, orders) for i in chosen]
+            if stamp is not None and items and "updated_at" in items[0]:
+                items[0]["updated_at"] = stamp
+            envelope["items"] = items
+        if "search_criteria" in tree:
+            envelope["search_criteria"] = _pick_fields(criteria.echo(), tree["search_criteria"])
+        if "total_count" in tree:
+            envelope["total_count"] = total
+        return _Response(200, self._encode(envelope), php=self._php_json, fields_done=True)
+
+    def _pick_order_fields(
+        self, record: _Record, wanted: Mapping[str, Any], orders: dict[int, tuple[str, ...]]
+    ) -> dict[str, Any]:
+        """One item through the filter; ``orders`` caches, per row shape, the wanted keys in data order
+        (Magento's filter keeps the order of the data, not of the request), or ``()`` when the row cannot
+        answer (a nested or absent field: the stored JSON is decoded then)."""
+        positions = record.positions
+        order = orders.get(id(positions))
+        if order is None:
+            answerable = bool(wanted) and all(k in positions and not sub for k, sub in wanted.items())
+            order = tuple(sorted(wanted, key=positions.__getitem__)) if answerable else ()
+            orders[id(positions)] = order
+        if order and record.source is None:
+            row = record.row
+            return {k: row[k] for k in order}
+        picked: dict[str, Any] = _pick_fields(self._decode(record), wanted)
+        return picked
+
+    def _encode(self, value: Any) -> bytes:
+        return wire.encode_json(value, self._php_json)
 
     def _page_size(self, criteria: _Criteria) -> int | None:
         size = criteria.page_size
@@ -966,7 +1448,7 @@ class FakeMagentoStore:
             record = self._orders.get(_int_id(entity_id))
             if record is None:
                 raise _ApiError(404, _NOT_FOUND)
-            return _Response(200, record.blob)
+            return _Response(200, record.blob, php=self._php_json, parts=[(record.blob, record.segment)])
 
     def _h_ship(self, order_id: str, *, query: Any, payload: Any) -> Any:
         body = payload if isinstance(payload, dict) else {}
@@ -1014,22 +1496,8 @@ class FakeMagentoStore:
                 ]
             stamp = self._touch(order)
             shipment_id = self._ids.next("shipment")
-            shipment_items = []
             for item, qty in requested:
                 seed_.ship_item(order, item, num(qty))
-                shipment_items.append(
-                    {
-                        "entity_id": self._ids.next("shipment_item"),
-                        "parent_id": shipment_id,
-                        "order_item_id": item["item_id"],
-                        "product_id": item.get("product_id"),
-                        "sku": item.get("sku"),
-                        "name": item.get("name"),
-                        "price": item.get("price"),
-                        "weight": item.get("weight"),
-                        "qty": num(qty),
-                    }
-                )
             tracks = [
                 {
                     "entity_id": self._ids.next("shipment_track"),
@@ -1059,27 +1527,107 @@ class FakeMagentoStore:
                         "is_visible_on_front": int(comment.get("is_visible_on_front") or 0),
                     }
                 )
-            self._shipments[shipment_id] = {
-                "entity_id": shipment_id,
-                "increment_id": f"{shipment_id:09d}",
-                "order_id": order["entity_id"],
-                "store_id": order.get("store_id", 1),
-                "created_at": stamp,
-                "updated_at": stamp,
-                "billing_address_id": order.get("billing_address_id"),
-                "customer_id": order.get("customer_id"),
-                "email_sent": int(bool(body.get("notify"))),
-                "send_email": int(bool(body.get("notify"))),
-                "total_qty": num(sum((q for _, q in requested), Decimal(0))),
-                "items": shipment_items,
-                "tracks": tracks,
-                "comments": comments,
-                "packages": [],
-            }
+            self._shipments[shipment_id] = self._shipment_document(
+                order, shipment_id, requested, stamp, notify=bool(body.get("notify")), tracks=tracks, comments=comments
+            )
             self._settle_state(order)
             self._store(order)
         # Magento declares an integer but answers the id as a JSON string.
         return str(shipment_id)
+
+    def _shipment_document(
+        self,
+        order: Mapping[str, Any],
+        shipment_id: int,
+        lines: Sequence[tuple[Mapping[str, Any], Decimal]],
+        stamp: str,
+        *,
+        notify: bool = False,
+        tracks: list[dict[str, Any]] | None = None,
+        comments: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """``sales-data-shipment-interface``: one item per shipped top-level line (``order_item_id``, ``qty``)."""
+        items = [
+            {
+                "entity_id": self._ids.next("shipment_item"),
+                "parent_id": shipment_id,
+                "order_item_id": item["item_id"],
+                "product_id": item.get("product_id"),
+                "sku": item.get("sku"),
+                "name": item.get("name"),
+                "price": item.get("price"),
+                "weight": item.get("weight"),
+                "qty": num(qty),
+            }
+            for item, qty in lines
+        ]
+        document = {
+            "entity_id": shipment_id,
+            "increment_id": f"{shipment_id:09d}",
+            "order_id": order["entity_id"],
+            "store_id": order.get("store_id", 1),
+            "created_at": stamp,
+            "updated_at": stamp,
+            "billing_address_id": order.get("billing_address_id"),
+            "customer_id": order.get("customer_id"),
+            "email_sent": int(notify),
+            "send_email": int(notify),
+            "shipping_address_id": _shipping_address_id(order),
+            "total_qty": num(sum((q for _, q in lines), Decimal(0))),
+            "total_weight": num(sum((_dec(i.get("weight")) * q for i, q in lines), Decimal(0))),
+            "items": items,
+            "tracks": tracks or [],
+            "comments": comments or [],
+            "packages": [],
+        }
+        # Magento leaves null fields out of its REST answers (a guest's shipment has no customer_id).
+        return {k: v for k, v in document.items() if v is not None}
+
+    def _seed_documents(self, order: dict[str, Any]) -> None:
+        """The invoice and shipment a generated order's history implies (an order whose lines are invoiced or
+        shipped has the documents that did it on a real store), so listing them by ``order_id`` finds them."""
+        items = [i for i in order.get("items") or [] if isinstance(i, dict)]
+        history = [h for h in order.get("status_histories") or [] if isinstance(h, dict)]
+        invoiced = [(i, _dec(i.get("qty_invoiced"))) for i in items if _dec(i.get("qty_invoiced")) > 0]
+        if invoiced:
+            stamp = next(
+                (str(h["created_at"]) for h in reversed(history) if h.get("entity_name") == "invoice"),
+                str(order.get("updated_at")),
+            )
+            lines = [
+                (
+                    item,
+                    qty,
+                    None
+                    if "parent_item_id" in item
+                    else {
+                        "row_total": _dec(item.get("row_invoiced")),
+                        "tax_amount": _dec(item.get("tax_invoiced")),
+                        "discount_amount": _dec(item.get("discount_invoiced")),
+                    },
+                )
+                for item, qty in invoiced
+            ]
+            amounts = {
+                "lines": lines,
+                "subtotal": _dec(order.get("subtotal_invoiced")),
+                "tax": _dec(order.get("tax_invoiced")),
+                "discount": -_dec(order.get("discount_invoiced")),
+                "shipping": _dec(order.get("shipping_invoiced")),
+                "grand_total": _dec(order.get("total_invoiced")),
+            }
+            invoice_id = self._ids.next("invoice")
+            self._invoices[invoice_id] = self._invoice_document(order, invoice_id, amounts, {}, stamp)
+        shipped = [
+            (i, _dec(i.get("qty_shipped")))
+            for i in items
+            if "parent_item_id" not in i and _dec(i.get("qty_shipped")) > 0
+        ]
+        if shipped:
+            shipment_id = self._ids.next("shipment")
+            self._shipments[shipment_id] = self._shipment_document(
+                order, shipment_id, shipped, str(order.get("updated_at"))
+            )
 
     def _h_invoice(self, order_id: str, *, query: Any, payload: Any) -> Any:
         body = payload if isinstance(payload, dict) else {}
@@ -1094,25 +1642,11 @@ class FakeMagentoStore:
                     "Invoice Document Validation Error(s):\n"
                     "The order does not allow an invoice to be created.",
                 )
+            wanted = self._invoice_quantities(order, body.get("items") or [])
             stamp = self._touch(order)
-            amount = seed_.invoice_all(order)
+            invoiced = seed_.invoice_lines(order, wanted)
             invoice_id = self._ids.next("invoice")
-            self._invoices[invoice_id] = {
-                "entity_id": invoice_id,
-                "increment_id": f"{invoice_id:09d}",
-                "order_id": order["entity_id"],
-                "state": 2,
-                "grand_total": num(amount),
-                "base_grand_total": num(amount),
-                "created_at": stamp,
-                "updated_at": stamp,
-                "items": [
-                    {"order_item_id": i["item_id"], "sku": i.get("sku"), "qty": i.get("qty_ordered")}
-                    for i in order.get("items", [])
-                    if "parent_item_id" not in i
-                ],
-                "comments": [],
-            }
+            self._invoices[invoice_id] = self._invoice_document(order, invoice_id, invoiced, body, stamp)
             comment = body.get("comment")
             if isinstance(comment, dict) and comment.get("comment") and body.get("appendComment"):
                 self._builder.history(
@@ -1126,6 +1660,124 @@ class FakeMagentoStore:
             self._settle_state(order)
             self._store(order)
         return str(invoice_id)
+
+    def _invoice_quantities(self, order: dict[str, Any], lines: Sequence[Any]) -> dict[int, Decimal] | None:
+        """``items`` of an invoice request as ``{order item id: qty}`` (``None``: invoice everything left),
+        checked the way Magento's invoice validators check them."""
+        if not lines:
+            return None
+        top = {int(i["item_id"]): i for i in order.get("items", []) if "parent_item_id" not in i}
+        wanted: dict[int, Decimal] = {}
+        for line in lines:
+            line = line if isinstance(line, dict) else {}
+            item_id = _int_id(str(line.get("order_item_id", line.get("orderItemId", ""))))
+            item = top.get(item_id)
+            if item is None:
+                raise _ApiError(
+                    400,
+                    "Invoice Document Validation Error(s):\n"
+                    "The invoice contains one or more items that are not part of the original order.",
+                )
+            wanted[item_id] = wanted.get(item_id, Decimal(0)) + _dec(line.get("qty"))
+            left = _dec(item.get("qty_ordered")) - _dec(item.get("qty_invoiced")) - _dec(item.get("qty_canceled"))
+            if wanted[item_id] > left:
+                raise _ApiError(
+                    400,
+                    "Invoice Document Validation Error(s):\n"
+                    f'The quantity to invoice must not be greater than the uninvoiced quantity for product SKU '
+                    f'"{item.get("sku")}".',
+                )
+        if not any(q > 0 for q in wanted.values()):
+            raise _ApiError(400, "Invoice Document Validation Error(s):\nYou can't create an invoice without products.")
+        return wanted
+
+    def _invoice_document(
+        self, order: dict[str, Any], invoice_id: int, invoiced: Mapping[str, Any], body: Mapping[str, Any], stamp: str
+    ) -> dict[str, Any]:
+        """``sales-data-invoice-interface`` as ``GET /V1/invoices/{id}`` shows it: every invoiced order line
+        (a configurable's child too, at price 0, like Adobe's example) with its ``order_item_id`` and ``qty``."""
+        items = []
+        for item, qty, parts in invoiced["lines"]:
+            line: dict[str, Any] = {
+                "base_discount_tax_compensation_amount": 0,
+                "base_price": item.get("base_price", 0),
+                "base_price_incl_tax": item.get("base_price_incl_tax", 0),
+                "entity_id": self._ids.next("invoice_item"),
+                "discount_tax_compensation_amount": 0,
+                "name": item.get("name"),
+                "parent_id": invoice_id,
+                "price": item.get("price", 0) if parts is not None else 0,
+                "price_incl_tax": item.get("price_incl_tax", 0) if parts is not None else 0,
+                "product_id": item.get("product_id"),
+                "sku": item.get("sku"),
+                "order_item_id": item["item_id"],
+                "qty": num(qty),
+            }
+            if parts is not None:
+                row, tax, discount = parts["row_total"], parts["tax_amount"], parts["discount_amount"]
+                for prefix in ("base_", ""):
+                    line[f"{prefix}row_total"] = num(row)
+                    line[f"{prefix}row_total_incl_tax"] = num(row + tax)
+                    line[f"{prefix}tax_amount"] = num(tax)
+                    line[f"{prefix}discount_amount"] = num(discount)
+            items.append(line)
+        subtotal, tax, discount = invoiced["subtotal"], invoiced["tax"], invoiced["discount"]
+        shipping, grand = invoiced["shipping"], invoiced["grand_total"]
+        document: dict[str, Any] = {"base_currency_code": order.get("base_currency_code", "USD")}
+        for prefix in ("base_", ""):
+            document.update(
+                {
+                    f"{prefix}discount_amount": num(-discount),
+                    f"{prefix}grand_total": num(grand),
+                    f"{prefix}discount_tax_compensation_amount": 0,
+                    f"{prefix}shipping_amount": num(shipping),
+                    f"{prefix}shipping_incl_tax": num(shipping),
+                    f"{prefix}shipping_tax_amount": 0,
+                    f"{prefix}subtotal": num(subtotal),
+                    f"{prefix}subtotal_incl_tax": num(subtotal + tax),
+                    f"{prefix}tax_amount": num(tax),
+                }
+            )
+        comments = []
+        comment = body.get("comment")
+        if isinstance(comment, dict) and comment.get("comment"):
+            comments.append(
+                {
+                    "comment": comment["comment"],
+                    "created_at": stamp,
+                    "entity_id": self._ids.next("invoice_comment"),
+                    "is_customer_notified": int(bool(body.get("notify"))),
+                    "is_visible_on_front": int(comment.get("is_visible_on_front") or 0),
+                    "parent_id": invoice_id,
+                }
+            )
+        document.update(
+            {
+                "base_to_global_rate": order.get("base_to_global_rate", 1),
+                "base_to_order_rate": order.get("base_to_order_rate", 1),
+                "billing_address_id": order.get("billing_address_id"),
+                "can_void_flag": 0,
+                "created_at": stamp,
+                "email_sent": int(bool(body.get("notify"))),
+                "entity_id": invoice_id,
+                "global_currency_code": order.get("global_currency_code", "USD"),
+                "increment_id": f"{invoice_id:09d}",
+                "order_currency_code": order.get("order_currency_code", "USD"),
+                "order_id": order["entity_id"],
+                "shipping_address_id": _shipping_address_id(order),
+                "shipping_discount_tax_compensation_amount": 0,
+                "state": 2,
+                "store_currency_code": order.get("store_currency_code", "USD"),
+                "store_id": order.get("store_id", 1),
+                "store_to_base_rate": 0,
+                "store_to_order_rate": 0,
+                "total_qty": num(sum((q for _, q, _ in invoiced["lines"]), Decimal(0))),
+                "updated_at": stamp,
+                "items": items,
+                "comments": comments,
+            }
+        )
+        return {k: v for k, v in document.items() if v is not None}
 
     def _settle_state(self, order: dict[str, Any]) -> None:
         """After a ship or an invoice: complete when nothing is left to ship or invoice, else processing."""
@@ -1178,10 +1830,17 @@ class FakeMagentoStore:
         return True
 
     def _h_comments_list(self, order_id: str, *, query: Any, payload: Any) -> Any:
+        # OrderManagement::getCommentsList: the history repository's getList filtered on parent_id (no order
+        # load, so an unknown order lists nothing) and no sort order, so rows come in primary-key order.
+        entity_id = _int_id(order_id)
         with self._lock:
-            order = self._load(_int_id(order_id))
-        histories = order.get("status_histories") or []
-        return {"items": histories, "search_criteria": {"filter_groups": []}, "total_count": len(histories)}
+            record = self._orders.get(entity_id)
+            order = self._decode(record) if record is not None else {}
+        histories = [h for h in order.get("status_histories") or [] if isinstance(h, dict)]
+        histories.sort(key=lambda h: _sort_value(h.get("entity_id")))
+        parent = {"field": "parent_id", "value": str(entity_id), "condition_type": "eq"}
+        echo = {"filter_groups": [{"filters": [parent]}]}
+        return {"items": histories, "search_criteria": echo, "total_count": len(histories)}
 
     def _h_cancel(self, order_id: str, *, query: Any, payload: Any) -> Any:
         with self._lock:
@@ -1235,6 +1894,12 @@ class FakeMagentoStore:
         criteria = _parse_criteria(query)
         page_size = self._page_size(criteria)
         found = _search(rows, criteria)
+        if self._shuffle_ties:
+            starts, ends = _tie_spans([_tie_key(r, criteria.sorts) for r in found])
+            for start, end in zip(starts, ends, strict=True):
+                members = found[start:end]
+                self._tie_rng.shuffle(members)
+                found[start:end] = members
         current = _current_page(criteria.current_page, len(found), page_size)
         chosen = found if page_size is None else found[(current - 1) * page_size : current * page_size]
         return {"items": chosen, "search_criteria": criteria.echo(), "total_count": len(found)}
@@ -1246,6 +1911,20 @@ class FakeMagentoStore:
     def _h_invoices(self, *, query: Any, payload: Any) -> Any:
         with self._lock:
             return self._list(copy.deepcopy(list(self._invoices.values())), query)
+
+    def _h_invoice_get(self, invoice_id: str, *, query: Any, payload: Any) -> Any:
+        with self._lock:
+            invoice = self._invoices.get(_int_id(invoice_id))
+            if invoice is None:
+                raise _ApiError(404, _NOT_FOUND)
+            return copy.deepcopy(invoice)
+
+    def _h_shipment_get(self, shipment_id: str, *, query: Any, payload: Any) -> Any:
+        with self._lock:
+            shipment = self._shipments.get(_int_id(shipment_id))
+            if shipment is None:
+                raise _ApiError(404, _NOT_FOUND)
+            return copy.deepcopy(shipment)
 
     def _h_products(self, *, query: Any, payload: Any) -> Any:
         with self._lock:
@@ -1270,13 +1949,15 @@ class FakeMagentoStore:
         return cart
 
     def _cart(self, cart_id: str, guest: bool) -> _Cart:
+        """An active cart, or Magento's 404. A guest's masked id resolves to its quote id first, and the
+        quote repository's ``getActive`` refuses with the numeric id (``null`` when the mask is unknown); a
+        placed cart is inactive, so placing it again is refused the same way."""
         cart = self._carts.get(cart_id)
-        if cart is None or (cart.customer_id is None) != guest or cart.ordered is not None:
-            raise _ApiError(
-                404,
-                "No such entity with %fieldName = %fieldValue",
-                {"fieldName": "cartId", "fieldValue": cart_id},
-            )
+        if cart is None or (cart.customer_id is None) != guest:
+            value: int | None = None if guest else (int(cart_id) if cart_id.isdigit() else None)
+            raise _ApiError(404, _NO_SUCH_ENTITY, {"fieldName": "cartId", "fieldValue": value})
+        if cart.ordered is not None:
+            raise _ApiError(404, _NO_SUCH_ENTITY, {"fieldName": "cartId", "fieldValue": cart.quote_id})
         return cart
 
     def _h_guest_cart_new(self, *, query: Any, payload: Any) -> Any:
@@ -1416,6 +2097,8 @@ class FakeMagentoStore:
                 payment_method=(str(method_code), methods[str(method_code)]),
                 discount=False,
             )
+            # sales_order.quote_id: the cart's numeric id (a guest's masked id resolved), searchable.
+            order["quote_id"] = cart.quote_id
             self._store(order)
             cart.ordered = int(order["entity_id"])
         # Like ship and invoice: an integer in the schema, a JSON string on the wire.
@@ -1610,8 +2293,16 @@ def _matches(row: Mapping[str, Any], flt: _Filter) -> bool:
     raise _ApiError(400, "Invalid condition type: %1", [condition])
 
 
-def _search(rows: Iterable[dict[str, Any]], criteria: _Criteria) -> list[dict[str, Any]]:
-    found = [r for r in rows if all(any(_matches(r, f) for f in group) for group in criteria.groups)]
+def _search(
+    rows: Iterable[dict[str, Any]], criteria: _Criteria, always: Iterable[int] = ()
+) -> list[dict[str, Any]]:
+    leaked = set(always)
+    found = [
+        r
+        for r in rows
+        if (leaked and r.get("entity_id") in leaked)
+        or all(any(_matches(r, f) for f in group) for group in criteria.groups)
+    ]
     # Unsorted searches come back in primary-key order, as MySQL returns them.
     id_key = "entity_id" if any("entity_id" in r for r in found) else "id"
     found.sort(key=lambda r: _sort_value(r.get(id_key)))
@@ -1622,6 +2313,48 @@ def _search(rows: Iterable[dict[str, Any]], criteria: _Criteria) -> list[dict[st
 
 def _sort_field(field: str, row: Mapping[str, Any]) -> tuple[int, Any]:
     return _sort_value(row.get(field))
+
+
+@attrs.define
+class _Found:
+    """A search's sorted ids, and (computed when ties are shuffled) the spans of rows tied on every sort
+    field: ``(starts, ends)``, ascending, spans of two rows or more only."""
+
+    ids: list[int]
+    ties: tuple[list[int], list[int]] | None = None
+
+
+def _tie_key(row: Mapping[str, Any], sorts: Sequence[tuple[str, str]]) -> tuple[Any, ...]:
+    return tuple(_sort_value(row.get(field)) for field, _ in sorts)
+
+
+def _tie_spans(keys: Sequence[Any]) -> tuple[list[int], list[int]]:
+    starts: list[int] = []
+    ends: list[int] = []
+    start = 0
+    for index in range(1, len(keys) + 1):
+        if index == len(keys) or keys[index] != keys[start]:
+            if index - start > 1:
+                starts.append(start)
+                ends.append(index)
+            start = index
+    return starts, ends
+
+
+def _shuffle_page(
+    page: list[int], ids: Sequence[int], ties: tuple[list[int], list[int]], low: int, rng: random.Random
+) -> None:
+    """Fill ``page`` (``ids[low:low + len(page)]``) as if every tie span of ``ids`` had been shuffled."""
+    starts, ends = ties
+    high = low + len(page)
+    for span in range(bisect.bisect_right(ends, low), len(starts)):
+        start, end = starts[span], ends[span]
+        if start >= high:
+            break
+        members = list(ids[start:end])
+        rng.shuffle(members)
+        for index in range(max(start, low), min(end, high)):
+            page[index - low] = members[index - start]
 
 
 def _sort_value(value: Any) -> tuple[int, Any]:
@@ -1666,6 +2399,14 @@ def _pick_fields(data: Any, tree: Mapping[str, Any]) -> Any:
     if isinstance(data, dict):
         return {k: _pick_fields(v, tree[k]) for k, v in data.items() if k in tree}
     return data
+
+
+def _shipping_address_id(order: Mapping[str, Any]) -> Any:
+    for assignment in order.get("extension_attributes", {}).get("shipping_assignments", []) or []:
+        address = assignment.get("shipping", {}).get("address") if isinstance(assignment, dict) else None
+        if isinstance(address, dict) and address.get("entity_id") is not None:
+            return address["entity_id"]
+    return None
 
 
 def _dec(value: Any) -> Decimal:
@@ -1844,7 +2585,9 @@ _ROUTES: list[tuple[str, re.Pattern[str], str, str | None]] = [
         ("POST", r"/V1/orders/([^/]+)/hold", "_h_hold", "Magento_Sales::hold"),
         ("POST", r"/V1/orders/([^/]+)/unhold", "_h_unhold", "Magento_Sales::unhold"),
         ("GET", r"/V1/shipments", "_h_shipments", "Magento_Sales::shipment"),
+        ("GET", r"/V1/shipment/([^/]+)", "_h_shipment_get", "Magento_Sales::shipment"),
         ("GET", r"/V1/invoices", "_h_invoices", "Magento_Sales::sales_invoice"),
+        ("GET", r"/V1/invoices/([^/]+)", "_h_invoice_get", "Magento_Sales::sales_invoice"),
         ("GET", r"/V1/products", "_h_products", "Magento_Catalog::products"),
         ("GET", r"/V1/products/([^/]+)", "_h_product", "Magento_Catalog::products"),
         ("POST", r"/V1/guest-carts", "_h_guest_cart_new", None),
@@ -1898,6 +2641,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header ``send_response`` adds: the store's clock, not the host's (one header only)."""
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        return self.server.store.http_date()
 
     def _read_body(self) -> bytes:
         length = self.headers.get("Content-Length")

@@ -25,6 +25,7 @@ __all__ = [
     "Product",
     "format_date",
     "generate_products",
+    "invoice_lines",
     "num",
 ]
 
@@ -844,6 +845,85 @@ def invoice_all(order: dict[str, Any]) -> Decimal:
         payment["base_amount_paid"] = order["base_grand_total"]
         payment["base_amount_paid_online"] = 0
     return amount
+
+
+_INVOICED = {
+    "row_total": "row_invoiced",
+    "tax_amount": "tax_invoiced",
+    "discount_amount": "discount_invoiced",
+    "base_row_total": "base_row_invoiced",
+    "base_tax_amount": "base_tax_invoiced",
+    "base_discount_amount": "base_discount_invoiced",
+}
+
+
+def _share(item: dict[str, Any], key: str, qty: Decimal, last: bool) -> Decimal:
+    """The part of line amount ``key`` that ``qty`` units carry; the last units take what is left, so a line
+    invoiced in parts adds up to the line exactly."""
+    total = _d(item.get(key))
+    if last:
+        return total - _d(item.get(_INVOICED[key]))
+    ordered = _d(item.get("qty_ordered"))
+    return _money(total * qty / ordered) if ordered else ZERO
+
+
+def invoice_lines(order: dict[str, Any], wanted: dict[int, Decimal] | None) -> dict[str, Any]:
+    """Invoice top-level lines ``{item_id: qty}`` (``None``: everything left), the way ``Invoice::register()``
+    and an offline capture change the order; children of a configurable line follow their parent's quantity.
+
+    Line ``qty_invoiced`` and ``row/tax/discount_invoiced`` grow; the order's ``*_invoiced`` and ``*_paid``
+    totals grow by the invoice (the first invoice carries the whole shipping amount), ``total_due`` shrinks.
+    Returns the invoice's amounts and lines: ``{"lines": [(order item, qty, amounts)], "subtotal", "tax",
+    "discount", "shipping", "grand_total"}`` (Decimals). ``amounts`` is the line's share of ``row_total``,
+    ``tax_amount`` and ``discount_amount`` (and their ``base_``), ``None`` for a configurable's child line,
+    which follows its parent in ``lines``."""
+    top = [i for i in order.get("items", []) if "parent_item_id" not in i]
+    subtotal = tax = discount = ZERO
+    lines: list[tuple[dict[str, Any], Decimal, dict[str, Decimal] | None]] = []
+    for item in top:
+        left = _d(item.get("qty_ordered")) - _d(item.get("qty_invoiced")) - _d(item.get("qty_canceled"))
+        qty = min(left if wanted is None else wanted.get(int(item["item_id"]), ZERO), left)
+        if qty <= 0:
+            continue
+        parts = {key: _share(item, key, qty, qty >= left) for key in _INVOICED}
+        subtotal += parts["row_total"]
+        tax += parts["tax_amount"]
+        discount += parts["discount_amount"]
+        for key, target in _INVOICED.items():
+            set_item_field(order, item["item_id"], target, num(_d(item.get(target)) + parts[key]))
+        lines.append((item, qty, parts))
+        for item_id in related_item_ids(order, item["item_id"]):
+            view = next(iter_item_views(order, item_id))
+            set_item_field(order, item_id, "qty_invoiced", num(_d(view.get("qty_invoiced")) + qty))
+            if item_id != item["item_id"]:
+                lines.append((view, qty, None))
+    shipping = ZERO if _d(order.get("shipping_invoiced")) else _d(order.get("shipping_amount"))
+    grand = subtotal - discount + tax + shipping
+    for prefix in ("base_", ""):
+        for key, amount in (
+            ("subtotal_invoiced", subtotal),
+            ("tax_invoiced", tax),
+            ("shipping_invoiced", shipping),
+            ("discount_invoiced", -discount),
+            ("total_invoiced", grand),
+            ("total_paid", grand),
+        ):
+            order[f"{prefix}{key}"] = num(_d(order.get(f"{prefix}{key}")) + amount)
+        due = _d(order.get(f"{prefix}grand_total")) - _d(order.get(f"{prefix}total_paid"))
+        order[f"{prefix}total_due"] = num(max(due, ZERO))
+    payment = order.get("payment")
+    if isinstance(payment, dict):
+        payment["amount_paid"] = order["total_paid"]
+        payment["base_amount_paid"] = order["base_total_paid"]
+        payment.setdefault("base_amount_paid_online", 0)
+    return {
+        "lines": lines,
+        "subtotal": subtotal,
+        "tax": tax,
+        "discount": discount,
+        "shipping": shipping,
+        "grand_total": grand,
+    }
 
 
 def refund_all(order: dict[str, Any]) -> None:
