@@ -630,3 +630,39 @@ def test_a_write_whose_process_died_before_the_ledger_recorded_it_finishes_once(
         (action,) = [a for a in connector.actions(str(entity)) if a.kind != "refresh"]
         assert action.state == "done"
         assert action.attempts == 2
+
+
+@pytest.mark.parametrize("mode", LOST)
+def test_a_phone_order_whose_answer_was_lost_is_placed_once(fake_magento_factory: Factory, mode: str) -> None:
+    """The cart is reserved and recorded first; the order is placed from it; the answer is lost; the call again
+    finds the order placed from that cart (``quote_id``) instead of placing a second one."""
+    from decimal import Decimal
+
+    from ecc_connectors import Address, Customer, NewOrder, NewOrderLine
+
+    store = fake_magento_factory(seed=15, order_count=5, edited_pairs=0)
+    sku = store.products[0]["sku"]
+    address = Address(name="Jane Doe", street=("1 Main St",), city="Austin", region="TX", postcode="78701",
+                      country="US", phone="512-555-1111")
+    order = NewOrder(
+        reference="PHONE-1", customer=Customer(name="Jane Doe", email="jdoe@example.com"),
+        billing_address=address, shipping_address=address, lines=(NewOrderLine(sku, Decimal(1)),),
+    )
+    before = len(store.order_ids())
+    with SQLiteLedger() as ledger, _connector(store, ledger) as connector:
+        placing = [0]
+
+        def lose_the_placing(received: ReceivedRequest) -> None:
+            # Faults are drawn before hooks run: set on the last write before placing, it hits the placing.
+            if received.path.endswith("/shipping-information") and not placing[0]:
+                placing[0] = 1
+                store.lose_write_answers(1, mode=mode)
+
+        store.on_request(lose_the_placing)
+        with pytest.raises(ConnectorError):
+            connector.create_phone_order(order)
+        created = connector.create_phone_order(order)
+        assert len(store.order_ids()) == before + 1
+        assert str(created.order_id) in {str(e) for e in store.order_ids()}
+        (action,) = connector.actions("PHONE-1")
+        assert action.state == "done" and action.checkpoint is not None

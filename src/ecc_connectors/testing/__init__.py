@@ -12,11 +12,13 @@ Each fake runs in its own thread on ``127.0.0.1`` with an ephemeral port, and ha
 (429 with ``Retry-After``), server errors, dropped connections and edits made "in the store" while you test.
 """
 
-from ._magento import FakeMagentoStore, MagentoOAuthKeys, ReceivedRequest
+from ._magento import Churn, ChurnEvent, FakeMagentoStore, MagentoOAuthKeys, ReceivedRequest
 from ._netsuite import FakeSuiteTalk
 from .magento_main import FakeMagentoProcess, spawn_fake_magento
 
 __all__ = [
+    "Churn",
+    "ChurnEvent",
     "FakeMagentoProcess",
     "FakeMagentoStore",
     "FakeSuiteTalk",

@@ -1964,6 +1964,28 @@ class FakeMagentoStore:
         with self._lock:
             return self._new_cart(None).cart_id
 
+    def _h_guest_cart_get(self, cart_id: str, *, query: Any, payload: Any) -> Any:
+        """``GET /V1/guest-carts/{cartId}``: the quote behind a masked id, placed or not (the quote repository's
+        ``get``, unlike ``getActive``), as ``quote-data-cart-interface``."""
+        with self._lock:
+            cart = self._carts.get(cart_id)
+            if cart is None or cart.customer_id is not None:
+                raise _ApiError(404, _NO_SUCH_ENTITY, {"fieldName": "cartId", "fieldValue": None})
+            return {
+                "id": cart.quote_id,
+                "is_active": cart.ordered is None,
+                "is_virtual": False,
+                "items": [dict(item) for item in cart.items],
+                "items_count": len(cart.items),
+                "items_qty": sum(float(item.get("qty", 0)) for item in cart.items),
+                "customer": {"email": cart.email} if cart.email else {},
+                "orig_order_id": 0,
+                "customer_is_guest": True,
+                "customer_note_notify": True,
+                "customer_tax_class_id": 3,
+                "store_id": 1,
+            }
+
     def _h_customer_cart_new(self, customer_id: str, *, query: Any, payload: Any) -> Any:
         with self._lock:
             return self._new_cart(_int_id(customer_id)).quote_id
@@ -2591,6 +2613,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], str, str | None]] = [
         ("GET", r"/V1/products", "_h_products", "Magento_Catalog::products"),
         ("GET", r"/V1/products/([^/]+)", "_h_product", "Magento_Catalog::products"),
         ("POST", r"/V1/guest-carts", "_h_guest_cart_new", None),
+        ("GET", r"/V1/guest-carts/([^/]+)", "_h_guest_cart_get", None),
         ("POST", r"/V1/guest-carts/([^/]+)/items", "_h_guest_cart_items", None),
         ("POST", r"/V1/guest-carts/([^/]+)/shipping-information", "_h_guest_shipping", None),
         ("PUT", r"/V1/guest-carts/([^/]+)/order", "_h_guest_order", None),
