@@ -56,7 +56,7 @@ from ecc_connectors._driver import (
     StatusChange,
 )
 from ecc_connectors._errors import AuthenticationError, PayloadError, StoreError
-from ecc_connectors._model import Address, Customer, Item, Order, OrderLine, Totals
+from ecc_connectors._model import Address, Customer, Item, Order, OrderLine, StoreStatus, Totals
 
 BASE = "https://fake.test"
 SECRET = "sk_live_TOPSECRET_42"
@@ -544,6 +544,11 @@ class FakeDriver(Driver):
             )
         except PayloadError as error:
             return error
+
+    def list_statuses(self) -> Flow[tuple[StoreStatus, ...]]:
+        codes = ("pending", "processing", "complete", "canceled", "acknowledged")
+        return tuple(StoreStatus(code, code.title()) for code in codes)
+        yield  # pragma: no cover - a flow that sends nothing
 
     def get_order(self, order_id: str) -> Flow[Order]:
         response = yield httpx.Request("GET", self._url(f"/orders/{order_id}"))

@@ -44,6 +44,7 @@ EXPECTED = [
     "KeyPage",
     "Ledger",
     "Limits",
+    "MAX_SETTLE_DELAY",
     "NewOrder",
     "NewOrderLine",
     "NextPages",
@@ -61,6 +62,9 @@ EXPECTED = [
     "PendingUpdate",
     "PhoneOrderRecord",
     "PhoneOrders",
+    "PluginLoadError",
+    "PluginWarning",
+    "PolicyProblem",
     "PostBack",
     "Probe",
     "Progress",
@@ -79,6 +83,7 @@ EXPECTED = [
     "StatusMapping",
     "StatusNotAllowed",
     "StatusRule",
+    "StoreDefaults",
     "StoreError",
     "StoreStatus",
     "SyncPolicy",
@@ -100,6 +105,7 @@ EXPECTED = [
     "mark_idempotent",
     "order_from_snapshot",
     "order_snapshot",
+    "plugin_errors",
     "policy_from_dict",
     "policy_from_json",
     "policy_from_toml",
@@ -144,3 +150,23 @@ def test_every_exported_name_is_documented() -> None:
     docs = (Path(__file__).resolve().parents[1] / "docs" / "index.md").read_text()
     missing = [name for name in ecc_connectors.__all__ if f"`{name}`" not in docs and name != "rules"]
     assert missing == []
+
+
+DRIVER_KIT = [
+    "Address", "AuthenticationError", "BrokenAnswer", "CancelRequest", "Capability", "CapabilityNotSupported",
+    "ChangeKind", "ConfigurationError", "ConnectorError", "Customer", "Driver", "Flow", "FollowCursor", "Item",
+    "ItemQuery", "JsonRest", "KeyPage", "Limits", "NewOrder", "NewOrderLine", "NextPages", "Note", "NumberedPages",
+    "Order", "OrderKey", "OrderLine", "OrderQuery", "Page", "Payment", "PayloadError", "Probe", "RateLimited",
+    "RawJSON", "RetryHint", "Seek", "Shipment", "ShipmentRequest", "ShipmentResult", "StatusChange",
+    "StatusNotAllowed", "StoreError", "StoreStatus", "Totals", "Tracking", "TransportError", "WriteResult",
+    "answer", "is_idempotent", "mark_idempotent", "next_link", "pages_from_headers", "pages_from_total",
+    "parse_retry_after",
+]
+
+
+def test_the_driver_kit_is_pinned_and_every_name_exists() -> None:
+    import ecc_connectors.driver as kit
+
+    assert sorted(kit.__all__) == sorted(DRIVER_KIT)
+    for name in kit.__all__:
+        assert getattr(kit, name) is not None

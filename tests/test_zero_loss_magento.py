@@ -665,4 +665,5 @@ def test_a_phone_order_whose_answer_was_lost_is_placed_once(fake_magento_factory
         assert len(store.order_ids()) == before + 1
         assert str(created.order_id) in {str(e) for e in store.order_ids()}
         (action,) = connector.actions("PHONE-1")
-        assert action.state == "done" and action.checkpoint is not None
+        assert action.state == "done"
+        assert action.checkpoint is not None

@@ -30,6 +30,9 @@ class Context:
         if not store:
             raise ConfigurationError("the driver names no store: set its store_id (or name)")
         self.driver = driver
+        # The store's own vocabulary where the policy kept the SDK's defaults; then every problem at once.
+        policy = policy.with_store_defaults(driver.store_defaults())
+        policy.validate()
         self.policy = policy
         self.ledger = ledger
         self.store = store

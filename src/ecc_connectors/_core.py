@@ -3,9 +3,18 @@ in its own way. :class:`Core` puts the downloads and the writes together over on
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from typing import Any, TypeVar
+
 from ._actions import Actions
 from ._download import Downloads
+from ._driver import Capability, Flow
+from ._effects import Effect, Run
 from ._ledger import OrderRecord
+from ._model import Order, StoreStatus
+from ._policy import PolicyProblem
+
+T = TypeVar("T")
 
 __all__ = ["Core"]
 
@@ -18,3 +27,23 @@ class Core(Downloads, Actions):
 
     def dismiss(self, order_id: str) -> bool:
         return self.ledger.dismiss_update(self.store, order_id)
+
+    # -- one operation by hand -------------------------------------------------------------------------------
+
+    def run(self, flow: Flow[T]) -> Generator[Effect, Any, T]:
+        result: T = yield Run(flow)
+        return result
+
+    def list_statuses(self) -> Generator[Effect, Any, tuple[StoreStatus, ...]]:
+        self.driver.require(Capability.LIST_STATUSES)
+        statuses: tuple[StoreStatus, ...] = yield Run(self.driver.list_statuses())
+        return statuses
+
+    def get_order(self, order_id: str) -> Generator[Effect, Any, Order]:
+        self.driver.require(Capability.GET_ORDER)
+        order: Order = yield Run(self._read(lambda: self.driver.get_order(order_id)))
+        return order
+
+    def check_policy(self) -> Generator[Effect, Any, list[PolicyProblem]]:
+        statuses = yield from self.list_statuses()
+        return self.policy.check(statuses)

@@ -42,6 +42,8 @@ import httpx
 
 from ._errors import CapabilityNotSupported, PayloadError
 from ._model import Address, Customer, Item, Order, StoreStatus, _aware
+from ._policy import StoreDefaults
+from ._retry import RetryHint, default_retry_hint, is_idempotent, mark_idempotent
 
 __all__ = [
     "CancelRequest",
@@ -74,21 +76,6 @@ __all__ = [
 T = TypeVar("T")
 Flow = Generator[httpx.Request, httpx.Response, T]
 """A driver operation: yields requests, receives responses, returns its result."""
-
-_IDEMPOTENT = "ecc_connectors.idempotent"
-
-
-def mark_idempotent(request: httpx.Request) -> httpx.Request:
-    """Mark a POST (or other write) as safe to resend: a read over SOAP, or a write checked before it is sent."""
-    request.extensions = {**request.extensions, _IDEMPOTENT: True}
-    return request
-
-
-def is_idempotent(request: httpx.Request) -> bool:
-    return request.method in ("GET", "HEAD", "OPTIONS", "PUT", "DELETE") or bool(
-        request.extensions.get(_IDEMPOTENT)
-    )
-
 
 class Capability(str, enum.Enum):
     LIST_STATUSES = "list_statuses"
@@ -291,14 +278,6 @@ class NewOrder:
 
 
 @attrs.frozen
-class RetryHint:
-    """The driver's reading of a response the engine should retry: wait ``after`` seconds (``None``: back off)."""
-
-    reason: str
-    after: float | None = None
-
-
-@attrs.frozen
 class Limits:
     """Per-store I/O limits. ``rate`` is requests per second (``None``: unlimited); no one-second window holds
     more than ``rate`` sends. ``burst``: how many requests may go out back to back before the rate spaces them
@@ -329,6 +308,12 @@ class Driver:
     def limits(self) -> Limits:
         return Limits()
 
+    def store_defaults(self) -> StoreDefaults:
+        """The store's own words for the statuses a policy sets (shipped, cancelled, acknowledged). A policy that
+        left them at the SDK's defaults takes these instead (:meth:`SyncPolicy.with_store_defaults`), so a store
+        whose vocabulary is ``completed`` / ``cancelled`` works without settings."""
+        return StoreDefaults()
+
     def auth(self) -> httpx.Auth | None:
         """Request signing or token handling, as an ``httpx.Auth`` (re-run on every send, retries included)."""
         return None
@@ -336,8 +321,6 @@ class Driver:
     def retry_hint(self, response: httpx.Response) -> RetryHint | None:
         """Whether ``response`` is worth retrying. The default follows HTTP: 429 and 502/503/504 (and 500 on
         idempotent requests), honouring ``Retry-After``. Drivers add store-specific faults."""
-        from ._retry import default_retry_hint
-
         return default_retry_hint(response)
 
     def require(self, capability: Capability) -> None:

@@ -45,6 +45,7 @@ from ._actions import describe as _describe
 from ._core import Core
 from ._driver import (
     Driver,
+    Flow,
     ItemQuery,
     NewOrder,
     ShipmentResult,
@@ -66,9 +67,9 @@ from ._ledger import (
     PendingUpdate,
     PhoneOrderRecord,
 )
-from ._model import Item, Order
+from ._model import Item, Order, StoreStatus
 from ._outcomes import Tab
-from ._policy import SyncPolicy
+from ._policy import PolicyProblem, SyncPolicy
 from ._reports import DownloadReport, ReconcileReport
 
 __all__ = ["AsyncConnector", "Connector", "DownloadReport", "Progress", "ReconcileReport"]
@@ -276,6 +277,23 @@ class Connector(_Tabs):
         ``end`` (default: the store's time minus the settle delay). The high-water mark is not moved."""
         return self._drive(self._core.reconcile(start, end, compare_content, progress))
 
+    def run(self, flow: Flow[T]) -> T:
+        """Run one driver flow by hand through this connector's I/O (retries, limits, auth) and return its
+        result, e.g. ``connector.run(driver.list_statuses())``."""
+        return self._drive(self._core.run(flow))
+
+    def list_statuses(self) -> tuple[StoreStatus, ...]:
+        """The store's order statuses, to build a settings screen or check a policy against."""
+        return self._drive(self._core.list_statuses())
+
+    def get_order(self, order_id: str) -> Order:
+        """One order as the store has it now (nothing is written to the ledger)."""
+        return self._drive(self._core.get_order(order_id))
+
+    def check_policy(self) -> list[PolicyProblem]:
+        """Every problem of the policy against the store's own statuses (an empty list when there is none)."""
+        return self._drive(self._core.check_policy())
+
     def ship(
         self,
         order_id: str,
@@ -454,6 +472,22 @@ class AsyncConnector(_Tabs):
     ) -> ReconcileReport:
         """See :meth:`Connector.reconcile`."""
         return await self._drive(self._core.reconcile(start, end, compare_content, progress))
+
+    async def run(self, flow: Flow[T]) -> T:
+        """See :meth:`Connector.run`."""
+        return await self._drive(self._core.run(flow))
+
+    async def list_statuses(self) -> tuple[StoreStatus, ...]:
+        """See :meth:`Connector.list_statuses`."""
+        return await self._drive(self._core.list_statuses())
+
+    async def get_order(self, order_id: str) -> Order:
+        """See :meth:`Connector.get_order`."""
+        return await self._drive(self._core.get_order(order_id))
+
+    async def check_policy(self) -> list[PolicyProblem]:
+        """See :meth:`Connector.check_policy`."""
+        return await self._drive(self._core.check_policy())
 
     async def ship(
         self,

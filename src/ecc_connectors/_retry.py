@@ -5,11 +5,33 @@ from __future__ import annotations
 import email.utils
 import time
 
+import attrs
 import httpx
 
-from ._driver import RetryHint, is_idempotent
+__all__ = ["RetryHint", "default_retry_hint", "is_idempotent", "mark_idempotent", "parse_retry_after"]
 
-__all__ = ["default_retry_hint", "parse_retry_after"]
+_IDEMPOTENT = "ecc_connectors.idempotent"
+
+
+def mark_idempotent(request: httpx.Request) -> httpx.Request:
+    """Mark a POST (or other write) as safe to resend: a read over SOAP, or a write checked before it is sent."""
+    request.extensions = {**request.extensions, _IDEMPOTENT: True}
+    return request
+
+
+def is_idempotent(request: httpx.Request) -> bool:
+    return request.method in ("GET", "HEAD", "OPTIONS", "PUT", "DELETE") or bool(
+        request.extensions.get(_IDEMPOTENT)
+    )
+
+
+@attrs.frozen
+class RetryHint:
+    """The driver's reading of a response the engine should retry: wait ``after`` seconds (``None``: back off)."""
+
+    reason: str
+    after: float | None = None
+
 
 # status -> (reason, retried for writes too?). A 429 or 503 means the store did not act, so even a write may be
 # resent; a 500 or 502/504 may hide a half-done write, so only idempotent requests are resent after it.
