@@ -404,3 +404,26 @@ def test_fingerprint_changes_with_any_watched_change(
     changed = data.draw(st.sampled_from(MUTATIONS[kind]))(order, data)
     assert fingerprint(changed) != fingerprint(order)
     assert fingerprint(attrs.evolve(order, updated_at=T0, raw="x")) == fingerprint(order)
+
+
+def test_any_enum_is_read_and_written_by_value_even_one_added_later() -> None:
+    """Enum hooks go by predicate: an enum the converter has never heard of cannot fall back to plain text."""
+    import enum
+
+    from ecc_connectors._convert import _policy_converter
+
+    class Channel(str, enum.Enum):
+        WEB = "web"
+        PHONE = "phone"
+
+    class Plain(enum.Enum):
+        ONE = 1
+
+    assert _policy_converter.structure("phone", Channel) is Channel.PHONE
+    assert _policy_converter.unstructure(Channel.WEB) == "web"
+    with pytest.raises(ValueError, match="not one of"):
+        _policy_converter.structure("fax", Channel)
+    with pytest.raises(TypeError):
+        _policy_converter.structure(1, Channel)
+    assert _policy_converter.structure(1, Plain) is Plain.ONE
+    assert _policy_converter.unstructure(Plain.ONE) == 1

@@ -27,7 +27,7 @@ from cattrs.v import format_exception, transform_error
 
 from ._errors import ConfigurationError
 from ._model import ChangeKind, Order
-from ._policy import ItemSource, SyncPolicy, Unselected
+from ._policy import SyncPolicy
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -103,7 +103,9 @@ def _structure_bool(value: Any, _: type) -> bool:
     raise TypeError(f"expected true or false, got {value!r}")
 
 
-def _structure_str(value: Any, _: type) -> str:
+def _structure_str(value: Any, type_: type) -> Any:
+    if _is_enum(type_):
+        return _structure_enum(value, type_)
     if isinstance(value, str):
         return value
     raise TypeError(f"expected a string, got {value!r}")
@@ -113,11 +115,15 @@ def _structure_optional_str(value: Any, _: type) -> str | None:
     # false is how TOML (which has no null) writes "unset" for a setting whose default is set.
     if value is None or value is False:
         return None
-    return _structure_str(value, str)
+    text: str = _structure_str(value, str)
+    return text
+
+
+def _is_enum(type_: Any) -> bool:
+    return isinstance(type_, type) and issubclass(type_, enum.Enum)
 
 
 def _structure_enum(value: Any, enum_type: type[enum.Enum]) -> enum.Enum:
-    # Registered per enum: the str hook above would otherwise take these str-based enums and pass any text.
     if isinstance(value, enum_type):
         return value
     choices = ", ".join(repr(member.value) for member in enum_type)
@@ -141,10 +147,12 @@ def _unstructure_datetime(value: datetime) -> str:
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True)
     conv.register_structure_hook(bool, _structure_bool)
+    # Every enum, today's and any added later, is read and written by value through the predicate hooks, so
+    # none can fall back to plain text silently. The ``str`` hook is also what cattrs picks for a str-based
+    # enum (``class Unselected(str, Enum)``): it hands those to the enum hook.
     conv.register_structure_hook(str, _structure_str)
-    for enum_type in (ChangeKind, Unselected, ItemSource):
-        conv.register_unstructure_hook(enum_type, _enum_value)
-        conv.register_structure_hook(enum_type, _structure_enum)
+    conv.register_structure_hook_func(_is_enum, _structure_enum)
+    conv.register_unstructure_hook_func(_is_enum, _enum_value)
     conv.register_structure_hook(datetime, _structure_datetime)
     conv.register_unstructure_hook(datetime, _unstructure_datetime)
     conv.register_structure_hook(Decimal, _structure_decimal)
