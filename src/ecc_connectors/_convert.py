@@ -127,7 +127,8 @@ def _structure_enum(value: Any, enum_type: type[enum.Enum]) -> enum.Enum:
     if isinstance(value, enum_type):
         return value
     choices = ", ".join(repr(member.value) for member in enum_type)
-    if not isinstance(value, str):
+    kinds = {type(member.value) for member in enum_type}
+    if isinstance(value, bool) or type(value) not in kinds:
         raise TypeError(f"expected one of {choices}, got {value!r}")
     try:
         return enum_type(value)
