@@ -38,3 +38,10 @@ def bench(session: nox.Session) -> None:
     """Benchmarks: speed against the physical bound, CPU per order, memory, peers (about 3 minutes)."""
     session.install(".[bench]")
     session.run("python", "benchmarks/run.py", "--install-peers", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The docs site, built strictly (any warning fails): ``nox -s docs``; the site lands in ``build/site/``."""
+    session.install("-e", ".[docs]")
+    session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
