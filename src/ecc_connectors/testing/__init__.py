@@ -10,10 +10,14 @@ Use them in your own tests, or to try the SDK with no credentials::
 
 Each fake runs in its own thread on ``127.0.0.1`` with an ephemeral port, and has knobs for latency, throttling
 (429 with ``Retry-After``), server errors, dropped connections and edits made "in the store" while you test.
+
+To write a fake for your own cart, start from :class:`FakeStore` (``ecc_connectors.testing.base``): the server,
+request log, hooks, faults, rate limit, clock and route table are there; you add the store's dialect.
 """
 
 from ._magento import Churn, ChurnEvent, FakeMagentoStore, MagentoOAuthKeys, ReceivedRequest
 from ._netsuite import FakeSuiteTalk
+from .base import FakeStore
 from .magento_main import FakeMagentoProcess, spawn_fake_magento
 
 __all__ = [
@@ -21,6 +25,7 @@ __all__ = [
     "ChurnEvent",
     "FakeMagentoProcess",
     "FakeMagentoStore",
+    "FakeStore",
     "FakeSuiteTalk",
     "MagentoOAuthKeys",
     "ReceivedRequest",

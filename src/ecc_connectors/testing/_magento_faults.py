@@ -1,61 +1,19 @@
-"""Faults of the fake Magento store that act on answers, and changes scheduled against its order listing.
+"""What ``churn`` changed in the fake Magento store, and a handle to stop it.
 
-The store owns one ``AnswerFaults`` and one ``ListingSchedule`` and touches them only under its lock; the
-public knobs (``short_bodies``, ``lose_write_answers``, ``stamp_outside_window``, ``schedule``, ``churn``) are
-methods of ``FakeMagentoStore``, documented there. Kept apart so the store class stays about Magento.
+The faults that act on answers, the rate limit and the listing schedule are the fake-store base's
+(``_base_faults``); ``LostAnswerMode`` is re-exported from there.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Literal
 
 import attrs
 
-__all__ = [
-    "AnswerFaults",
-    "Churn",
-    "ChurnEvent",
-    "ListingSchedule",
-    "LostAnswerMode",
-    "ShortBody",
-    "Trigger",
-]
+from ._base_faults import LostAnswerMode
 
-LostAnswerMode = Literal["500", "drop", "short"]
-
-
-@attrs.frozen
-class ShortBody:
-    methods: frozenset[str]
-    fraction: float
-
-
-@attrs.define
-class AnswerFaults:
-    """Pending answer-level faults, each used up by one answer (FIFO within its kind)."""
-
-    short: list[ShortBody] = attrs.field(factory=list)
-    lost_writes: list[tuple[LostAnswerMode, float]] = attrs.field(factory=list)
-    stamps: list[str] = attrs.field(factory=list)
-
-    def take_short(self, method: str) -> ShortBody | None:
-        for index, fault in enumerate(self.short):
-            if method in fault.methods:
-                return self.short.pop(index)
-        return None
-
-    def take_lost_write(self) -> tuple[LostAnswerMode, float] | None:
-        return self.lost_writes.pop(0) if self.lost_writes else None
-
-    def take_stamp(self) -> str | None:
-        return self.stamps.pop(0) if self.stamps else None
-
-    def clear(self) -> None:
-        self.short.clear()
-        self.lost_writes.clear()
-        self.stamps.clear()
+__all__ = ["Churn", "ChurnEvent", "LostAnswerMode"]
 
 
 @attrs.frozen
@@ -103,36 +61,3 @@ class Churn:
 
     def __repr__(self) -> str:
         return f"<Churn events={len(self._events)} stopped={self._stopped}>"
-
-
-@attrs.define
-class Trigger:
-    """Runs ``action(n)`` before listing request number ``n`` (absolute, 1-based) is answered, when
-    ``due(n)``; a ``once`` trigger is dropped after it ran, any trigger once ``finished()`` says so."""
-
-    due: Callable[[int], bool]
-    action: Callable[[int], object]
-    once: bool
-    finished: Callable[[], bool] = lambda: False
-
-
-@attrs.define
-class ListingSchedule:
-    """Listing requests seen, and the triggers waiting on them."""
-
-    seen: int = 0
-    triggers: list[Trigger] = attrs.field(factory=list)
-
-    def add(self, trigger: Trigger) -> None:
-        self.triggers.append(trigger)
-
-    def advance(self) -> list[Trigger]:
-        """Count one more listing request; the triggers due for it, in the order they were added."""
-        self.seen += 1
-        due = [t for t in self.triggers if not t.finished() and t.due(self.seen)]
-        spent = {id(t) for t in due if t.once}
-        self.triggers = [t for t in self.triggers if id(t) not in spent and not t.finished()]
-        return due
-
-    def clear(self) -> None:
-        self.triggers.clear()

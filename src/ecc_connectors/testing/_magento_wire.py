@@ -1,6 +1,7 @@
 """Wire-level helpers of the fake Magento store: JSON the way PHP writes it, gzip, HTTP dates, poisoned blobs.
 
-Nothing here knows about orders or routes; the store (``_magento.py``) calls these to turn answers into bytes.
+Nothing here knows about orders or routes; the store (``_magento_routes.py``) calls these to turn answers into
+bytes. ``dumps`` / ``loads`` / ``http_date`` / ``truncate`` are the fake-store base's, re-exported.
 
 * JSON: ``encode_json(value, php=False)`` renders compact UTF-8 JSON (orjson when installed); with ``php=True``
   it renders what PHP's ``json_encode`` writes with its default flags, which is what Magento's REST renderer
@@ -12,7 +13,7 @@ Nothing here knows about orders or routes; the store (``_magento.py``) calls the
   only the pieces that have no segment yet. Concatenating segments compressed separately is valid deflate:
   each ends byte-aligned on an empty stored block and never refers back past its own start. So a page of
   pre-compressed orders costs a join and a CRC, not a compression.
-* ``http_date`` is RFC 7231's IMF-fixdate; ``poison`` plants the raw defects of ``add_malformed_order``.
+* ``poison`` plants the raw defects of ``add_malformed_order``.
 """
 
 from __future__ import annotations
@@ -22,27 +23,9 @@ import json
 import re
 import zlib
 from collections.abc import Sequence
-from datetime import datetime, timezone
-from email.utils import format_datetime
 from typing import Any
 
-try:  # orjson is several times faster at rendering large pages; plain json works the same.
-    import orjson
-
-    def dumps(value: Any) -> bytes:
-        return orjson.dumps(value)
-
-    def loads(data: bytes) -> Any:
-        return orjson.loads(data)
-
-except ImportError:  # pragma: no cover - depends on the environment
-
-    def dumps(value: Any) -> bytes:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-
-    def loads(data: bytes) -> Any:
-        return json.loads(data)
-
+from ._base_http import dumps, http_date, loads, truncate
 
 __all__ = [
     "DEFECTS",
@@ -113,11 +96,6 @@ def loads_tolerant(data: bytes) -> Any:
         return json.loads(data.decode("utf-8", errors="replace"))
 
 
-def http_date(moment: datetime) -> str:
-    """RFC 7231 IMF-fixdate (``Sun, 06 Nov 1994 08:49:37 GMT``) of an aware or naive (local) datetime."""
-    return format_datetime(moment.astimezone(timezone.utc).replace(microsecond=0), usegmt=True)
-
-
 def accepts_gzip(accept_encoding: str | None) -> bool:
     """Whether an ``Accept-Encoding`` header allows gzip (``gzip`` or ``*`` with a non-zero q-value)."""
     if not accept_encoding:
@@ -177,14 +155,6 @@ def gzip_join(pieces: Sequence[tuple[bytes, bytes | None]], body: bytes, level: 
 
 def gzip_whole(body: bytes, level: int = GZIP_LEVEL) -> bytes:
     return _gzip.compress(body, compresslevel=level, mtime=0)
-
-
-def truncate(body: bytes, fraction: float) -> bytes:
-    """The first ``fraction`` of ``body``, always at least one byte shorter (an empty body stays empty)."""
-    if not body:
-        return body
-    keep = min(len(body) - 1, max(0, int(len(body) * fraction)))
-    return body[:keep]
 
 
 _GRAND_TOTAL = re.compile(rb'("grand_total":)-?[0-9][0-9.eE+-]*')
