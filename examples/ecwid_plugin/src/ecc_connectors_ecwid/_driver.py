@@ -20,7 +20,7 @@ import os
 from collections.abc import Generator, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 
@@ -61,6 +61,8 @@ from ecc_connectors.driver import (
 )
 
 __all__ = ["FULFILLMENT_STATUSES", "PAYMENT_STATUSES", "BearerToken", "EcwidDriver"]
+
+_E = TypeVar("_E", bound="EcwidDriver")
 
 DEFAULT_BASE_URL = "https://app.ecwid.com/api/v3"
 PAGE_LIMIT = 100
@@ -132,9 +134,9 @@ class EcwidDriver(JsonRest, Driver):
         self._auth = BearerToken(token)  # the only place the token is kept
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> EcwidDriver:
+    def from_env(cls: type[_E], env: Mapping[str, str] | None = None) -> _E:
         """From ``ECWID_STORE_ID`` and ``ECWID_TOKEN`` (and optionally ``ECWID_BASE_URL``, ``ECWID_CURRENCY``)."""
-        env = os.environ if environ is None else environ
+        env = os.environ if env is None else env
         missing = [name for name in ("ECWID_STORE_ID", "ECWID_TOKEN") if not env.get(name)]
         if missing:
             raise ConfigurationError(f"set {' and '.join(missing)} to use the Ecwid driver")
