@@ -183,3 +183,16 @@ def test_reconcile_finds_nothing_missing_after_a_download(store: FakeEcwidStore)
         report = connector.reconcile()
     assert report.listed == 320
     assert report.missing == 0
+
+
+def test_the_async_shell_runs_the_same_driver(store: FakeEcwidStore) -> None:
+    import asyncio
+
+    from ecc_connectors import AsyncConnector
+
+    async def main() -> int:
+        async with AsyncConnector(driver_for(store), policy(), SQLiteLedger()) as connector:
+            report = await connector.download()
+            return report.downloaded + report.ignored
+
+    assert asyncio.run(main()) == 320
