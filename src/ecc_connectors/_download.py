@@ -42,10 +42,10 @@ from ._effects import Submit as _Submit
 from ._effects import Write as _Write
 from ._errors import BrokenAnswer, ConnectorError, PayloadError, StoreError
 from ._keyset import Slice, cut, frontier, step
-from ._ledger import HighWater, PageBatch, RowWrite, StoredOrder, UpdateWrite
 from ._model import Order, utc
 from ._outcomes import Download, Ignore, Skip, Tab, Unchanged, Update
 from ._reports import DownloadReport, ReconcileReport
+from .ledger import HighWater, PageBatch, RowWrite, StoredOrder, UpdateWrite
 
 __all__ = ["Downloads"]
 
@@ -284,6 +284,11 @@ class Downloads(Context):
         sorted_pages = self.driver.sorts_by_updated
         first: Page = yield _Run(self._read(lambda: self.driver.first_page(query)))
         total = first.total
+        # The query had to be sent before the store said its time (on a connector's first call, the client's
+        # clock gave its end). Now that it has, the mark and the check below use the earlier of the two ends:
+        # an order the store touches during the run is then after the mark, and the next run reads it.
+        upper = min(upper, (yield from self._upper()))
+        run.upper = upper
 
         def commit(page: Page, follows_cursor: bool) -> _Core_T[None]:
             if total is not None and page.total is not None and page.total != total and not run.total_warned:
@@ -315,7 +320,7 @@ class Downloads(Context):
             # driver has one, then move the mark once, for the whole run.
             if Capability.LIST_KEYS in self.driver.capabilities:
                 yield _Flush()
-                listed = yield from self._walk_keys(query, upper)
+                listed = yield from self._walk_keys(attrs.evolve(query, updated_to=upper), upper)
                 yield from self._repair(listed, tally, run)
             yield _Flush()
             if tally.newest is not None:
