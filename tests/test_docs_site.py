@@ -25,6 +25,7 @@ PAGES = {
     "driver": "ecc_connectors.driver",
     "rules": "ecc_connectors.rules",
     "testing": "ecc_connectors.testing",
+    "testing-base": "ecc_connectors.testing.base",
     "magento2": "ecc_connectors.drivers.magento2",
     "netsuite": "ecc_connectors.drivers.netsuite",
 }
