@@ -357,3 +357,19 @@ def test_acknowledgement_is_never_switched_on_by_a_default() -> None:
     assert policy("pending").with_store_defaults(defaults).acknowledgement.status is None
     chosen = policy("pending", acknowledgement=Acknowledgement(status="on-hold"))
     assert chosen.with_store_defaults(defaults).acknowledgement.status == "on-hold"
+
+
+def test_a_status_to_set_may_name_one_axis_of_a_two_axis_store() -> None:
+    from ecc_connectors import PostBack
+
+    store = ["PAID|AWAITING_PROCESSING", "PAID|SHIPPED", "AWAITING_PAYMENT|AWAITING_PROCESSING"]
+    from ecc_connectors import DownloadRange
+
+    base = SyncPolicy(
+        statuses=StatusMapping((StatusRule("PAID|*"),)),
+        range=DownloadRange(start=datetime(2024, 1, 1, tzinfo=timezone.utc)),
+    )
+    policy = attrs.evolve(base, post_back=PostBack("SHIPPED"))
+    assert [p.path for p in policy.check(store)] == ["cancellation.status"]
+    wrong = attrs.evolve(policy, post_back=PostBack("SHIPED"))
+    assert "post_back.status" in [p.path for p in wrong.check(store)]

@@ -451,9 +451,17 @@ def _status_to_set_problems(path: str, status: str | None, known: _StoreVocabula
         found = [PolicyProblem(path, "the status is empty (to turn this off, set it to false, or None in code)")]
     elif not found and _is_pattern(status):
         found.append(PolicyProblem(path, f"{status!r} is a wildcard, but a status to set must be one status"))
-    elif not found and known is not None and status not in known.codes:
+    elif not found and known is not None and status not in known.codes and not _names_an_axis(status, known):
         found.append(PolicyProblem(path, known.unknown(status)))
     return found
+
+
+def _names_an_axis(status: str, known: _StoreVocabulary) -> bool:
+    """On a store whose statuses have two axes (``PAYMENT|FULFILMENT``), a status to set may name one axis
+    (``SHIPPED``): the driver changes that axis and keeps the other."""
+    if "|" in status:
+        return False
+    return any(status in code.split("|") for code in known.codes if "|" in code)
 
 
 def _duration(value: timedelta) -> str:
