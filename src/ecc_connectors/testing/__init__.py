@@ -12,10 +12,12 @@ Each fake runs in its own thread on ``127.0.0.1`` with an ephemeral port, and ha
 (429 with ``Retry-After``), server errors, dropped connections and edits made "in the store" while you test.
 
 To write a fake for your own cart, start from :class:`FakeStore` (``ecc_connectors.testing.base``): the server,
-request log, hooks, faults, rate limit, clock and route table are there; you add the store's dialect.
+request log, hooks, faults, rate limit, clock and route table are there; you add the store's dialect. To prove
+a driver against it, see ``ecc_connectors.testing.conformance`` and its pytest plugin.
 """
 
 from ._magento import Churn, ChurnEvent, FakeMagentoStore, MagentoOAuthKeys, ReceivedRequest
+from ._magento_conformance import MagentoConformanceStore
 from ._netsuite import FakeSuiteTalk
 from .base import FakeStore
 from .magento_main import FakeMagentoProcess, spawn_fake_magento
@@ -27,6 +29,7 @@ __all__ = [
     "FakeMagentoStore",
     "FakeStore",
     "FakeSuiteTalk",
+    "MagentoConformanceStore",
     "MagentoOAuthKeys",
     "ReceivedRequest",
     "spawn_fake_magento",
