@@ -44,8 +44,8 @@ from ecc_connectors import (
     Unselected,
 )
 from ecc_connectors._engine import AsyncConnector, Connector
-from ecc_connectors._ledger import SQLiteLedger
 from ecc_connectors.drivers.magento2 import BearerToken, Magento2Driver
+from ecc_connectors.ledger import SQLiteLedger
 
 PAGE_SIZE = 100
 STORE_URL = "http://store.invalid"  # in-memory runs: never resolved, the transport answers
@@ -182,12 +182,12 @@ def mode_cpu(args: argparse.Namespace) -> dict[str, Any]:
     """Each stage timed on its own, calling the functions the engine calls, page by page; then the whole
     engine over the same pages (MockTransport, one worker) for the end-to-end figure."""
     from ecc_connectors import RawJSON, rules
-    from ecc_connectors import _ledger as ledger_module
-    from ecc_connectors._ledger import PageBatch, RowWrite
     from ecc_connectors._outcomes import Download, Ignore, Tab
     from ecc_connectors.drivers.magento2._errors import decode_list_envelope
     from ecc_connectors.drivers.magento2._mapping import map_order
     from ecc_connectors.drivers.magento2._schema import _order_decoder as order_decoder
+    from ecc_connectors.ledger import PageBatch, RowWrite
+    from ecc_connectors.ledger import sqlite as ledger_module
 
     stages = {"parse": 0.0, "map": 0.0, "rules": 0.0, "fingerprint": 0.0, "ledger": 0.0}
     clock = time.process_time

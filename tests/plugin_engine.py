@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from ecc_connectors._ledger import SQLiteLedger
 from ecc_connectors._policy import (
     Acknowledgement,
     DownloadRange,
@@ -18,6 +17,7 @@ from ecc_connectors._policy import (
     SyncPolicy,
     Unselected,
 )
+from ecc_connectors.ledger import SQLiteLedger
 from fakedriver import FakeStore, make_order
 
 T0 = datetime(2024, 5, 1, tzinfo=timezone.utc)

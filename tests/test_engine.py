@@ -23,7 +23,6 @@ from ecc_connectors._errors import (
     StoreError,
     TransportError,
 )
-from ecc_connectors._ledger import PageBatch, SQLiteLedger
 from ecc_connectors._model import Address, ChangeKind, Customer
 from ecc_connectors._outcomes import Seen, Tab, Unchanged
 from ecc_connectors._policy import (
@@ -34,6 +33,7 @@ from ecc_connectors._policy import (
     SyncPolicy,
     Unselected,
 )
+from ecc_connectors.ledger import PageBatch, SQLiteLedger
 from fakedriver import SECRET, FakeDriver, FakeStore, InjectedCrash, iso, make_order
 from plugin_engine import NOW, T0, Clock, Sleeps, make_policy, standard_orders
 

@@ -16,9 +16,9 @@ import pytest
 
 from ecc_connectors._convert import fingerprint
 from ecc_connectors._errors import ActionInProgress, ConfigurationError, ConnectorError, PayloadError
-from ecc_connectors._ledger import (
-    _ORDER_RAW,
-    MIGRATIONS,
+from ecc_connectors._model import ChangeKind, FieldChange, Order, Totals
+from ecc_connectors._outcomes import Tab
+from ecc_connectors.ledger import (
     ActionRecord,
     HighWater,
     Ledger,
@@ -26,11 +26,8 @@ from ecc_connectors._ledger import (
     RowWrite,
     SQLiteLedger,
     UpdateWrite,
-    migrate,
-    schema_version,
 )
-from ecc_connectors._model import ChangeKind, FieldChange, Order, Totals
-from ecc_connectors._outcomes import Tab
+from ecc_connectors.ledger.sqlite import _ORDER_RAW, MIGRATIONS, migrate, schema_version
 from fakedriver import FakeDriver, make_order
 
 NOW = datetime(2024, 6, 1, tzinfo=timezone.utc)
@@ -407,7 +404,7 @@ import json, sys, time
 from datetime import datetime, timezone
 from pathlib import Path
 from ecc_connectors._errors import ActionInProgress
-from ecc_connectors._ledger import SQLiteLedger
+from ecc_connectors.ledger import SQLiteLedger
 
 path, owner, start = sys.argv[1:4]
 ledger = SQLiteLedger(path)

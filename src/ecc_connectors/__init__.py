@@ -64,17 +64,6 @@ from ._errors import (
 from ._io import (
     IOPolicy,
 )
-from ._ledger import (
-    ActionRecord,
-    ActionState,
-    FailureRecord,
-    HighWater,
-    Ledger,
-    OrderRecord,
-    PendingUpdate,
-    PhoneOrderRecord,
-    SQLiteLedger,
-)
 from ._model import (
     Address,
     ChangeKind,
@@ -130,6 +119,17 @@ from ._registry import (
 from ._reports import (
     DownloadReport,
     ReconcileReport,
+)
+from .ledger import (
+    ActionRecord,
+    ActionState,
+    FailureRecord,
+    HighWater,
+    Ledger,
+    OrderRecord,
+    PendingUpdate,
+    PhoneOrderRecord,
+    SQLiteLedger,
 )
 from .rules import decide, diff
 

@@ -36,10 +36,10 @@ from ._effects import Effect as _Effect
 from ._effects import Run as _Run
 from ._effects import StoreNow as _StoreNow
 from ._errors import ConfigurationError, ConnectorError
-from ._ledger import ActionRecord, RowWrite
 from ._model import Item, Order, utc
 from ._outcomes import Download, Ignore, Tab
 from ._policy import ItemSource
+from .ledger import ActionRecord, RowWrite
 
 __all__ = ["Actions", "describe"]
 

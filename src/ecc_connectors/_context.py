@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 
 from ._driver import Driver
 from ._errors import ConfigurationError
-from ._ledger import Ledger
 from ._model import utc
 from ._policy import SyncPolicy
+from .ledger import Ledger
 
 __all__ = ["Context"]
 

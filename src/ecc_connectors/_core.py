@@ -10,9 +10,9 @@ from ._actions import Actions
 from ._download import Downloads
 from ._driver import Capability, Flow
 from ._effects import Effect, Run
-from ._ledger import OrderRecord
 from ._model import Order, StoreStatus
 from ._policy import PolicyProblem
+from .ledger import OrderRecord
 
 T = TypeVar("T")
 

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import attrs
 
 from ._driver import Driver, Flow
-from ._ledger import PageBatch
+from .ledger import PageBatch
 
 __all__ = ["Await", "CoreGen", "Effect", "Flush", "Progress", "ProgressCallback", "Run", "StoreNow", "Submit", "Write"]
 

@@ -59,7 +59,11 @@ from ._effects import StoreNow as _StoreNow
 from ._effects import Submit as _Submit
 from ._effects import Write as _Write
 from ._io import AsyncIO, IOPolicy, Pending, SyncIO, advance
-from ._ledger import (
+from ._model import Item, Order, StoreStatus
+from ._outcomes import Tab
+from ._policy import PolicyProblem, SyncPolicy
+from ._reports import DownloadReport, ReconcileReport
+from .ledger import (
     ActionRecord,
     FailureRecord,
     Ledger,
@@ -67,10 +71,6 @@ from ._ledger import (
     PendingUpdate,
     PhoneOrderRecord,
 )
-from ._model import Item, Order, StoreStatus
-from ._outcomes import Tab
-from ._policy import PolicyProblem, SyncPolicy
-from ._reports import DownloadReport, ReconcileReport
 
 __all__ = ["AsyncConnector", "Connector", "DownloadReport", "Progress", "ReconcileReport"]
 T = TypeVar("T")
