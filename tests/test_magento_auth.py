@@ -295,6 +295,18 @@ def test_no_secret_in_logs(client: httpx.Client, caplog: pytest.LogCaptureFixtur
     assert PASSWORD not in caplog.text
 
 
+def test_no_oauth_key_in_logs(client: httpx.Client, caplog: pytest.LogCaptureFixture) -> None:
+    # oauthlib logs the parameters it signs at DEBUG level: the consumer key and the access token among them.
+    caplog.set_level(logging.DEBUG)
+    route = respx.get(f"{V1}/orders").mock(return_value=httpx.Response(200, json=EMPTY_PAGE))
+    driver = Magento2Driver(BASE, auth=OAuth1(**SECRETS))
+    run(driver.first_page(OrderQuery()), client, driver)
+    assert route.called
+    assert "oauthlib" in caplog.text  # its other lines still pass
+    for secret in SECRETS.values():
+        assert secret not in caplog.text
+
+
 # from_env ---------------------------------------------------------------------------------------------------
 def test_from_env_picks_the_auth_mode() -> None:
     base = {"MAGENTO_BASE_URL": BASE}

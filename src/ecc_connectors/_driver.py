@@ -27,12 +27,16 @@ fetch them concurrently) or :class:`FollowCursor` (an opaque cursor or a server-
 another; a flow may recover an expired search id by itself, since it can send as many requests as it needs).
 Offset pages over a sort that moves can skip a row, so after such a listing the engine verifies completeness
 with ``list_keys`` where the driver offers it before it moves the high-water mark.
+
+**Settings.** A driver declares its settings as a typed class (fields made with ``setting``, see ``_settings``)
+and names it as ``Driver.settings_class``; ``from_settings`` (a form's dict) and ``from_env`` then load and check
+them the same way for every driver and hand them to the driver's ``from_config``.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
@@ -40,10 +44,11 @@ from typing import Any, ClassVar, TypeVar
 import attrs
 import httpx
 
-from ._errors import CapabilityNotSupported, PayloadError
+from ._errors import CapabilityNotSupported, ConfigurationError, PayloadError
 from ._model import Address, Customer, Item, Order, StoreStatus, _aware
 from ._policy import StoreDefaults
 from ._retry import RetryHint, default_retry_hint, is_idempotent, mark_idempotent
+from ._settings import load_settings, settings_from_env
 
 __all__ = [
     "CancelRequest",
@@ -74,6 +79,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_D = TypeVar("_D", bound="Driver")
 Flow = Generator[httpx.Request, httpx.Response, T]
 """A driver operation: yields requests, receives responses, returns its result."""
 
@@ -294,99 +300,317 @@ class Limits:
 
 
 class Driver:
-    """Base class for cart drivers. Subclasses set ``name`` and ``capabilities`` and implement the flows they
-    declare. An undeclared operation raises :class:`CapabilityNotSupported` before any request is sent."""
+    """Base class for cart drivers.
+
+    A subclass sets :attr:`name` and :attr:`capabilities`, implements the flows it declares, and (to be built from
+    a form, a config file or the environment) names its :attr:`settings_class` and implements :meth:`from_config`.
+    An undeclared operation raises :class:`CapabilityNotSupported` before any request is sent.
+
+    What the engine promises every flow:
+
+    * it sends each request the flow yields and sends back the response, whatever its status, after its own
+      retries (network faults where resending is safe, responses :meth:`retry_hint` marks). When they run out
+      it throws :class:`RateLimited` (429) or :class:`TransportError` into the flow at its ``yield``, or sends
+      the last response for the flow to map;
+    * a write (any request but GET, HEAD, OPTIONS, PUT and DELETE, unless marked with :func:`mark_idempotent`) is
+      resent only when the store cannot have acted on it (not sent, or answered 429 or 503);
+    * several flows of one driver may be in progress at once, on different threads, and a flow may be closed
+      unfinished: keep per-operation state in the flow, make shared caches
+      thread-safe, and never catch ``GeneratorExit``.
+
+    What every flow promises back:
+
+    * no I/O of its own (no client, no sleep): requests are yielded, nothing else;
+    * errors from one tree: a store's refusal is :class:`StoreError` (its message, code and ``http_status``), a
+      refused credential :class:`AuthenticationError`, a 2xx answer to a read that cannot be read
+      :class:`BrokenAnswer`; one malformed order in a page is a :class:`PayloadError` in ``Page.orders``;
+    * no credential in any message, ``repr`` or log line.
+    """
 
     name: ClassVar[str] = ""
+    """The registry name (``"magento2"``), also used in messages."""
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    """What the driver offers; the engine checks it (:meth:`require`) before running any flow."""
     sorts_by_updated: ClassVar[bool] = True
     """Pages come sorted by ``updated_at`` ascending, so the engine may move its high-water mark page by page."""
+    settings_class: ClassVar[type[Any] | None] = None
+    """The attrs class of this driver's settings (fields made with :func:`setting`), read by
+    :meth:`from_settings`, :meth:`from_env` and :func:`describe_settings`; ``None``: the driver is built in code
+    only."""
 
     store_id: str = ""
     """Names the store in the ledger (one driver instance speaks to one store)."""
 
+    # Settings ------------------------------------------------------------------------------------------------
+    @classmethod
+    def from_config(cls: type[_D], settings: Any) -> _D:
+        """Build the driver from an instance of :attr:`settings_class` (already loaded and checked).
+
+        Implemented by each driver that declares settings; :meth:`from_settings` and :meth:`from_env` call it.
+        It does no I/O (the first request happens in a flow) and raises :class:`ConfigurationError` for settings
+        that cannot work together, without quoting a secret.
+        """
+        raise ConfigurationError(
+            f"driver {cls.name or cls.__name__!r} cannot be built from settings: it does not implement from_config"
+        )
+
+    @classmethod
+    def _settings_class(cls) -> type[Any]:
+        if cls.settings_class is None:
+            raise ConfigurationError(
+                f"driver {cls.name or cls.__name__!r} declares no settings class: build it in code"
+            )
+        return cls.settings_class
+
+    @classmethod
+    def from_settings(cls: type[_D], settings: Mapping[str, object]) -> _D:
+        """Build the driver from a mapping of setting names to values (text from a form or a config file, or
+        typed values): :func:`load_settings` with :attr:`settings_class`, then :meth:`from_config`.
+
+        Raises:
+            ConfigurationError: the driver declares no settings class, or the settings cannot be used (a
+                :class:`SettingsError` naming every unknown, missing or bad setting at once, secrets never quoted).
+        """
+        return cls.from_config(load_settings(cls._settings_class(), settings))
+
+    @classmethod
+    def from_env(cls: type[_D], env: Mapping[str, str] | None = None) -> _D:
+        """Build the driver from environment variables (``os.environ`` when ``env`` is ``None``), each setting
+        read from the variable its field names: :func:`settings_from_env`, then :meth:`from_config`.
+
+        Raises:
+            ConfigurationError: as :meth:`from_settings`, each setting named with its variable.
+        """
+        return cls.from_config(settings_from_env(cls._settings_class(), env))
+
+    # Engine hooks --------------------------------------------------------------------------------------------
     def limits(self) -> Limits:
+        """The store's fair I/O limits: concurrency, rate, timeouts, attempts per request.
+
+        Called when a connector is built (its default ``IOPolicy``; an application's own policy replaces it) and
+        while downloading (the concurrency and ``max_attempts`` also bound how many pages are in flight and how
+        often an unreadable answer is asked again). No I/O; return the same value every time.
+        """
         return Limits()
 
     def store_defaults(self) -> StoreDefaults:
         """The store's own words for the statuses a policy sets (shipped, cancelled, acknowledged). A policy that
         left them at the SDK's defaults takes these instead (:meth:`SyncPolicy.with_store_defaults`), so a store
-        whose vocabulary is ``completed`` / ``cancelled`` works without settings."""
+        whose vocabulary is ``completed`` / ``cancelled`` works without settings.
+
+        Called once when a connector is built, before the policy is validated. No I/O.
+        """
         return StoreDefaults()
 
     def auth(self) -> httpx.Auth | None:
-        """Request signing or token handling, as an ``httpx.Auth`` (re-run on every send, retries included)."""
+        """Request signing or token handling, as an ``httpx.Auth``; ``None``: requests go as the flow built them.
+
+        Called before every send attempt, retries included, from any thread: return the same object each time
+        (it may cache a token; guard that with a lock). Its ``auth_flow`` signs afresh on each attempt and may send
+        requests of its own (fetching a token, once more after a 401), inside that attempt. A refused credential
+        is :class:`AuthenticationError`, raised after at most one refresh. Its ``repr`` shows no secret.
+        """
         return None
 
     def retry_hint(self, response: httpx.Response) -> RetryHint | None:
-        """Whether ``response`` is worth retrying. The default follows HTTP: 429 and 502/503/504 (and 500 on
-        idempotent requests), honouring ``Retry-After``. Drivers add store-specific faults."""
+        """Whether ``response`` is worth sending again, and after how long.
+
+        Called on every response, each retry's included, from any thread, with its body read; no I/O and no
+        state. The default follows HTTP: 429 and 503 (the store did not act, so writes too), 500/502/504 for
+        idempotent requests only, honouring ``Retry-After``. Add the store's own throttling faults, and never hint
+        a write the store may have acted on. When the retries run out, a 429 becomes :class:`RateLimited`; any
+        other hinted response goes to the flow, which maps it to an error.
+        """
         return default_retry_hint(response)
 
     def require(self, capability: Capability) -> None:
+        """Raise :class:`CapabilityNotSupported` unless ``capability`` is declared. The engine calls it before it
+        starts a flow for that capability, so before any request; a driver declares :attr:`capabilities` rather
+        than overriding this."""
         if capability not in self.capabilities:
             raise CapabilityNotSupported(self.name or type(self).__name__, capability.value)
 
     def _unsupported(self, capability: Capability) -> Any:
         raise CapabilityNotSupported(self.name or type(self).__name__, capability.value)
 
-    # Flows. Each default says "not supported"; a driver overrides what it declares in ``capabilities``.
+    # Reads. Each default says "not supported"; a driver overrides what it declares in ``capabilities``.
     def list_statuses(self) -> Flow[tuple[StoreStatus, ...]]:
+        """Every status the store knows (code, label, state), for ``list_statuses`` and ``check_policy``.
+
+        ``LIST_STATUSES``. Run on the application's demand; a read. A store without such a call returns its
+        fixed table (a flow that sends nothing). Codes are ``Order.status`` strings, exactly as orders carry them.
+        """
         return self._unsupported(Capability.LIST_STATUSES)  # type: ignore[no-any-return]
 
     def first_page(self, query: OrderQuery) -> Flow[Page]:
+        """The first page of orders matching ``query``; its ``next`` says how to read the rest.
+
+        ``LIST_ORDERS``, for stores without keyset listing (and for ``reconcile`` with content). The engine calls
+        it once per listing and starts the flow afresh, up to ``max_attempts``, when it raises
+        :class:`BrokenAnswer`; the flows in ``next`` are retried the same way, several at once for
+        :class:`NumberedPages`.
+
+        The driver returns only orders within ``query`` (updated and created bounds inclusive; ``statuses=None``:
+        every status, ``()``: none), sorted by ``updated_at`` ascending when :attr:`sorts_by_updated`, with
+        ``Page.total`` the store's count of the whole listing when it gives one.
+
+        Raises:
+            BrokenAnswer: a 2xx answer that cannot be read (cut short, not JSON, no envelope).
+            StoreError: the store answered with an error (:class:`AuthenticationError` for refused
+                credentials). One malformed order is a :class:`PayloadError` in ``Page.orders``, not raised.
+        """
         return self._unsupported(Capability.LIST_ORDERS)  # type: ignore[no-any-return]
 
     def seek_page(self, query: OrderQuery, seek: Seek, size: int) -> Flow[Page]:
-        """Up to ``size`` orders of ``query`` within ``seek``, sorted by :class:`OrderKey`, with ``Page.keys``
-        filled (one per row) and ``Page.total`` the number matching ``seek`` when the store counts. ``next`` is
-        ignored: the engine moves the cursor. A body that cannot be read raises :class:`BrokenAnswer`."""
+        """Up to ``size`` orders of ``query`` whose :class:`OrderKey` lies within ``seek``, sorted by key.
+
+        ``SEEK_ORDERS``. The engine calls it many times per download, concurrently for disjoint slices, and
+        starts a flow afresh when it raises :class:`BrokenAnswer`. It moves each slice's cursor to the last key
+        returned and ends the slice when a page is empty, holds all the rows ``Page.total`` counts, or
+        reaches ``seek.through``; ``next`` is ignored. The first call may come without ``query.updated_to`` (the
+        window's end is not known yet).
+
+        The driver promises: keys strictly rising; ``Page.keys`` one per row, in the order of ``Page.orders``,
+        malformed rows (a :class:`PayloadError`) included; fewer than ``size`` rows is fine (a store's cap);
+        ``Page.total`` exactly the number of rows matching this request (``seek`` included), or ``None``, since a
+        total too small ends a slice early.
+
+        Raises:
+            BrokenAnswer: a 2xx answer that cannot be read, or a row whose key cannot be read (the cursor
+                could not move past it).
+            StoreError: the store answered with an error.
+        """
         return self._unsupported(Capability.SEEK_ORDERS)  # type: ignore[no-any-return]
 
     def probe(self, query: OrderQuery, offset: int) -> Flow[Probe]:
-        """The key of the order at ``offset`` (0-based) of ``query``'s keyset listing, and the total. The engine
-        uses it to cut the window into slices of about equal size; the default says "cannot tell" without any
-        I/O, and the engine then reads the window as one slice."""
+        """The key of the order at ``offset`` (0-based) of ``query``'s keyset listing (no ``seek`` bounds), and
+        the listing's total.
+
+        The engine sends a few probes at once to cut a window into slices of about equal size, and retries one
+        that raises :class:`BrokenAnswer`. A wrong key costs speed, never orders. Return ``Probe(None, total)``
+        past the end and ``Probe(None, None)`` when the store cannot tell. The default says "cannot tell"
+        without any I/O, and the engine then reads the window as one slice.
+        """
         return Probe(None, None)
         yield  # pragma: no cover - makes this a flow that sends nothing
 
     def list_keys(self, query: OrderQuery, seek: Seek, size: int) -> Flow[KeyPage]:
-        """Like :meth:`seek_page`, but only the keys: the cheapest listing the store offers."""
+        """Like :meth:`seek_page` (the same rows, sorting and ``total``), but only the keys: the cheapest listing
+        the store offers.
+
+        ``LIST_KEYS``. Used by ``reconcile``, and after a listing by offset pages to find orders a moving sort
+        skipped (each found one is read with :meth:`get_order`). Same errors as :meth:`seek_page`.
+        """
         return self._unsupported(Capability.LIST_KEYS)  # type: ignore[no-any-return]
 
     def get_order(self, order_id: str) -> Flow[Order]:
+        """One order, as the store has it now. ``order_id`` is an ``Order.order_id`` this driver produced.
+
+        ``GET_ORDER``. Called by the application, by ``reconcile`` and after an offset listing for orders the
+        listing missed (several at once, retried on :class:`BrokenAnswer`), and after every write to read the
+        order back. A read.
+
+        Raises:
+            StoreError: with ``http_status=404`` when the order does not exist (``reconcile`` counts it as
+                vanished); another error answer otherwise.
+            PayloadError: the order cannot be understood (raised here, there is no page to carry it).
+            BrokenAnswer: a 2xx answer that cannot be read.
+        """
         return self._unsupported(Capability.GET_ORDER)  # type: ignore[no-any-return]
 
+    # Writes. The engine runs each one inside a ledger action held under a lease: never twice at once for the same
+    # action, and again (same request, same ``since``) after a failure, a crash or a lost answer. So each flow looks
+    # in the store for its own work first (one read), returns that as already done, and only then writes, once.
+    # Writes are not marked idempotent: the engine never resends one blindly, it runs the whole flow again.
     def ship(self, request: ShipmentRequest) -> Flow[ShipmentResult]:
+        """Create a shipment (all unshipped lines when ``request.lines`` is empty), then set ``request.status``
+        once if given.
+
+        ``SHIP``. Before shipping, look for a shipment an earlier attempt made (one carrying the tracking
+        numbers; without them, the requested lines already shipped since ``request.since``) and return
+        ``ShipmentResult(its id, already_shipped=True)`` instead. At most one shipment request is sent.
+
+        Raises:
+            StoreError: the store refused (nothing left to ship, a bad line).
+            StatusNotAllowed: the shipment was made but the store refused ``request.status``.
+        """
         return self._unsupported(Capability.SHIP)  # type: ignore[no-any-return]
 
-    # Writes. Each must be safe to run again after an attempt whose answer was lost: look in the store for the
-    # work first (a comment with the same status and text, an invoice or shipment with the same lines) and
-    # report it with ``WriteResult(already_done=True)`` instead of writing again.
     def set_status(self, change: StatusChange) -> Flow[WriteResult | None]:
+        """Set the order's status with ``change.comment`` (acknowledgement, or any status change).
+
+        ``SET_STATUS``. First look for an equal change (status, text, notification) made since
+        ``change.since``; when found, return ``WriteResult(already_done=True, reference=..., found=...)`` and
+        send nothing. Otherwise write once and return a :class:`WriteResult` (``None`` is taken as written).
+
+        Raises:
+            StatusNotAllowed: the store will not set that status on the order in its current state.
+            StoreError: any other refusal.
+        """
         return self._unsupported(Capability.SET_STATUS)  # type: ignore[no-any-return]
 
     def cancel(self, request: CancelRequest) -> Flow[WriteResult | None]:
+        """Cancel the order, then post ``request.status`` / ``comment`` / notification once if given.
+
+        ``CANCEL``. An order already cancelled (by an earlier attempt whose answer was lost) is
+        ``already_done``, not an error; a status comment already in the order since ``request.since`` is not
+        posted again.
+
+        Raises:
+            StoreError: the store will not cancel the order in its state.
+            StatusNotAllowed: the store refused ``request.status``.
+        """
         return self._unsupported(Capability.CANCEL)  # type: ignore[no-any-return]
 
     def invoice(self, order_id: str, notify: bool = False) -> Flow[str | WriteResult]:
-        """Returns the invoice id (or a :class:`WriteResult` whose ``reference`` is the invoice id)."""
+        """Invoice (and capture) the whole order; ``notify`` emails the customer.
+
+        ``INVOICE``. When every line is already invoiced, return the invoice that did it as
+        ``WriteResult(already_done=True, reference=invoice id)`` and send nothing. Returns the new invoice's id
+        (or a :class:`WriteResult` whose ``reference`` is it).
+
+        Raises:
+            StoreError: the store refused (nothing to invoice, capture failed).
+        """
         return self._unsupported(Capability.INVOICE)  # type: ignore[no-any-return]
 
     def search_items(self, query: ItemQuery) -> Flow[tuple[Item, ...]]:
+        """Catalogue items for a phone order: exact ``query.skus``, or ``query.text`` matched against sku and
+        name; at most ``query.limit``.
+
+        ``SEARCH_ITEMS``. A read, run on the application's demand (also on a NetSuite driver used only as the
+        item source). A product that cannot be mapped is left out (and logged), not an error.
+        """
         return self._unsupported(Capability.SEARCH_ITEMS)  # type: ignore[no-any-return]
 
     def reserve_order(self, order: NewOrder) -> Flow[str | None]:
         """First half of a phone order, for stores where an order can be found again by something fixed before
-        it is placed (Magento: the cart it is placed from). Returns that reservation, which the engine records
-        before :meth:`create_order` runs; ``None`` (the default, no I/O): the store has no such thing."""
+        it is placed (Magento: the cart it is placed from).
+
+        ``CREATE_ORDER``. The engine runs it until it succeeds once per ``order.reference``, and records the
+        reservation in the ledger before :meth:`create_order` runs: a later attempt, even in another process,
+        reuses it and never reserves again. It must not place the order. Return a string that
+        :meth:`create_order` can read back; ``None`` (the default, no I/O): the store has no such thing.
+        """
         return None
         yield  # pragma: no cover - makes this a flow that sends nothing
 
     def create_order(self, order: NewOrder, reservation: str | None = None) -> Flow[Order]:
-        """Create the order. With a ``reservation`` (from :meth:`reserve_order`, perhaps by a run that died),
-        first look for an order already placed from it and return that one: a retry never makes a second."""
+        """Place the phone order and return it as the store has it (with its ``order_id``).
+
+        ``CREATE_ORDER``. Run when the ledger holds no order for ``order.reference``, and again after a failure
+        or a lost answer. With a ``reservation`` (from :meth:`reserve_order`, perhaps by a run that died), first
+        look for an order already placed from it and return that one; without one, look it up by
+        ``order.reference`` where the store keeps it (an external id). A retry never makes a second order.
+
+        Raises:
+            StoreError: the store refused the order (an unknown sku, no stock, a bad address).
+        """
         return self._unsupported(Capability.CREATE_ORDER)  # type: ignore[no-any-return]
 
     def close(self) -> None:
-        """Release anything the driver holds (caches, temp files). The engine owns the HTTP client."""
+        """Release anything the driver holds (caches, temp files, a SOAP client).
+
+        The engine never calls it (it owns and closes the HTTP client); the application does, once it closed the
+        connectors using this driver. No I/O; calling it twice is harmless.
+        """

@@ -2,5 +2,6 @@
 
 from ._auth import AdminToken, BearerToken, OAuth1
 from ._driver import Magento2Driver
+from ._settings import Magento2Settings
 
-__all__ = ["AdminToken", "BearerToken", "Magento2Driver", "OAuth1"]
+__all__ = ["AdminToken", "BearerToken", "Magento2Driver", "Magento2Settings", "OAuth1"]

@@ -13,6 +13,7 @@ None of them lets a secret reach a ``repr``, a log line or an exception message.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Generator
 
@@ -25,6 +26,26 @@ from ._errors import _error_text, decode_json
 __all__ = ["AdminToken", "BearerToken", "OAuth1"]
 
 _TOKEN_PATH = "/V1/integration/admin/token"
+
+
+class _DropSigningDetails(logging.Filter):
+    """oauthlib logs, at DEBUG level, the parameters it signs (the consumer key and the access token, which a
+    store with integration tokens as Bearer accepts on its own), the base string and the signature. Those lines
+    are dropped; oauthlib's other lines pass."""
+
+    _PREFIXES = ("Collected params:", "Normalized params:", "Signing: signature base string:", "Signature:")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self._PREFIXES)
+
+
+def _quiet_oauthlib() -> None:
+    signing_log = logging.getLogger("oauthlib.oauth1.rfc5849")
+    if not any(isinstance(f, _DropSigningDetails) for f in signing_log.filters):
+        signing_log.addFilter(_DropSigningDetails())
+
+
+_quiet_oauthlib()
 
 
 def _require(value: str, name: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -37,7 +36,6 @@ from ..._driver import (
 from ..._errors import AuthenticationError, BrokenAnswer, ConfigurationError, PayloadError, StoreError
 from ..._model import Item, Order, StoreStatus
 from . import _scan, _writes
-from ._auth import AdminToken, BearerToken, OAuth1
 from ._errors import BadEnvelope, Envelope, decode_bytes, raise_for_store_error, read_envelope
 from ._mapping import DEFAULT_STATUSES, address_to_magento, map_product
 from ._schema import decode_order, decode_row, read_key
@@ -51,6 +49,7 @@ from ._search import (
     page_count,
     seek_criteria,
 )
+from ._settings import Magento2Settings
 
 __all__ = ["Magento2Driver"]
 
@@ -109,6 +108,7 @@ class Magento2Driver(Driver):
     name: ClassVar[str] = "magento2"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability)
     sorts_by_updated: ClassVar[bool] = True
+    settings_class: ClassVar[type[Any] | None] = Magento2Settings
 
     def __init__(
         self,
@@ -142,8 +142,19 @@ class Magento2Driver(Driver):
         self._limits = limits or Limits()
 
     @classmethod
+    def from_config(cls, settings: Magento2Settings) -> Magento2Driver:
+        """Build the driver from :class:`Magento2Settings` (the auth follows from the credentials set)."""
+        return cls(
+            settings.base_url,
+            store_code=settings.store_code,
+            auth=settings.auth(),
+            store_id=settings.store_id,
+            page_size=settings.page_size,
+        )
+
+    @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Magento2Driver:
-        """Build a driver from ``MAGENTO_*`` variables.
+        """Build a driver from ``MAGENTO_*`` variables (``os.environ`` when ``env`` is ``None``).
 
         ``MAGENTO_BASE_URL`` (required), ``MAGENTO_STORE_CODE`` (default ``default``), and one of:
 
@@ -151,39 +162,13 @@ class Magento2Driver(Driver):
           ``MAGENTO_ACCESS_TOKEN``, ``MAGENTO_ACCESS_TOKEN_SECRET``;
         * ``MAGENTO_ACCESS_TOKEN`` alone (integration token as Bearer);
         * ``MAGENTO_USERNAME`` and ``MAGENTO_PASSWORD`` (admin token).
+
+        Optional: ``MAGENTO_PAGE_SIZE``, ``MAGENTO_STORE_ID``. See :class:`Magento2Settings`.
+
+        Raises:
+            ConfigurationError: every missing or bad variable at once, never quoting a secret.
         """
-        env = os.environ if env is None else env
-
-        def get(key: str) -> str:
-            return env.get(key, "").strip()
-
-        base_url = get("MAGENTO_BASE_URL")
-        if not base_url:
-            raise ConfigurationError("MAGENTO_BASE_URL is not set")
-        auth: httpx.Auth
-        oauth_keys = ("MAGENTO_CONSUMER_KEY", "MAGENTO_CONSUMER_SECRET", "MAGENTO_ACCESS_TOKEN_SECRET")
-        if any(get(k) for k in oauth_keys):
-            missing = [k for k in (*oauth_keys, "MAGENTO_ACCESS_TOKEN") if not get(k)]
-            if missing:
-                raise ConfigurationError(f"OAuth 1.0a needs all four keys; missing: {', '.join(missing)}")
-            auth = OAuth1(
-                get("MAGENTO_CONSUMER_KEY"),
-                get("MAGENTO_CONSUMER_SECRET"),
-                get("MAGENTO_ACCESS_TOKEN"),
-                get("MAGENTO_ACCESS_TOKEN_SECRET"),
-            )
-        elif get("MAGENTO_ACCESS_TOKEN"):
-            auth = BearerToken(get("MAGENTO_ACCESS_TOKEN"))
-        elif get("MAGENTO_USERNAME") or get("MAGENTO_PASSWORD"):
-            if not (get("MAGENTO_USERNAME") and get("MAGENTO_PASSWORD")):
-                raise ConfigurationError("admin token auth needs both MAGENTO_USERNAME and MAGENTO_PASSWORD")
-            auth = AdminToken(get("MAGENTO_USERNAME"), get("MAGENTO_PASSWORD"))
-        else:
-            raise ConfigurationError(
-                "no Magento credentials: set MAGENTO_ACCESS_TOKEN, or MAGENTO_USERNAME and MAGENTO_PASSWORD,"
-                " or the four OAuth 1.0a keys (MAGENTO_CONSUMER_KEY, ...)"
-            )
-        return cls(base_url, store_code=get("MAGENTO_STORE_CODE") or "default", auth=auth)
+        return super().from_env(env)
 
     def __repr__(self) -> str:
         return (
