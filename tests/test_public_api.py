@@ -73,8 +73,11 @@ EXPECTED = [
     "ReconcileReport",
     "RetryHint",
     "SQLiteLedger",
+    "Secret",
     "Seek",
     "Seen",
+    "SettingInfo",
+    "SettingsError",
     "Shipment",
     "ShipmentRequest",
     "ShipmentResult",
@@ -98,10 +101,12 @@ EXPECTED = [
     "available_drivers",
     "create_driver",
     "decide",
+    "describe_settings",
     "diff",
     "fingerprint",
     "get_driver",
     "is_idempotent",
+    "load_settings",
     "mark_idempotent",
     "order_from_snapshot",
     "order_snapshot",
@@ -114,6 +119,8 @@ EXPECTED = [
     "policy_to_toml",
     "register",
     "rules",
+    "setting",
+    "settings_from_env",
     "unregister",
 ]
 
@@ -160,7 +167,8 @@ DRIVER_KIT = [
     "RawJSON", "RetryHint", "Seek", "Shipment", "ShipmentRequest", "ShipmentResult", "StatusChange",
     "StatusNotAllowed", "StoreError", "StoreStatus", "Totals", "Tracking", "TransportError", "WriteResult",
     "answer", "is_idempotent", "mark_idempotent", "next_link", "pages_from_headers", "pages_from_total",
-    "parse_retry_after",
+    "parse_retry_after", "Secret", "SettingInfo", "SettingsError", "describe_settings", "load_settings",
+    "setting", "settings_from_env",
 ]
 
 

@@ -120,6 +120,15 @@ from ._reports import (
     DownloadReport,
     ReconcileReport,
 )
+from ._settings import (
+    Secret,
+    SettingInfo,
+    SettingsError,
+    describe_settings,
+    load_settings,
+    setting,
+    settings_from_env,
+)
 from .ledger import (
     ActionRecord,
     ActionState,
@@ -201,8 +210,11 @@ __all__ = [
     "ReconcileReport",
     "RetryHint",
     "SQLiteLedger",
+    "Secret",
     "Seek",
     "Seen",
+    "SettingInfo",
+    "SettingsError",
     "Shipment",
     "ShipmentRequest",
     "ShipmentResult",
@@ -226,10 +238,12 @@ __all__ = [
     "available_drivers",
     "create_driver",
     "decide",
+    "describe_settings",
     "diff",
     "fingerprint",
     "get_driver",
     "is_idempotent",
+    "load_settings",
     "mark_idempotent",
     "order_from_snapshot",
     "order_snapshot",
@@ -242,5 +256,7 @@ __all__ = [
     "policy_to_toml",
     "register",
     "rules",
+    "setting",
+    "settings_from_env",
     "unregister",
 ]

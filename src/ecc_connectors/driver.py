@@ -14,7 +14,10 @@ What is here:
 * ready-made parts: :func:`answer` (a flow without I/O), :func:`pages_from_total`, :func:`pages_from_headers`,
   :func:`next_link`, the :class:`JsonRest` mixin (exact-money JSON, error table, rate-limit retry hints),
   :class:`Limits`, :class:`RetryHint`, :func:`mark_idempotent` / :func:`is_idempotent`,
-  :func:`parse_retry_after`.
+  :func:`parse_retry_after`;
+* settings: :func:`setting` fields on an attrs class (with ``secret=True`` for keys), :class:`Secret`,
+  :func:`describe_settings` (to build a form), :func:`load_settings` / :func:`settings_from_env`, and
+  :class:`SettingsError` listing every bad field at once.
 """
 
 from __future__ import annotations
@@ -71,6 +74,15 @@ from ._model import (
     Totals,
 )
 from ._retry import RetryHint, is_idempotent, mark_idempotent, parse_retry_after
+from ._settings import (
+    Secret,
+    SettingInfo,
+    SettingsError,
+    describe_settings,
+    load_settings,
+    setting,
+    settings_from_env,
+)
 
 __all__ = [
     "Address",
@@ -101,13 +113,16 @@ __all__ = [
     "OrderLine",
     "OrderQuery",
     "Page",
-    "Payment",
     "PayloadError",
+    "Payment",
     "Probe",
     "RateLimited",
     "RawJSON",
     "RetryHint",
+    "Secret",
     "Seek",
+    "SettingInfo",
+    "SettingsError",
     "Shipment",
     "ShipmentRequest",
     "ShipmentResult",
@@ -120,10 +135,14 @@ __all__ = [
     "TransportError",
     "WriteResult",
     "answer",
+    "describe_settings",
     "is_idempotent",
+    "load_settings",
     "mark_idempotent",
     "next_link",
     "pages_from_headers",
     "pages_from_total",
     "parse_retry_after",
+    "setting",
+    "settings_from_env",
 ]
