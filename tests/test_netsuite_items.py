@@ -90,7 +90,8 @@ def test_phone_order_from_searched_items(
         ),
     )
     order = ns_run(ns_driver.create_order(new))
-    assert fake_suitetalk.calls[-3:] == ["search", "add", "get"]  # KIT-FA resolved by sku, then add and get
+    # look-up by externalId (none yet), KIT-FA resolved by sku, then add and get
+    assert fake_suitetalk.calls[-4:] == ["get", "search", "add", "get"]
     assert order.status == "_pendingFulfillment"
     assert [(ln.sku, ln.quantity, ln.unit_price) for ln in order.lines] == [
         ("TD-100", Decimal("3"), Decimal("14.00")),
@@ -103,7 +104,8 @@ def test_phone_order_from_searched_items(
     assert order.shipping_address.street == ("742 Evergreen Terrace", "Apt 2")
     assert order.shipping_address.country == "US"
     stored = fake_suitetalk.sales_orders[order.order_id]
-    assert stored["externalId"] == "PHONE-1001"
+    assert stored["externalId"] == NetSuiteDriver.order_key("PHONE-1001")
+    assert stored["otherRefNum"] == "PHONE-1001"
     assert stored["shippingAddress"]["country"] == "_unitedStates"
     assert stored["shippingAddress"]["attention"] == "Kwik-E-Mart"
 
@@ -119,9 +121,13 @@ def test_creating_the_same_phone_order_twice_returns_the_first(
         (NewOrderLine("TD-100", Decimal("1"), item_id="15"),),
     )
     first = ns_run(ns_driver.create_order(new))
+    calls = len(fake_suitetalk.calls)
     again = ns_run(ns_driver.create_order(new))
     assert again.order_id == first.order_id
-    assert sum(1 for o in fake_suitetalk.sales_orders.values() if o["externalId"] == "PHONE-7") == 1
+    assert fake_suitetalk.calls[calls:] == ["get"]  # found by its externalId: nothing added
+    key = NetSuiteDriver.order_key("PHONE-7")
+    assert key.startswith("ecc-order-")
+    assert sum(1 for o in fake_suitetalk.sales_orders.values() if o["externalId"] == key) == 1
 
 
 def test_phone_order_needs_a_customer_and_known_items(ns_run: Runner, ns_driver: NetSuiteDriver) -> None:

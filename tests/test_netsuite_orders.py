@@ -12,7 +12,7 @@ import pytest
 import zeep
 from lxml import etree
 
-from ecc_connectors import Capability, ConfigurationError, FollowCursor, OrderQuery, PayloadError
+from ecc_connectors import BrokenAnswer, Capability, ConfigurationError, FollowCursor, OrderQuery, PayloadError
 from ecc_connectors.drivers.netsuite import ORDER_STATUSES, NetSuiteDriver, NetSuiteSettings, packaged_wsdl
 from ecc_connectors.drivers.netsuite._mapping import order_from_record
 from ecc_connectors.testing._netsuite import FakeSuiteTalk
@@ -60,12 +60,13 @@ def run12(twelve: FakeSuiteTalk) -> Iterator[tuple[NetSuiteDriver, Runner]]:
 ALL_IDS = {str(2000 + n) for n in range(12)}
 
 
-def test_pages_through_several_pages_with_search_more(twelve: FakeSuiteTalk, run12: tuple) -> None:
+def test_pages_through_twelve_orders_in_ranges_of_internal_ids(twelve: FakeSuiteTalk, run12: tuple) -> None:
     driver, run = run12
     orders, pages = collect_orders(run, driver, OrderQuery(page_size=5))
-    assert pages == 3
     assert [o.order_id for o in orders] == sorted(ALL_IDS)
-    assert twelve.calls == ["search", "searchMoreWithId", "searchMoreWithId"]
+    # Every answer is a fresh search over a range of internal ids: no search id, no searchMoreWithId.
+    assert set(twelve.calls) == {"search"}
+    assert pages == len(twelve.calls) == 6  # measured: the first answer, then ranges of up to 3 orders (pages of 5)
     assert driver.sorts_by_updated is False
 
 
@@ -75,30 +76,47 @@ def test_first_page_reports_total_and_a_cursor(run12: tuple) -> None:
     assert page.total == 12
     assert len(page.orders) == 5
     assert isinstance(page.next, FollowCursor)
+    later = run(page.next.fetch())
+    assert later.total is None  # later answers count ranges, not the listing
 
 
-def test_an_expired_search_id_is_recovered_from_the_same_page(
-    twelve: FakeSuiteTalk, run12: tuple, clock: Clock
-) -> None:
+def test_an_expired_search_id_cannot_cost_an_order(twelve: FakeSuiteTalk, run12: tuple, clock: Clock) -> None:
     driver, run = run12
     page = run(driver.first_page(OrderQuery(page_size=5)))
-    clock.now += 16 * 60  # search ids live 15 minutes after last use
-    second = run(page.next.fetch())
-    third = run(second.next.fetch())
-    ids = [o.order_id for o in (*page.orders, *second.orders, *third.orders)]
-    assert ids == sorted(ALL_IDS)
-    # page 2 failed with INVALID_JOB_ID, then: a new search, and page 2 of the new search.
-    assert twelve.calls == ["search", "searchMoreWithId", "search", "searchMoreWithId", "searchMoreWithId"]
-    assert third.next is None
-
-
-def test_an_empty_middle_page_loses_nothing(twelve: FakeSuiteTalk, run12: tuple) -> None:
-    driver, run = run12
-    twelve.empty_page(2)
-    orders, _pages = collect_orders(run, driver, OrderQuery(page_size=5))
-    ids = [o.order_id for o in orders]
+    ids = [o.order_id for o in page.orders]
+    while page.next is not None:
+        clock.now += 16 * 60  # search ids live 15 minutes after last use
+        twelve.expire_searches()
+        page = run(page.next.fetch())
+        ids += [o.order_id for o in page.orders]
     assert sorted(ids) == sorted(ALL_IDS)
-    assert len(ids) == len(set(ids)) == 12
+    assert len(ids) == len(set(ids))
+    assert "searchMoreWithId" not in twelve.calls
+
+
+def test_an_answer_short_of_its_count_is_asked_again(twelve: FakeSuiteTalk, run12: tuple) -> None:
+    driver, run = run12
+    page = run(driver.first_page(OrderQuery(page_size=5)))
+    ids = [o.order_id for o in page.orders]
+    twelve.empty_page(1)  # the next answer counts its records but carries none (the "empty page" of NetSuite)
+    calls = len(twelve.calls)
+    page = run(page.next.fetch())
+    assert twelve.calls[calls:] == ["search", "search"]
+    ids += [o.order_id for o in page.orders]
+    while page.next is not None:
+        page = run(page.next.fetch())
+        ids += [o.order_id for o in page.orders]
+    assert sorted(ids) == sorted(ALL_IDS)
+    assert len(ids) == len(set(ids))
+
+
+def test_answers_that_stay_short_are_a_broken_answer(twelve: FakeSuiteTalk, run12: tuple) -> None:
+    driver, run = run12
+    twelve.empty_page(1, times=50)
+    with pytest.raises(BrokenAnswer, match="counted 12") as raised:
+        run(driver.first_page(OrderQuery(page_size=5)))
+    assert raised.value.code == "SHORT_PAGE"
+    assert twelve.calls.count("search") == 1 + driver.settings.max_search_restarts
 
 
 def test_records_moving_between_pages_are_not_lost(twelve: FakeSuiteTalk, run12: tuple) -> None:
@@ -115,14 +133,6 @@ def test_records_moving_between_pages_are_not_lost(twelve: FakeSuiteTalk, run12:
         ids += [o.order_id for o in page.orders]
     assert len(ids) == len(set(ids))
     assert set(ids) == ALL_IDS
-
-
-def test_restarts_are_bounded_when_pages_stay_empty(twelve: FakeSuiteTalk, run12: tuple) -> None:
-    driver, run = run12
-    twelve.empty_page(2, times=50)
-    orders, _pages = collect_orders(run, driver, OrderQuery(page_size=5))
-    assert twelve.calls.count("search") == 1 + driver.settings.max_search_restarts
-    assert {o.order_id for o in orders} <= ALL_IDS
 
 
 def test_query_becomes_transaction_search_criteria(twelve: FakeSuiteTalk, run12: tuple) -> None:
@@ -165,7 +175,9 @@ def test_query_becomes_transaction_search_criteria(twelve: FakeSuiteTalk, run12:
     assert [
         datetime.fromisoformat(t.replace("Z", "+00:00")) for t in texts(local("lastModifiedDate") + "/*")
     ] == [start, end]
-    assert root.xpath(local("tranDate"))[0].get("operator") == "onOrAfter"
+    assert root.xpath(local("dateCreated"))[0].get("operator") == "onOrAfter"
+    assert not root.xpath(local("tranDate"))  # the order date is not what Order.created_at is
+    assert not root.xpath(local("internalIdNumber"))  # the first answer is not bounded
     assert request.extensions.get("ecc_connectors.idempotent") is True
 
 

@@ -16,6 +16,7 @@ from ecc_connectors import (
     StatusNotAllowed,
     StoreError,
     Tracking,
+    WriteResult,
 )
 from ecc_connectors.drivers.netsuite import NetSuiteDriver, NetSuiteSettings
 from ecc_connectors.testing._netsuite import FakeSuiteTalk
@@ -115,13 +116,19 @@ def test_unknown_line_and_unfulfillable_orders(ns_run: Runner, ns_driver: NetSui
 def test_acknowledge_approves_a_pending_order(
     fake_suitetalk: FakeSuiteTalk, ns_run: Runner, ns_driver: NetSuiteDriver
 ) -> None:
-    ns_run(ns_driver.set_status(StatusChange("1506", "_pendingFulfillment")))
+    first = ns_run(ns_driver.set_status(StatusChange("1506", "_pendingFulfillment")))
+    assert first == WriteResult(found="the order was pending approval")
     assert fake_suitetalk.sales_orders["1506"]["orderStatus"] == "_pendingFulfillment"
     calls = len(fake_suitetalk.calls)
-    ns_run(ns_driver.set_status(StatusChange("1506", "approved")))  # already approved: nothing to write
+    again = ns_run(ns_driver.set_status(StatusChange("1506", "approved")))  # already approved: nothing to write
+    assert again.already_done is True
     assert fake_suitetalk.calls[calls:] == ["get"]
+    # Fulfilled since: approved long ago, so nothing to do either.
+    later = ns_run(ns_driver.set_status(StatusChange("1507", "_pendingFulfillment")))
+    assert (later.already_done, later.found) == (True, "the order is already approved (_pendingBilling)")
+    fake_suitetalk.touch("1505", orderStatus="_cancelled")
     with pytest.raises(StatusNotAllowed, match="only orders pending approval"):
-        ns_run(ns_driver.set_status(StatusChange("1507", "_pendingFulfillment")))
+        ns_run(ns_driver.set_status(StatusChange("1505", "_pendingFulfillment")))
 
 
 def test_free_text_status_needs_a_custom_field(

@@ -1,16 +1,28 @@
 """A fake SuiteTalk SOAP endpoint for tests and examples: :class:`FakeSuiteTalk`.
 
-A real HTTP server on 127.0.0.1 (ephemeral port, its own thread, a context manager) that answers the
-operations the NetSuite driver uses: ``search``, ``searchMoreWithId``, ``get``, ``getList``, ``add``,
-``update`` and ``initialize``, for its own sales orders, item fulfilments, items and customers. It behaves the
+A real HTTP server on 127.0.0.1 (ephemeral port, its own thread, a context manager) that answers the SuiteTalk
+operations ``search``, ``searchMoreWithId`` (the driver no longer pages with it, other clients may), ``get``,
+``getList``, ``add``, ``update`` and ``initialize``, for its own sales orders, item fulfilments, items and
+customers. It behaves the
 way the driver has to cope with:
 
 * every request must carry a valid ``tokenPassport`` (signature checked with the fake's secrets, nonces used
   once, timestamps within five minutes); ``applicationInfo`` beside it is refused as ambiguous;
-* search ids expire ``search_ttl`` seconds after last use (``INVALID_JOB_ID``), and every page re-runs the
-  search on the current data, so records that change between pages move;
-* faults can be injected (concurrency, permission, HTTP 503), pages can be made to come back empty, requests
-  can be slowed down, and a concurrency limit can be enforced.
+* a search is **not a snapshot**: every page, the first (``search``) as every later one (``searchMoreWithId``),
+  runs the search again on the current data, so records edited, created or leaving the criteria between pages
+  move the rows behind them. Oracle's help page for searchMoreWithId says so: each page request runs a new
+  search for that page index, and records updated between pages so that they no longer match are left out.
+  Rows come sorted by internal id unless ``search_order`` says otherwise (Oracle documents no order for basic
+  searches);
+* search ids expire ``search_ttl`` seconds after last use (``INVALID_JOB_ID``; Oracle's page gives 15 minutes
+  without use);
+* an enumeration value it does not know (a misspelt status) gives no rows and a ``WARN`` status detail, as
+  NetSuite does since 2008.2; ``externalId`` is unique per record type (``DUP_RCRD`` on a second ``add``) and
+  ``get`` finds records by ``externalId`` too;
+* faults can be injected (concurrency, permission, HTTP 503), answers can be lost after a write was applied
+  (:meth:`FakeSuiteTalk.lose_answers`), pages can be made to come back empty, the store can be changed between
+  any two requests (:meth:`FakeSuiteTalk.on_answer`), requests can be slowed down, and a concurrency limit can
+  be enforced.
 
 Run ``python -m ecc_connectors.testing._netsuite`` to serve the sample data until interrupted.
 """
@@ -19,6 +31,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -35,18 +48,32 @@ _SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 _XSI = "http://www.w3.org/2001/XMLSchema-instance"
 _XSD = "http://www.w3.org/2001/XMLSchema"
 
-# record code -> search enumeration value, and back
-_SEARCH_STATUS = {
-    "_pendingApproval": "_salesOrderPendingApproval",
-    "_pendingFulfillment": "_salesOrderPendingFulfillment",
-    "_cancelled": "_salesOrderCancelled",
-    "_partiallyFulfilled": "_salesOrderPartiallyFulfilled",
-    "_pendingBillingPartFulfilled": "_salesOrderPendingBillingPartFulfilled",
-    "_pendingBilling": "_salesOrderPendingBilling",
-    "_fullyBilled": "_salesOrderBilled",
-    "_closed": "_salesOrderClosed",
+# Sales order statuses as Oracle's 2023_2 schemas spell them, copied from the XSDs (not from the driver, whose
+# tables are what this fake checks): the record's ``SalesOrderOrderStatus`` codes (transactions.saleTypes.xsd),
+# and the ``TransactionStatus`` values a search filters sales orders by (the ``_salesOrder...`` values of the same
+# file). tests/test_netsuite_statuses.py compares both lists with the XSDs themselves.
+ORDER_STATUS_CODES = (
+    "_pendingApproval",
+    "_pendingFulfillment",
+    "_cancelled",
+    "_partiallyFulfilled",
+    "_pendingBillingPartFulfilled",
+    "_pendingBilling",
+    "_fullyBilled",
+    "_closed",
+    "_undefined",
+)
+SALES_ORDER_SEARCH_STATUSES = {
+    "_salesOrderBilled": "_fullyBilled",
+    "_salesOrderCancelled": "_cancelled",
+    "_salesOrderClosed": "_closed",
+    "_salesOrderPartiallyFulfilled": "_partiallyFulfilled",
+    "_salesOrderPendingApproval": "_pendingApproval",
+    "_salesOrderPendingBilling": "_pendingBilling",
+    "_salesOrderPendingBillingPartiallyFulfilled": "_pendingBillingPartFulfilled",
+    "_salesOrderPendingFulfillment": "_pendingFulfillment",
 }
-_STATUS_FROM_SEARCH = {v: k for k, v in _SEARCH_STATUS.items()}
+"""Search value -> the record code of the orders it finds (Oracle pairs them by their UI labels)."""
 _STATUS_LABEL = {
     "_pendingApproval": "Pending Approval",
     "_pendingFulfillment": "Pending Fulfillment",
@@ -153,6 +180,14 @@ class _StatusError(Exception):
         super().__init__(f"{code}: {message}")
 
 
+class _SearchWarning(Exception):
+    """A search NetSuite answers with no rows and a warning (an enumeration value it does not know)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
 class FakeSuiteTalk:
     """A local SuiteTalk endpoint. Use as a context manager; point the driver at :attr:`url` with
     :attr:`credentials`::
@@ -176,6 +211,8 @@ class FakeSuiteTalk:
         seed: bool = True,
         new_order_status: str = "_pendingFulfillment",
         clock: Callable[[], float] = time.monotonic,
+        search_order: str = "internalId",
+        max_page_size: int = 1000,
     ) -> None:
         self.credentials = TokenCredentials(account, consumer_key, consumer_secret, token_id, token_secret)
         self.version = version
@@ -183,6 +220,12 @@ class FakeSuiteTalk:
         self.latency = latency
         self.concurrency_limit = concurrency_limit
         self.new_order_status = new_order_status
+        self.search_order = search_order
+        self.max_page_size = max_page_size
+        """Pages are at most this long whatever the request asks (the answer's ``pageSize`` says so)."""
+        """How search rows are sorted: ``"internalId"`` (default), ``"reverse"`` (internal id descending),
+        ``"lastModifiedDate"``, ``"createdDate"`` or ``"tranDate"`` (ties by internal id). Oracle documents no order
+        for basic searches; the driver must not depend on one."""
         self._clock = clock
         self._ns = _ns(version)
         self._lock = threading.RLock()
@@ -191,6 +234,8 @@ class FakeSuiteTalk:
         self._in_flight = 0
         self._faults: list[tuple[str, str | None]] = []  # (kind, operation or None for any)
         self._empty_pages: dict[int, int] = {}
+        self._lost: list[tuple[str, str | None]] = []  # (mode, operation or None for any)
+        self._hooks: list[Callable[[str, FakeSuiteTalk], None]] = []
         self._searches: dict[str, dict[str, Any]] = {}
         self.sales_orders: dict[str, dict[str, Any]] = {}
         self.fulfilments: dict[str, dict[str, Any]] = {}
@@ -221,10 +266,19 @@ class FakeSuiteTalk:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
+            def setup(self) -> None:
+                super().setup()
+                # Headers and body go out in two writes: without this, Nagle's algorithm holds the body until
+                # the client's delayed ACK, some 40 ms per request.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 status, content_type, payload = fake._handle(self.path, self.headers.get("SOAPAction"), body)
+                if status == 0:  # the answer is lost: the connection closes without a byte of it
+                    self.close_connection = True
+                    return
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(payload)))
@@ -270,6 +324,21 @@ class FakeSuiteTalk:
             raise ValueError(f"unknown fault kind {kind!r}")
         with self._lock:
             self._faults.extend([(kind, operation)] * times)
+
+    def lose_answers(self, times: int = 1, operation: str | None = None, mode: str = "drop") -> None:
+        """The next ``times`` requests (of ``operation``, or any) are carried out, then their answer is lost:
+        ``"drop"`` closes the connection without answering, ``"500"`` answers HTTP 500 with an HTML page (a proxy
+        that gave up). A write is applied all the same, as when NetSuite acts and the answer never arrives."""
+        if mode not in ("drop", "500"):
+            raise ValueError(f"unknown mode {mode!r}")
+        with self._lock:
+            self._lost.extend([(mode, operation)] * times)
+
+    def on_answer(self, hook: Callable[[str, FakeSuiteTalk], None]) -> None:
+        """Call ``hook(operation, fake)`` after every answered request, before the next one is read: a test
+        changes the store between pages this way (edits, new orders) even when the engine drives the paging."""
+        with self._lock:
+            self._hooks.append(hook)
 
     def expire_searches(self) -> None:
         """Make every search id issued so far unknown, as after 15 idle minutes."""
@@ -502,7 +571,15 @@ class FakeSuiteTalk:
                 self._injected(operation)
                 with self._lock:
                     answer = self._dispatch(operation, operation_element, root)
-                return 200, "text/xml; charset=utf-8", self._envelope(answer)
+                    payload = self._envelope(answer)
+                    lost = self._take_lost(operation)
+                    for hook in list(self._hooks):
+                        hook(operation, self)
+                if lost == "drop":
+                    return 0, "", b""
+                if lost == "500":
+                    return 500, "text/html", b"<html><body>500 Internal Server Error</body></html>"
+                return 200, "text/xml; charset=utf-8", payload
             except _SoapError as fault:
                 if fault.kind == "unavailable":
                     return 503, "text/html", b"<html><body>Service Temporarily Unavailable</body></html>"
@@ -510,6 +587,13 @@ class FakeSuiteTalk:
         finally:
             with self._lock:
                 self._in_flight -= 1
+
+    def _take_lost(self, operation: str) -> str | None:
+        for index, (mode, only) in enumerate(self._lost):
+            if only is None or only == operation:
+                del self._lost[index]
+                return mode
+        return None
 
     def _injected(self, operation: str) -> None:
         with self._lock:
@@ -649,12 +733,18 @@ class FakeSuiteTalk:
 
         return wrap
 
-    def _status(self, parent: Any, error: _StatusError | None = None) -> None:
+    def _status(
+        self, parent: Any, error: _StatusError | None = None, warning: _SearchWarning | None = None
+    ) -> None:
         status = self._el(parent, "platformCore", "status", isSuccess=error is None)
         if error is not None:
             detail = self._el(status, "platformCore", "statusDetail", type="ERROR")
             self._el(detail, "platformCore", "code", error.code)
             self._el(detail, "platformCore", "message", error.message)
+        if warning is not None:
+            detail = self._el(status, "platformCore", "statusDetail", type="WARN")
+            self._el(detail, "platformCore", "code", "WARNING")
+            self._el(detail, "platformCore", "message", warning.message)
 
     def _record(
         self, parent: Any, tag_prefix: str, tag: str, kind: str, data: dict[str, Any], body_only: bool = False
@@ -871,9 +961,49 @@ class FakeSuiteTalk:
             return value.startswith(wanted)
         return value == wanted
 
+    @staticmethod
+    def _long_match(value: int, rule: dict[str, Any]) -> bool:
+        """SearchLongField operators; ``between`` includes both ends."""
+        values = [int(v) for v in rule["values"] if v not in ("", None)]
+        if not values:
+            return True
+        first, op = values[0], rule["operator"] or "equalTo"
+        second = int(rule["value2"]) if rule["value2"] not in ("", None) else first
+        checks: dict[str, Callable[[], bool]] = {
+            "equalTo": lambda: value == first,
+            "notEqualTo": lambda: value != first,
+            "greaterThan": lambda: value > first,
+            "greaterThanOrEqualTo": lambda: value >= first,
+            "lessThan": lambda: value < first,
+            "lessThanOrEqualTo": lambda: value <= first,
+            "between": lambda: first <= value <= second,
+            "notBetween": lambda: not first <= value <= second,
+        }
+        if op not in checks:
+            raise _SoapError("unexpected", f"operator {op!r} is not served by this fake")
+        return checks[op]()
+
+    def _sort_key(self, pair: tuple[str, dict[str, Any]]) -> Any:
+        data = pair[1]
+        order = self.search_order
+        if order == "internalId":
+            return int(data["internalId"])
+        if order == "reverse":
+            return -int(data["internalId"])
+        if order in ("lastModifiedDate", "tranDate", "createdDate"):
+            stamp = data.get(order) or data.get("createdDate") or datetime.min.replace(tzinfo=timezone.utc)
+            return (stamp, int(data["internalId"]))
+        raise ValueError(f"unknown search_order {order!r}")
+
     def _matches(self, criteria: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         kind = criteria["_kind"]
         found: list[tuple[str, dict[str, Any]]] = []
+        status = criteria.get("status")
+        for value in (status or {}).get("values") or []:
+            if value not in SALES_ORDER_SEARCH_STATUSES:
+                # What NetSuite does since 2008.2 with an enumeration value it does not know: no rows, a warning.
+                raise _SearchWarning(f"The field status's enum value <{value}> is invalid for this search.")
+        ids = criteria.get("internalIdNumber")
         if kind == "TransactionSearchBasic":
             types = set(criteria.get("type", {}).get("values") or ["_salesOrder", "_itemFulfillment"])
             if "_salesOrder" in types:
@@ -907,13 +1037,15 @@ class FakeSuiteTalk:
                 found.append((item["kind"], item))
         else:
             raise _SoapError("unexpected", f"search record {kind!r} is not served by this fake")
-        found.sort(key=lambda pair: int(pair[1]["internalId"]))
+        if ids:
+            found = [pair for pair in found if self._long_match(int(pair[1]["internalId"]), ids)]
+        found.sort(key=self._sort_key)
         return found
 
     def _order_matches(self, order: dict[str, Any], criteria: dict[str, Any]) -> bool:
         status = criteria.get("status")
         if status and status["values"]:
-            codes = {_STATUS_FROM_SEARCH.get(v, v) for v in status["values"]}
+            codes = {SALES_ORDER_SEARCH_STATUSES.get(v, "") for v in status["values"]}
             if order["orderStatus"] not in codes:
                 return False
         if "lastModifiedDate" in criteria and not self._date_match(
@@ -922,12 +1054,18 @@ class FakeSuiteTalk:
             return False
         if "tranDate" in criteria and not self._date_match(order["tranDate"], criteria["tranDate"]):
             return False
+        if "dateCreated" in criteria and not self._date_match(order["createdDate"], criteria["dateCreated"]):
+            return False
         return "tranId" not in criteria or self._string_match(order["tranId"], criteria["tranId"])
 
     def _search_page(self, search_id: str, page_index: int) -> Callable[[Any], None]:
         search = self._searches[search_id]
         search["last_used"] = self._clock()
-        found = self._matches(search["criteria"])  # every page runs the search again, as NetSuite does
+        warning: _SearchWarning | None = None
+        try:
+            found = self._matches(search["criteria"])  # every page runs the search again, as NetSuite does
+        except _SearchWarning as exc:
+            found, warning = [], exc
         size = search["page_size"]
         total_pages = max(1, math.ceil(len(found) / size)) if found else 0
         page = found[(page_index - 1) * size : page_index * size]
@@ -938,7 +1076,7 @@ class FakeSuiteTalk:
 
         def fill(node: Any) -> None:
             result = self._el(node, "platformCore", "searchResult")
-            self._status(result)
+            self._status(result, warning=warning)
             self._el(result, "platformCore", "totalRecords", len(found))
             self._el(result, "platformCore", "pageSize", size)
             self._el(result, "platformCore", "totalPages", total_pages)
@@ -957,7 +1095,7 @@ class FakeSuiteTalk:
         body_only = (_value(prefs, "bodyFieldsOnly") or "true") == "true" if prefs is not None else True
         if not 5 <= size <= 1000:
             raise _SoapError("unexpected", f"pageSize must be between 5 and 1000, got {size}")
-        return size, body_only
+        return min(size, self.max_page_size), body_only
 
     def _op_search(self, element: Any, root: Any) -> Callable[[Any], None]:
         size, body_only = self._search_preferences(root)

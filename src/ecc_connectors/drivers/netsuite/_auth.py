@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 import string
 import time
@@ -28,20 +29,39 @@ __all__ = [
     "account_host",
     "passport_account",
     "passport_signature",
+    "valid_account",
 ]
 
 SIGNATURE_ALGORITHM = "HMAC-SHA256"
 _NONCE_ALPHABET = string.ascii_letters + string.digits
 
 
+# A NetSuite account id: digits (production), TSTDRV and digits (a test drive), either with a sandbox
+# (``_SB1``) or release-preview (``_RP``) suffix, written with an underscore or a hyphen, in any case.
+_ACCOUNT = re.compile(r"(?:[0-9]+|TSTDRV[0-9]+)(?:[_-](?:SB[0-9]+|RP))?", re.IGNORECASE)
+
+
+def valid_account(account: str) -> str:
+    """``account`` without surrounding whitespace, or :class:`ValueError` when it is not a NetSuite account id.
+
+    It becomes part of a host name (``<account>.suitetalk.api.netsuite.com``), so anything else (a dot, a slash,
+    an ``@``) could send the signed requests to another host."""
+    value = account.strip()
+    if not _ACCOUNT.fullmatch(value):
+        raise ValueError(
+            f"NetSuite account id {value!r} is not an account id like 1234567, 1234567_SB1 or TSTDRV1234567"
+        )
+    return value
+
+
 def passport_account(account: str) -> str:
     """The account id as the passport wants it: ``1234567_SB1`` (upper case, underscore)."""
-    return account.strip().upper().replace("-", "_")
+    return valid_account(account).upper().replace("-", "_")
 
 
 def account_host(account: str) -> str:
     """The account id as the host name wants it: ``1234567-sb1`` (lower case, hyphen)."""
-    return account.strip().lower().replace("_", "-")
+    return valid_account(account).lower().replace("_", "-")
 
 
 def passport_signature(
@@ -66,18 +86,29 @@ def _not_empty(_inst: object, attribute: attrs.Attribute[str], value: str) -> No
         raise ValueError(f"NetSuite {attribute.name} is empty")
 
 
+def _account(_inst: object, attribute: attrs.Attribute[str], value: str) -> None:
+    _not_empty(_inst, attribute, value)
+    valid_account(value)
+
+
+def _stripped(value: object) -> str:
+    """Credentials pasted with a trailing newline or space sign a different base string: strip them."""
+    return str(value).strip()
+
+
 @attrs.frozen
 class TokenCredentials:
     """An integration record's consumer key/secret and an access token for a user and role.
 
     The secrets never appear in ``repr`` (and so never in logs or exception text built from this object).
+    Every value is stripped of surrounding whitespace; the account id must be one (:func:`valid_account`).
     """
 
-    account: str = attrs.field(validator=_not_empty)
-    consumer_key: str = attrs.field(validator=_not_empty, repr=False)
-    consumer_secret: str = attrs.field(validator=_not_empty, repr=False)
-    token_id: str = attrs.field(validator=_not_empty, repr=False)
-    token_secret: str = attrs.field(validator=_not_empty, repr=False)
+    account: str = attrs.field(converter=_stripped, validator=_account)
+    consumer_key: str = attrs.field(converter=_stripped, validator=_not_empty, repr=False)
+    consumer_secret: str = attrs.field(converter=_stripped, validator=_not_empty, repr=False)
+    token_id: str = attrs.field(converter=_stripped, validator=_not_empty, repr=False)
+    token_secret: str = attrs.field(converter=_stripped, validator=_not_empty, repr=False)
 
     def passport(self, nonce: str | None = None, timestamp: int | None = None) -> dict[str, object]:
         """A signed passport as plain values (``nonce`` and ``timestamp`` are fresh unless given)."""

@@ -47,7 +47,7 @@ SEARCH_STATUS: dict[str, str | None] = {
     "_pendingFulfillment": "_salesOrderPendingFulfillment",
     "_cancelled": "_salesOrderCancelled",
     "_partiallyFulfilled": "_salesOrderPartiallyFulfilled",
-    "_pendingBillingPartFulfilled": "_salesOrderPendingBillingPartFulfilled",
+    "_pendingBillingPartFulfilled": "_salesOrderPendingBillingPartiallyFulfilled",
     "_pendingBilling": "_salesOrderPendingBilling",
     "_fullyBilled": "_salesOrderBilled",
     "_closed": "_salesOrderClosed",

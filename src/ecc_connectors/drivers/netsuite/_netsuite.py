@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
@@ -30,15 +30,24 @@ from ..._driver import (
     ShipmentRequest,
     ShipmentResult,
     StatusChange,
+    WriteResult,
     is_idempotent,
 )
-from ..._errors import CapabilityNotSupported, ConfigurationError, PayloadError, StatusNotAllowed, StoreError
+from ..._errors import (
+    BrokenAnswer,
+    CapabilityNotSupported,
+    ConfigurationError,
+    PayloadError,
+    StatusNotAllowed,
+    StoreError,
+)
 from ..._model import Address, Item, Order, StoreStatus
 from ..._retry import default_retry_hint
 from ._auth import TokenCredentials, TokenPassportAuth, account_host
 from ._mapping import (
     ISO_TO_COUNTRY,
     ORDER_STATUSES,
+    _utc,
     field,
     item_from_record,
     jsonable,
@@ -54,12 +63,19 @@ from ._soap import (
     packaged_wsdl,
     raise_for_status,
     status_codes,
+    status_details,
 )
 
 __all__ = ["NetSuiteDriver", "NetSuiteSettings", "wsdl_location"]
 
 _ITEM_TYPES = ("_inventoryItem", "_nonInventoryItem", "_kit", "_assembly", "_service")
-_SEARCH_EXPIRED = frozenset({"INVALID_JOB_ID", "SEARCH_ID_EXPIRED"})
+# What a get answers for a record that does not exist (by internalId or by externalId).
+_NOT_FOUND = frozenset({"RCRD_DSNT_EXIST", "INVALID_KEY_OR_REF"})
+# A range of internal ids aims at this share of a page, so a denser stretch still fits one answer.
+_RANGE_FILL = 0.9
+# Answers in a row that neither end a walk nor move its lower bound before it gives up (each narrows the next
+# range; a range of one id always fits a page, so a sound walk never gets near this).
+_MAX_STALLED = 64
 # What NetSuite answers when an order has nothing left to fulfil (or cannot be fulfilled in its state).
 _NOTHING_TO_FULFIL = frozenset({"INVALID_INITIALIZE_REF"})
 # Statuses NetSuite derives from fulfilments and billing; no request can set them.
@@ -68,6 +84,10 @@ _DERIVED = frozenset(
 )
 _APPROVE = frozenset({"_pendingFulfillment", "approved", "approve"})
 _CANCEL = frozenset({"_cancelled", "_closed", "canceled", "cancelled", "closed"})
+# Statuses an order reaches only after it was approved: an approval asked for again is already done.
+_APPROVED = frozenset(
+    {"_pendingFulfillment", "_partiallyFulfilled", "_pendingBillingPartFulfilled", "_pendingBilling", "_fullyBilled"}
+)
 
 
 def _page_size(_inst: object, _attr: attrs.Attribute[int], value: int) -> None:
@@ -107,20 +127,64 @@ class NetSuiteSettings:
     status_field: str | None = None
     default_customer_id: str | None = None
     max_search_restarts: int = 3
+    """How often an answer that carries fewer records than it counts (an "empty page") is asked again before
+    the read fails with :class:`BrokenAnswer` (which the engine may ask again in turn)."""
 
 
 @attrs.define
-class _SearchState:
-    """One order download: where it is, and which orders it has already returned."""
+class _Walk:
+    """A search read as ranges of internal ids, each one proven whole by a single answer.
 
-    criteria: Any
+    SuiteTalk has no snapshot: ``searchMoreWithId`` runs the search again for every page, so a row that leaves
+    the result (or moves in an order Oracle does not document) shifts the rows behind it onto a page already
+    read. A range ``lo <= internalIdNumber <= hi`` whose count fits one page comes back whole in one answer, and
+    an internal id never changes, so a row can neither move into a range already read nor out of the one being
+    read: nothing that matches all along can be skipped, whatever the order and whatever changes in between.
+    No search id is kept, so none can expire. Ranges are sized from the density of ids measured so far;
+    a range that turns out too full is narrowed (its rows still count), one that comes back empty is followed by
+    an open one (``>= lo``) that says how many are left."""
+
+    search_type: str
+    criteria: dict[str, Any]
     page_size: int
-    starting_number: str | None
-    search_id: str | None = None
-    next_index: int = 1
-    total_records: int | None = None
-    restarts: int = 0
+    lo: int | None = None
+    """Every match with a smaller internal id has been read (``None``: none yet)."""
+    floor: int | None = None
+    """Where matches are thought to start while ``lo`` is still open (the smallest id seen, or lower): only
+    the size of the next range depends on it."""
+    remaining: int | None = None
+    """How many matches the last open answer counted from ``lo`` on, less those read since."""
+    density: float | None = None
+    """Matches per internal id, as last measured."""
+    total: int | None = None
+    """The first answer's count."""
+    hint: int | None = None
+    """Where the next range ends, taken from the ids of an open answer."""
+    grow: int | None = None
+    """The width of the next range in a bracket after an empty one (four times as wide)."""
+    bracket: tuple[int, int] | None = None
+    """A range from ``lo`` to this end that last counted this many, more than a page: the next ranges bisect it
+    (each at most half of what is left of it), so a dense stretch is read in a few answers."""
+    done: bool = False
+    calls: int = 0
+    stalled: int = 0
     seen: set[str] = attrs.field(factory=set)
+
+
+@attrs.define
+class _Listing:
+    """One order download: its walk, and the number filter applied to the orders."""
+
+    walk: _Walk
+    starting_number: str | None
+    first: bool = True
+
+
+def _int_id(record: Any) -> int | None:
+    try:
+        return int(str(field(record, "internalId", "")))
+    except ValueError:
+        return None
 
 
 def _raw(record: Any) -> Any:
@@ -201,17 +265,22 @@ class NetSuiteDriver(Driver):
 
     @classmethod
     def from_env(
-        cls, settings: NetSuiteSettings | None = None, env: dict[str, str] | None = None
+        cls, env: Mapping[str, str] | None = None, settings: NetSuiteSettings | None = None
     ) -> NetSuiteDriver:
         """Credentials from ``NETSUITE_ACCOUNT``, ``NETSUITE_CONSUMER_KEY``, ``NETSUITE_CONSUMER_SECRET``,
-        ``NETSUITE_TOKEN_ID`` and ``NETSUITE_TOKEN_SECRET``."""
+        ``NETSUITE_TOKEN_ID`` and ``NETSUITE_TOKEN_SECRET`` (in ``env``, else ``os.environ``); ``settings`` as
+        given (the defaults when ``None``)."""
         source = os.environ if env is None else env
         names = ("ACCOUNT", "CONSUMER_KEY", "CONSUMER_SECRET", "TOKEN_ID", "TOKEN_SECRET")
-        missing = [f"NETSUITE_{n}" for n in names if not source.get(f"NETSUITE_{n}")]
+        missing = [f"NETSUITE_{n}" for n in names if not (source.get(f"NETSUITE_{n}") or "").strip()]
         if missing:
             raise ConfigurationError(f"missing NetSuite settings: {', '.join(missing)}")
         values = [source[f"NETSUITE_{n}"] for n in names]
-        return cls(TokenCredentials(*values), settings)
+        try:
+            credentials = TokenCredentials(*values)
+        except ValueError as exc:  # the message names the field or the account id, never a secret
+            raise ConfigurationError(str(exc)) from None
+        return cls(credentials, settings)
 
     def __repr__(self) -> str:
         return f"NetSuiteDriver(account={self.account!r}, endpoint={self.endpoint!r}, wsdl={self.wsdl!r})"
@@ -259,7 +328,8 @@ class NetSuiteDriver(Driver):
             }
         request = self._soap.request(operation, body, search_preferences=prefs, idempotent=idempotent)
         response = yield request
-        return self._soap.reply(operation, response)
+        # Every idempotent call is a read: an answer that cannot be read is a BrokenAnswer, asked again.
+        return self._soap.reply(operation, response, read=idempotent)
 
     def _search(self, record: Any, page_size: int | None = None) -> Flow[Any]:
         body = yield from self._call(
@@ -267,49 +337,151 @@ class NetSuiteDriver(Driver):
         )
         result = body.searchResult
         raise_for_status(result.status, what="search")
-        return result
-
-    def _search_more(self, search_id: str, page_index: int, page_size: int | None = None) -> Flow[Any | None]:
-        """The page, or ``None`` when the search id has expired."""
-        try:
-            body = yield from self._call(
-                "searchMoreWithId",
-                {"searchId": search_id, "pageIndex": page_index},
-                search=True,
-                page_size=page_size,
-                idempotent=True,
+        warnings = [d for d in status_details(result.status) if getattr(d, "type", None) == "WARN"]
+        if warnings and not int(result.totalRecords or 0):
+            # NetSuite answers a criterion it does not understand (an enumeration value it does not know) with
+            # no rows and a warning: that is not "no orders", it is a search that did not run as asked.
+            text = "; ".join(str(getattr(w, "message", "") or getattr(w, "code", "")) for w in warnings)
+            raise StoreError(
+                f"NetSuite search: {text}",
+                code=str(getattr(warnings[0], "code", "") or "WARNING"),
+                store=self.store_id,
             )
-        except StoreError as exc:
-            if exc.code in _SEARCH_EXPIRED:
-                return None
-            raise
-        result = body.searchResult
-        if status_codes(result.status) & _SEARCH_EXPIRED:
-            return None
-        raise_for_status(result.status, what="searchMoreWithId")
         return result
 
-    def _search_all(self, record: Any, page_size: int = 50) -> Flow[list[Any]]:
-        """Every record of a small search (fulfilments of one order, items by text)."""
-        result = yield from self._search(record, page_size)
-        records = list(field(result.recordList, "record", []) or [])
-        total_pages = int(result.totalPages or 0)
-        index = 2
-        while index <= total_pages:
-            more = yield from self._search_more(result.searchId, index, page_size)
-            if more is None:  # expired: start over, keeping what is already known
-                result = yield from self._search(record, page_size)
-                total_pages = int(result.totalPages or 0)
-                known = {field(r, "internalId") for r in records}
-                records += [
-                    r
-                    for r in field(result.recordList, "record", []) or []
-                    if field(r, "internalId") not in known
-                ]
-                index = 2
+    @staticmethod
+    def _target(walk: _Walk) -> int:
+        """How many matches a range aims at: two fewer than the share of a page (a range is asked for with one
+        more id on each side)."""
+        return max(1, int(walk.page_size * _RANGE_FILL) - 2)
+
+    def _range_end(self, walk: _Walk) -> int | None:
+        """The last internal id of the next range (``None``: open, from ``lo`` on)."""
+        target = self._target(walk)
+        start = walk.lo if walk.lo is not None else walk.floor
+        if start is None:
+            return None
+        if walk.hint is not None:
+            return max(walk.hint, start)
+        if walk.bracket is not None:
+            # A range from here that held too many: the part it holds, or at most half of it.
+            end, count = walk.bracket
+            if count <= target:  # what is left of it fits: read it, and as far beyond as the density allows
+                more = int((target - count) / walk.density) if walk.density else 0
+                return end + max(0, more)
+            span = end - start + 1
+            width = max(int(span * target / count), walk.grow or 0)
+            return start + max(1, min(width, span // 2)) - 1
+        # An open range has no extra id at its edges: it may come closer to a whole page.
+        if walk.remaining is None or walk.density is None or walk.remaining <= walk.page_size * _RANGE_FILL:
+            return None
+        return start + max(1, int(target / walk.density)) - 1
+
+    def _range_record(self, walk: _Walk, hi: int | None) -> Any:
+        criteria = dict(walk.criteria)
+        lo = walk.lo
+        if lo is not None and hi is not None:
+            # Oracle does not say whether "between" includes its ends: asking for one more id on each side
+            # covers [lo, hi] under either reading (an id read twice is returned once).
+            criteria["internalIdNumber"] = {"operator": "between", "searchValue": lo - 1, "searchValue2": hi + 1}
+        elif lo is not None:
+            criteria["internalIdNumber"] = {"operator": "greaterThanOrEqualTo", "searchValue": lo}
+        elif hi is not None:
+            criteria["internalIdNumber"] = {"operator": "lessThanOrEqualTo", "searchValue": hi}
+        return self._soap.type("common", walk.search_type)(**criteria)
+
+    def _walk_step(self, walk: _Walk) -> Flow[list[Any]]:
+        """One answer of ``walk``: the records it had not returned yet. Raises :class:`BrokenAnswer` when NetSuite
+        keeps answering fewer records than it counts (an "empty page"), after ``max_search_restarts`` retries.
+        The walk's state changes only once an answer has been read, so a step may be run again."""
+        hi = self._range_end(walk)
+        record = self._range_record(walk, hi)
+        attempts = self.settings.max_search_restarts + 1
+        for _attempt in range(attempts):
+            result = yield from self._search(record, walk.page_size)
+            total = int(result.totalRecords or 0)
+            records = list(field(result.recordList, "record", []) or [])
+            # The page size NetSuite applied (it may be smaller than the one asked for).
+            size = min(walk.page_size, int(result.pageSize or walk.page_size)) or walk.page_size
+            if len(records) == min(total, size):
+                break
+            # NetSuite counted more than it sent: this answer proves nothing about the range. Ask again.
+        else:
+            raise BrokenAnswer(
+                f"NetSuite search answered {len(records)} records where it counted {total}, {attempts} times",
+                code="SHORT_PAGE",
+                store=self.store_id,
+            )
+        walk.calls += 1
+        walk.page_size = size
+        lo_before = walk.lo
+        if walk.total is None:
+            walk.total = total
+        ids = sorted(n for n in (_int_id(r) for r in records) if n is not None)
+        if walk.lo is None and ids:
+            walk.floor = ids[0] if walk.floor is None else min(walk.floor, ids[0])
+        start = walk.lo if walk.lo is not None else walk.floor
+        walk.hint = None
+        if total <= walk.page_size:  # the whole range is in this one answer
+            if hi is None:
+                walk.done = True
+            else:
+                inside = sum(1 for n in ids if n <= hi and (walk.lo is None or n >= walk.lo))
+                width = hi - start + 1 if start is not None and hi >= start else 1
+                walk.density = max(inside, 1) / width
+                walk.lo = hi + 1
+                walk.remaining = max(0, (walk.remaining or 0) - inside)
+                if walk.bracket is not None:
+                    end, count = walk.bracket
+                    walk.bracket = (end, count - inside) if end >= walk.lo and count > inside else None
+                    # Nothing in it: the matches of the bracket lie further on, so the next range is wider.
+                    walk.grow = 4 * width if inside == 0 else None
+                elif inside == 0:
+                    # An empty range: the next one is open, and its count says how many are really left.
+                    walk.remaining = 0
+        elif hi is None:  # an open range holding more than a page: count what is left
+            walk.remaining = total
+            walk.bracket = None
+            walk.grow = None
+            if ids:
+                # End the next range at one of the ids just read: if NetSuite listed the lowest ids first, that
+                # range holds all but two of them (room for its two edge ids) and fits; in any other order it
+                # holds too many, and its count then starts a bisection.
+                walk.hint = ids[min(len(ids), max(1, walk.page_size - 2)) - 1]
+        else:  # a range too full: the next one is part of it
+            walk.bracket = (hi, total)
+            walk.grow = None
+            if walk.lo is None and ids:
+                # "Everything up to hi" is too full: matches lie below the smallest id seen. Guess where they
+                # start from this answer's ids (only a size for the next range, never a claim; ids are positive).
+                local = len(ids) / max(1, hi - ids[0] + 1)
+                origin = max(0, hi - int(total / local) + 1)
+                walk.floor = origin if walk.floor is None else min(walk.floor, origin)
+        # Every answer either moves lo on, ends the walk, or narrows the next range (it cannot narrow forever); a
+        # long run of answers that do none of the first two means something is wrong: give up rather than spin.
+        walk.stalled = 0 if walk.done or walk.lo != lo_before else walk.stalled + 1
+        if walk.stalled > _MAX_STALLED:
+            raise StoreError(
+                f"NetSuite search: {walk.stalled} answers in a row without progress; giving up",
+                code="SEARCH_STALLED",
+                store=self.store_id,
+            )
+        fresh = []
+        for record_ in records:
+            internal_id = str(field(record_, "internalId", "") or "")
+            if internal_id and internal_id in walk.seen:
                 continue
-            records += list(field(more.recordList, "record", []) or [])
-            index += 1
+            if internal_id:
+                walk.seen.add(internal_id)
+            fresh.append(record_)
+        return fresh
+
+    def _search_all(self, search_type: str, criteria: dict[str, Any], page_size: int = 50) -> Flow[list[Any]]:
+        """Every record of a search (the fulfilments of one order), read as a walk."""
+        walk = _Walk(search_type, criteria, page_size)
+        records: list[Any] = []
+        while not walk.done:
+            records += yield from self._walk_step(walk)
         return records
 
     def _record(self, ref: dict[str, Any], what: str, order_id: str | None = None) -> Flow[Any]:
@@ -318,6 +490,17 @@ class NetSuiteDriver(Driver):
         )
         response = body.readResponse
         raise_for_status(response.status, order_id=order_id, what=what)
+        return response.record
+
+    def _find_record(self, ref: dict[str, Any], what: str) -> Flow[Any | None]:
+        """The record ``ref`` names, or ``None`` when NetSuite has none."""
+        body = yield from self._call(
+            "get", {"baseRef": self._soap.type("core", "RecordRef")(**ref)}, idempotent=True
+        )
+        response = body.readResponse
+        if response.status.isSuccess is False and status_codes(response.status) & _NOT_FOUND:
+            return None
+        raise_for_status(response.status, what=what)
         return response.record
 
     def _write(self, operation: str, record: Any, order_id: str | None, what: str) -> Flow[str]:
@@ -334,7 +517,7 @@ class NetSuiteDriver(Driver):
         return ORDER_STATUSES
         yield  # a flow that needs no request
 
-    def _order_criteria(self, query: OrderQuery) -> Any:
+    def _order_criteria(self, query: OrderQuery) -> dict[str, Any]:
         criteria: dict[str, Any] = {"type": {"operator": "anyOf", "searchValue": ["_salesOrder"]}}
         if query.statuses:
             try:
@@ -345,7 +528,9 @@ class NetSuiteDriver(Driver):
                 criteria["status"] = {"operator": "anyOf", "searchValue": values}
         for name, start, end in (
             ("lastModifiedDate", query.updated_from, query.updated_to),
-            ("tranDate", query.created_from, query.created_to),
+            # dateCreated is the record's createdDate, which Order.created_at comes from (tranDate is the order
+            # date a user may set to any day).
+            ("dateCreated", query.created_from, query.created_to),
         ):
             if start and end:
                 criteria[name] = {"operator": "within", "searchValue": start, "searchValue2": end}
@@ -353,51 +538,20 @@ class NetSuiteDriver(Driver):
                 criteria[name] = {"operator": "onOrAfter", "searchValue": start}
             elif end:
                 criteria[name] = {"operator": "onOrBefore", "searchValue": end}
-        return self._soap.type("common", "TransactionSearchBasic")(**criteria)
+        return criteria
 
     def first_page(self, query: OrderQuery) -> Flow[Page]:
         # The query's page size, up to the configured ceiling; NetSuite takes 5 to 1000.
         page_size = min(self.settings.page_size, max(5, query.page_size or self.settings.page_size))
-        state = _SearchState(self._order_criteria(query), page_size, query.starting_number)
-        return (yield from self._order_page(state))
+        walk = _Walk("TransactionSearchBasic", self._order_criteria(query), page_size)
+        return (yield from self._order_page(_Listing(walk, query.starting_number)))
 
-    def _order_page(self, st: _SearchState) -> Flow[Page]:
-        while True:
-            if st.search_id is None:
-                result = yield from self._search(st.criteria, st.page_size)
-                st.search_id = result.searchId
-                if st.next_index > 1:
-                    result = yield from self._search_more(st.search_id or "", st.next_index, st.page_size)
-                    if result is None:  # expired at once: go round again with a new search
-                        st.search_id = None
-                        continue
-            else:
-                result = yield from self._search_more(st.search_id, st.next_index, st.page_size)
-                if result is None:
-                    # Search ids expire 15 minutes after last use: run it again and go on from the same page.
-                    st.search_id = None
-                    continue
-            total = int(result.totalRecords or 0)
-            total_pages = int(result.totalPages or 0)
-            records = list(field(result.recordList, "record", []) or [])
-            moved = st.total_records is not None and total != st.total_records
-            short = st.next_index < total_pages and len(records) < int(result.pageSize or st.page_size)
-            if (moved or short) and st.restarts < self.settings.max_search_restarts:
-                # Each page re-runs the search: a changed count or a short middle page means records moved
-                # between pages. Start again from page 1; orders already returned are skipped by internalId.
-                st.restarts += 1
-                st.search_id = None
-                st.next_index = 1
-                st.total_records = None
-                continue
-            st.total_records = total
-            break
+    def _order_page(self, listing: _Listing) -> Flow[Page]:
+        walk = listing.walk
+        records = yield from self._walk_step(walk)
         orders: list[Order | PayloadError] = []
         for record in records:
             internal_id = str(field(record, "internalId", ""))
-            if internal_id in st.seen:
-                continue
-            st.seen.add(internal_id)
             try:
                 order = order_from_record(record, self.store_id, self.settings.currency)
             except Exception as exc:  # one bad record must not cost the page
@@ -405,17 +559,17 @@ class NetSuiteDriver(Driver):
                     PayloadError(self.store_id, internal_id or None, "record", str(exc), raw=_raw(record))
                 )
                 continue
-            if st.starting_number and not _from_number(order.number, st.starting_number):
+            if listing.starting_number and not _from_number(order.number, listing.starting_number):
                 continue
             orders.append(order)
-        st.next_index += 1
-        following: FollowCursor | None = None
-        if st.next_index <= total_pages:
-            following = FollowCursor(fetch=self._cursor(st))
+        # The count of the first answer; later answers count ranges, not the listing.
+        total = walk.total if listing.first else None
+        listing.first = False
+        following = None if walk.done else FollowCursor(fetch=self._cursor(listing))
         return Page(orders=tuple(orders), next=following, total=total)
 
-    def _cursor(self, st: _SearchState) -> Callable[[], Flow[Page]]:
-        return lambda: self._order_page(st)
+    def _cursor(self, listing: _Listing) -> Callable[[], Flow[Page]]:
+        return lambda: self._order_page(listing)
 
     def get_order(self, order_id: str) -> Flow[Order]:
         record = yield from self._record({"internalId": order_id, "type": "salesOrder"}, "get", order_id)
@@ -436,27 +590,49 @@ class NetSuiteDriver(Driver):
 
     def _fulfilments(self, order_id: str) -> Flow[list[Any]]:
         ref = self._soap.type("core", "RecordRef")(internalId=order_id)
-        criteria = self._soap.type("common", "TransactionSearchBasic")(
-            createdFrom={"operator": "anyOf", "searchValue": [ref]},
-            type={"operator": "anyOf", "searchValue": ["_itemFulfillment"]},
-        )
-        return (yield from self._search_all(criteria))
+        criteria = {
+            "createdFrom": {"operator": "anyOf", "searchValue": [ref]},
+            "type": {"operator": "anyOf", "searchValue": ["_itemFulfillment"]},
+        }
+        return (yield from self._search_all("TransactionSearchBasic", criteria))
+
+    @staticmethod
+    def _earlier_attempt(fulfilment: Any, request: ShipmentRequest, key: str) -> bool:
+        """Whether ``fulfilment`` is this request's own, made by an attempt whose answer was lost: it has the
+        request's externalId, or shares a tracking number, or (a shipment without tracking) it ships exactly the
+        requested lines and quantities, with no tracking number, made since the request was first tried."""
+        if field(fulfilment, "externalId") == key:
+            return True
+        wanted = {t.number for t in request.tracking}
+        packages = field(field(fulfilment, "packageList"), "package", []) or []
+        numbers = {str(field(p, "packageTrackingNumber", "")) for p in packages} - {""}
+        if wanted & numbers:
+            return True
+        if wanted or numbers or not request.lines:
+            return False
+        items = field(field(fulfilment, "itemList"), "item", []) or []
+        shipped = {
+            (str(field(item, "orderLine", "")), _plain(to_decimal(field(item, "quantity")) or Decimal("0")))
+            for item in items
+            if field(item, "itemReceive", True) is not False
+        }
+        if shipped != {(str(line), _plain(qty)) for line, qty in request.lines}:
+            return False
+        created = _utc(field(fulfilment, "createdDate"))
+        return request.since is None or (created is not None and created >= request.since)
 
     def ship(self, request: ShipmentRequest) -> Flow[ShipmentResult]:
         """Fulfil the order: ``initialize`` an ItemFulfillment from it, set lines and packages, ``add`` it.
 
-        A fulfilment made by an earlier attempt (same externalId, or sharing a tracking number) is found first
-        and returned as ``already_shipped``, so a retried request never fulfils twice. ``notify`` and
-        ``status`` are NetSuite's business: it emails per its own preferences and moves the order status
-        itself.
+        The order's fulfilments are read first, and one an earlier attempt made (same externalId, a shared
+        tracking number, or, without tracking, the same lines and quantities since ``request.since``) is returned
+        as ``already_shipped``, so a retried request never fulfils twice. ``notify`` and ``status`` are
+        NetSuite's business: it emails per its own preferences and moves the order status itself.
         """
         key = self.fulfilment_key(request)
-        wanted = {t.number for t in request.tracking}
         existing = yield from self._fulfilments(request.order_id)
         for fulfilment in existing:
-            packages = field(field(fulfilment, "packageList"), "package", []) or []
-            numbers = {str(field(p, "packageTrackingNumber", "")) for p in packages} - {""}
-            if field(fulfilment, "externalId") == key or (wanted and wanted & numbers):
+            if self._earlier_attempt(fulfilment, request, key):
                 return ShipmentResult(str(field(fulfilment, "internalId")), already_shipped=True)
         body = yield from self._call(
             "initialize",
@@ -523,14 +699,17 @@ class NetSuiteDriver(Driver):
         shipment_id = yield from self._write("add", fulfilment, request.order_id, "add fulfilment")
         return ShipmentResult(shipment_id)
 
-    def set_status(self, change: StatusChange) -> Flow[None]:
+    def set_status(self, change: StatusChange) -> Flow[WriteResult | None]:
         """Approve (``_pendingFulfillment`` from ``_pendingApproval``), cancel/close (see :meth:`cancel`), or
         write any other text into the custom body field ``settings.status_field``; NetSuite has no free
-        status."""
+        status. The order is read first: when it already shows the change, nothing is written and the result
+        says ``already_done``."""
         status = change.status
         if status in _CANCEL:
             return (
-                yield from self.cancel(CancelRequest(change.order_id, status, change.comment, change.notify))
+                yield from self.cancel(
+                    CancelRequest(change.order_id, status, change.comment, change.notify, change.since)
+                )
             )
         if status in _DERIVED:
             raise CapabilityNotSupported(
@@ -540,8 +719,8 @@ class NetSuiteDriver(Driver):
             )
         if status in _APPROVE:
             order = yield from self.get_order(change.order_id)
-            if order.status == "_pendingFulfillment":
-                return None
+            if order.status in _APPROVED:
+                return WriteResult(already_done=True, found=f"the order is already approved ({order.status})")
             if order.status != "_pendingApproval":
                 raise StatusNotAllowed(
                     f"NetSuite approves only orders pending approval; this one is {order.status}",
@@ -551,31 +730,35 @@ class NetSuiteDriver(Driver):
                 )
             record = self._sales_order(internalId=change.order_id, orderStatus="_pendingFulfillment")
             yield from self._write("update", record, change.order_id, "approve order")
-            return None
-        if not self.settings.status_field:
+            return WriteResult(found="the order was pending approval")
+        field_id = self.settings.status_field
+        if not field_id:
             raise CapabilityNotSupported(
                 self.name,
                 Capability.SET_STATUS.value,
                 f"NetSuite has no free-text status like {status!r}; set NetSuiteSettings.status_field to a "
                 "custom body field to record it there",
             )
-        custom = self._soap.type("core", "StringCustomFieldRef")(
-            scriptId=self.settings.status_field, value=status
-        )
+        order = yield from self.get_order(change.order_id)
+        current = (order.raw.get("customFields") or {}).get(field_id)
+        if current == status:
+            return WriteResult(already_done=True, found=f"{field_id} already reads {status!r}")
+        custom = self._soap.type("core", "StringCustomFieldRef")(scriptId=field_id, value=status)
         record = self._sales_order(internalId=change.order_id, customFieldList={"customField": [custom]})
         yield from self._write("update", record, change.order_id, "set status field")
-        return None
+        return WriteResult(found=f"{field_id} read {current!r}")
 
-    def cancel(self, request: CancelRequest) -> Flow[None]:
+    def cancel(self, request: CancelRequest) -> Flow[WriteResult | None]:
         """Pending approval: set ``_cancelled``. Otherwise close every open line (``isClosed``); NetSuite then
-        shows the order as closed. Orders fully fulfilled cannot be cancelled (:class:`StatusNotAllowed`)."""
+        shows the order as closed. Orders fully fulfilled cannot be cancelled (:class:`StatusNotAllowed`). The
+        order is read first: one already cancelled or closed, or without an open line, is ``already_done``."""
         order = yield from self.get_order(request.order_id)
         if order.status in ("_cancelled", "_closed"):
-            return None
+            return WriteResult(already_done=True, found=f"the order is already {order.status}")
         if order.status == "_pendingApproval":
             record = self._sales_order(internalId=request.order_id, orderStatus="_cancelled")
             yield from self._write("update", record, request.order_id, "cancel order")
-            return None
+            return WriteResult(found="the order was pending approval")
         if order.status in ("_pendingBilling", "_fullyBilled"):
             raise StatusNotAllowed(
                 f"NetSuite: the order is fully fulfilled ({order.status}) and cannot be closed",
@@ -586,7 +769,7 @@ class NetSuiteDriver(Driver):
         raw_items = field(field(order.raw, "itemList"), "item", []) or []
         open_lines = [item.get("line") for item in raw_items if not item.get("isClosed") and item.get("line")]
         if not open_lines:
-            return None
+            return WriteResult(already_done=True, found="every line of the order is closed")
         record = self._sales_order(
             internalId=request.order_id,
             itemList={
@@ -595,7 +778,7 @@ class NetSuiteDriver(Driver):
             },
         )
         yield from self._write("update", record, request.order_id, "close order lines")
-        return None
+        return WriteResult(found=f"open lines {', '.join(str(line) for line in open_lines)}")
 
     # items and phone orders --------------------------------------------------------------------------------
     def search_items(self, query: ItemQuery) -> Flow[tuple[Item, ...]]:
@@ -647,16 +830,36 @@ class NetSuiteDriver(Driver):
             "zip": address.postcode or None,
         }
 
-    def create_order(self, order: NewOrder) -> Flow[Order]:
+    @staticmethod
+    def order_key(reference: str) -> str:
+        """The externalId of the sales order made for a phone order: derived from its reference alone, so every
+        attempt to create it names the same record, and prefixed so it cannot meet another integration's ids."""
+        return "ecc-order-" + hashlib.sha256(reference.encode()).hexdigest()[:32]
+
+    def reserve_order(self, order: NewOrder) -> Flow[str | None]:
+        """The externalId the order will get (:meth:`order_key`): fixed before it is placed, no I/O."""
+        return self.order_key(order.reference)
+        yield  # pragma: no cover - a flow that sends nothing
+
+    def create_order(self, order: NewOrder, reservation: str | None = None) -> Flow[Order]:
         """``add`` a SalesOrder for a phone order, then ``get`` it. The customer is the order's
-        ``store_customer_id`` (a NetSuite customer internalId) or ``settings.default_customer_id``; the
-        reference becomes the order's externalId, so a second attempt finds the first order instead."""
+        ``store_customer_id`` (a NetSuite customer internalId) or ``settings.default_customer_id``.
+
+        The order's externalId is :meth:`order_key` of its reference (or the ``reservation``, which is that key).
+        A sales order with that externalId is looked up first and returned when found, so a create retried after
+        an answer that was lost never makes a second order; NetSuite refuses a duplicate externalId
+        (``DUP_RCRD``) as well, and that order is then returned too."""
+        key = reservation or self.order_key(order.reference)
         entity = order.customer.store_customer_id or self.settings.default_customer_id
         if not entity:
             raise ConfigurationError(
                 "a NetSuite sales order needs a customer: give customer.store_customer_id or set "
                 "NetSuiteSettings.default_customer_id"
             )
+        ref = {"externalId": key, "type": "salesOrder"}
+        placed = yield from self._find_record(ref, "get by externalId")
+        if placed is not None:
+            return order_from_record(placed, self.store_id, self.settings.currency)
         missing = [line.sku for line in order.lines if not line.item_id]
         ids: dict[str, str] = {}
         if missing:
@@ -689,16 +892,13 @@ class NetSuiteDriver(Driver):
             shippingAddress=self._address(order.shipping_address),
             shipMethod={"internalId": order.shipping_method} if order.shipping_method.isdigit() else None,
             itemList={"item": items},
-            externalId=order.reference,
+            externalId=key,
         )
         body = yield from self._call("add", {"record": record})
         response = body.writeResponse
-        if response.status.isSuccess is False and any(
-            c.startswith("DUP") for c in status_codes(response.status)
-        ):
-            found_order = yield from self._record(
-                {"externalId": order.reference, "type": "salesOrder"}, "get by externalId"
-            )
+        if response.status.isSuccess is False and "DUP_RCRD" in status_codes(response.status):
+            # Placed meanwhile (another attempt's answer was lost after the look-up): that order is this one.
+            found_order = yield from self._record(ref, "get by externalId")
             return order_from_record(found_order, self.store_id, self.settings.currency)
         raise_for_status(response.status, what="add sales order")
         order_id = str(field(response.baseRef, "internalId"))

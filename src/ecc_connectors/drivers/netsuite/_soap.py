@@ -1,9 +1,9 @@
 """The zeep side of the driver: loading the WSDL, building envelopes, reading replies and faults.
 
 zeep never sends anything here. Requests are built with the binding's ``_create`` (the same call zeep makes
-before it posts) and turned into ``httpx.Request`` objects; replies are parsed with zeep's own XML loader and
-the operation's ``process_reply``. The only I/O zeep may do is loading a WSDL from a URL, when configured to,
-and that goes through zeep's ``SqliteCache`` so it happens once per cache lifetime.
+before it posts) and turned into ``httpx.Request`` objects; replies are parsed strictly with lxml (never in
+recover mode) and read with the operation's ``process_reply``. The only I/O zeep may do is loading a WSDL from a
+URL, when configured to, and that goes through zeep's ``SqliteCache`` so it happens once per cache lifetime.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 import httpx
 
 from ..._driver import mark_idempotent
-from ..._errors import AuthenticationError, ConfigurationError, RateLimited, StoreError
+from ..._errors import AuthenticationError, BrokenAnswer, ConfigurationError, RateLimited, StoreError
 
 __all__ = [
     "PACKAGED_VERSION",
@@ -84,14 +85,43 @@ def packaged_wsdl(version: str = PACKAGED_VERSION) -> Path:
     return path
 
 
-def zeep_settings() -> Any:
-    """Settings that read real payloads fully.
+def zeep_settings(*, forbid_external: bool = True) -> Any:
+    """Settings that read real payloads fully, and never repair or widen what they read.
 
-    ``strict=False`` alone lets zeep drop a list whose children come in an order the schema does not expect
-    (``itemList`` came back empty); ignoring sequence order makes it match children by name instead.
+    ``xsd_ignore_sequence_order`` matches children by name: NetSuite does not always write them in the schema's
+    order, and without it zeep silently drops such a list (an order's ``itemList`` came back empty).
+    ``strict=True`` while the WSDL loads: a schema cut short is an error, not a smaller schema (lxml's recover
+    mode would make one and the disk cache would keep it for 30 days). After loading, :func:`load_zeep_client`
+    turns ``strict`` off, which from then on only lets the *schema* read elements it does not declare (kept
+    raw) and namespaces NetSuite writes loosely; replies never go through zeep's XML parser, whose recover mode
+    turned a cut-short answer into a shorter "successful" one: :meth:`SoapClient.reply` parses them strictly.
+    No DTDs or entities anywhere; ``forbid_external`` refuses schemas imported over HTTP (a local WSDL needs
+    none; a WSDL loaded from a URL gets a transport that only fetches from its own and NetSuite's hosts).
     """
     zeep: Any = importlib.import_module("zeep")
-    return zeep.Settings(strict=False, xsd_ignore_sequence_order=True, xml_huge_tree=True)
+    return zeep.Settings(
+        strict=True,
+        xsd_ignore_sequence_order=True,
+        xml_huge_tree=True,
+        forbid_dtd=True,
+        forbid_entities=True,
+        forbid_external=forbid_external,
+    )
+
+
+def _allowed_hosts(wsdl: str) -> frozenset[str]:
+    host = urlsplit(wsdl).hostname or ""
+    return frozenset({host.lower()}) if host else frozenset()
+
+
+def _host_allowed(url: str, own: frozenset[str]) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return False
+    host = (parts.hostname or "").lower()
+    if host in own:
+        return True
+    return parts.scheme == "https" and (host == "netsuite.com" or host.endswith(".netsuite.com"))
 
 
 _clients: dict[tuple[str, str], Any] = {}
@@ -117,15 +147,38 @@ def load_zeep_client(wsdl: str, cache_path: Path | None = None, load_timeout: fl
     zeep: Any = importlib.import_module("zeep")
     cache_module: Any = importlib.import_module("zeep.cache")
     transports: Any = importlib.import_module("zeep.transports")
+    exceptions: Any = importlib.import_module("zeep.exceptions")
 
     remote = wsdl.startswith(("http://", "https://"))
     cache = None
+    transport_class = transports.Transport
     if remote:
         path = cache_path or default_cache_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         cache = cache_module.SqliteCache(path=str(path), timeout=30 * 24 * 3600)
-    transport = transports.Transport(cache=cache, timeout=load_timeout, operation_timeout=load_timeout)
-    client = zeep.Client(wsdl, settings=zeep_settings(), transport=transport)
+        own = _allowed_hosts(wsdl)
+
+        class NetSuiteTransport(transports.Transport):  # type: ignore[misc]
+            """Fetches schemas only from the WSDL's own host and NetSuite's (https); never local files."""
+
+            def load(self, url: str) -> bytes:
+                if not _host_allowed(url, own):
+                    raise exceptions.ExternalReferenceForbidden(url)
+                return bytes(super().load(url))
+
+        transport_class = NetSuiteTransport
+    transport = transport_class(cache=cache, timeout=load_timeout, operation_timeout=load_timeout)
+    settings = zeep_settings(forbid_external=not remote)
+    try:
+        client = zeep.Client(wsdl, settings=settings, transport=transport)
+    except (exceptions.XMLSyntaxError, exceptions.DTDForbidden, exceptions.EntitiesForbidden) as exc:
+        raise ConfigurationError(f"the NetSuite WSDL at {wsdl} is not well-formed XML: {exc}") from None
+    except exceptions.ExternalReferenceForbidden as exc:
+        raise ConfigurationError(
+            f"the NetSuite WSDL at {wsdl} imports {exc.url}, which is neither its own host nor NetSuite's"
+        ) from None
+    # Loaded strictly; from now on strictness only governs how the schema reads replies (see zeep_settings).
+    client.settings.strict = False
     with _clients_lock:
         return _clients.setdefault(key, client)
 
@@ -202,7 +255,7 @@ def fault_from_response(response: httpx.Response) -> Fault | None:
     from lxml import etree
 
     try:
-        root = etree.fromstring(content, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+        root = etree.fromstring(content, parser=_strict_parser())
     except etree.XMLSyntaxError:
         return None
     return _fault_from_root(root)
@@ -256,41 +309,101 @@ class SoapClient:
         )
         return mark_idempotent(request) if idempotent else request
 
-    def reply(self, operation: str, response: httpx.Response) -> Any:
-        """The body of the reply (``searchResult``, ``readResponse``...), or the typed error it stands for."""
+    def reply(self, operation: str, response: httpx.Response, *, read: bool = False) -> Any:
+        """The body of the reply (``searchResult``, ``readResponse``...), or the typed error it stands for.
+
+        The XML is parsed strictly: an answer cut short, or one that is not the operation's envelope, never
+        becomes a shorter successful one. On a ``read`` (search, get, initialize) such a 2xx answer raises
+        :class:`BrokenAnswer`, which the engine asks again for; on a write it is a :class:`StoreError` (the
+        write may have happened: the driver checks the store before it writes again)."""
         from lxml import etree
 
-        loader: Any = importlib.import_module("zeep.loader")
-
+        status = response.status_code
         content = response.content
+        broken = BrokenAnswer if read and status < 300 else StoreError
         if not content.lstrip().startswith(b"<"):
-            raise StoreError(
-                f"NetSuite answered HTTP {response.status_code} without a SOAP envelope",
-                code=f"HTTP_{response.status_code}",
-                http_status=response.status_code,
+            raise broken(
+                f"NetSuite answered HTTP {status} without a SOAP envelope",
+                code=f"HTTP_{status}" if status >= 300 else "NO_ENVELOPE",
+                http_status=status,
                 store="netsuite",
             )
         try:
-            doc = loader.parse_xml(content, self.client.transport, settings=self.client.settings)
+            doc = etree.fromstring(content, parser=_strict_parser())
         except etree.XMLSyntaxError as exc:
-            raise StoreError(
-                f"NetSuite answered with XML that does not parse: {exc}",
+            raise broken(
+                f"NetSuite answered with XML that does not parse (cut short?): {exc}",
                 code="BAD_XML",
-                http_status=response.status_code,
+                http_status=status,
                 store="netsuite",
             ) from None
+        if doc.getroottree().docinfo.doctype:
+            raise StoreError(
+                "NetSuite's answer carries a DTD, which is never read", code="DTD_FORBIDDEN", store="netsuite"
+            )
         fault = _fault_from_root(doc)
         if fault is not None:
             raise fault.error()
-        if response.status_code >= 400:
+        if status >= 400:
             raise StoreError(
-                f"NetSuite answered HTTP {response.status_code}",
-                code=f"HTTP_{response.status_code}",
-                http_status=response.status_code,
+                f"NetSuite answered HTTP {status}", code=f"HTTP_{status}", http_status=status, store="netsuite"
+            )
+        part = _REPLY_PARTS.get(operation)
+        body = doc.find(f"{{{_SOAP_ENV}}}Body") if doc.tag == f"{{{_SOAP_ENV}}}Envelope" else None
+        answer = next((c for c in body if isinstance(c.tag, str)), None) if body is not None else None
+        if answer is None or etree.QName(answer).localname != f"{operation}Response":
+            raise broken(
+                f"NetSuite's answer to {operation} is not a {operation}Response envelope",
+                code="NO_ENVELOPE",
+                http_status=status,
                 store="netsuite",
             )
-        result = self._binding.get(operation).process_reply(doc)
-        return result.body if hasattr(result, "body") else result
+        try:
+            result = self._binding.get(operation).process_reply(doc)
+        except Exception as exc:  # zeep's own errors: the envelope does not read as the operation's answer
+            raise broken(
+                f"NetSuite's answer to {operation} does not read: {type(exc).__name__}: {exc}",
+                code="BAD_ENVELOPE",
+                http_status=status,
+                store="netsuite",
+            ) from None
+        result = result.body if hasattr(result, "body") else result
+        if part is not None:
+            inner = getattr(result, part, None)
+            if inner is None or getattr(inner, "status", None) is None:
+                raise broken(
+                    f"NetSuite's answer to {operation} has no {part} with a status",
+                    code="NO_ENVELOPE",
+                    http_status=status,
+                    store="netsuite",
+                )
+        return result
+
+
+# What each operation's answer must hold (each with a ``status``): anything less is a broken answer.
+_REPLY_PARTS = {
+    "search": "searchResult",
+    "searchMoreWithId": "searchResult",
+    "get": "readResponse",
+    "initialize": "readResponse",
+    "getList": "readResponseList",
+    "add": "writeResponse",
+    "update": "writeResponse",
+}
+
+
+def _strict_parser() -> Any:
+    """lxml without recover mode (a document cut short is an error), entities, DTDs or network."""
+    from lxml import etree
+
+    return etree.XMLParser(
+        recover=False,
+        resolve_entities=False,
+        load_dtd=False,
+        no_network=True,
+        huge_tree=True,
+        remove_comments=True,
+    )
 
 
 def status_details(status: Any) -> Sequence[Any]:
