@@ -6,7 +6,6 @@ See ``docs/drivers/netsuite.md`` for setup, the status mapping and what each pos
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -43,7 +42,8 @@ from ..._errors import (
 )
 from ..._model import Address, Item, Order, StoreStatus
 from ..._retry import default_retry_hint
-from ._auth import TokenCredentials, TokenPassportAuth, account_host
+from ..._settings import Secret, setting, settings_from_env
+from ._auth import TokenCredentials, TokenPassportAuth, account_host, valid_account
 from ._mapping import (
     ISO_TO_COUNTRY,
     ORDER_STATUSES,
@@ -66,7 +66,7 @@ from ._soap import (
     status_details,
 )
 
-__all__ = ["NetSuiteDriver", "NetSuiteSettings", "wsdl_location"]
+__all__ = ["NetSuiteConfig", "NetSuiteDriver", "NetSuiteSettings", "wsdl_location"]
 
 _ITEM_TYPES = ("_inventoryItem", "_nonInventoryItem", "_kit", "_assembly", "_service")
 # What a get answers for a record that does not exist (by internalId or by externalId).
@@ -111,24 +111,93 @@ class NetSuiteSettings:
     ``https://<account>.suitetalk.api.netsuite.com/services/NetSuitePort_<version>``.
     """
 
-    version: str = PACKAGED_VERSION
-    endpoint: str | None = None
-    wsdl: str | None = None
-    wsdl_cache: Path | None = None
-    wsdl_load_timeout: float = attrs.field(default=60.0, validator=_positive)
-    page_size: int = attrs.field(default=1000, validator=_page_size)
-    concurrency: int = attrs.field(default=1, validator=_positive)
-    connect_timeout: float = attrs.field(default=10.0, validator=_positive)
-    read_timeout: float = attrs.field(default=300.0, validator=_positive)
-    max_attempts: int = attrs.field(default=6, validator=_positive)
-    currency: str = "USD"
-    currency_id: str | None = None
-    price_level: str = "1"
-    status_field: str | None = None
-    default_customer_id: str | None = None
-    max_search_restarts: int = 3
+    version: str = setting(PACKAGED_VERSION, env="NETSUITE_VERSION", help="SuiteTalk endpoint version.")
+    endpoint: str | None = setting(
+        None, env="NETSUITE_ENDPOINT", url=True, help="Override the SOAP URL (a test server)."
+    )
+    wsdl: str | None = setting(
+        None,
+        env="NETSUITE_WSDL",
+        label="WSDL",
+        help="Empty: the packaged compact WSDL; 'account': the full WSDL from the account's host; or a path or URL.",
+    )
+    wsdl_cache: Path | None = setting(  # noqa: RUF009 - a field, not a shared default
+        None, env="NETSUITE_WSDL_CACHE", label="WSDL cache", help="zeep's SqliteCache file for remote WSDLs."
+    )
+    wsdl_load_timeout: float = setting(
+        60.0, env="NETSUITE_WSDL_LOAD_TIMEOUT", validator=_positive, help="Seconds to load the WSDL."
+    )
+    page_size: int = setting(
+        1000, env="NETSUITE_PAGE_SIZE", validator=_page_size, help="Largest search page (5 to 1000)."
+    )
+    concurrency: int = setting(
+        1, env="NETSUITE_CONCURRENCY", validator=_positive, help="Requests in flight for this account."
+    )
+    connect_timeout: float = setting(10.0, env="NETSUITE_CONNECT_TIMEOUT", validator=_positive, help="Seconds.")
+    read_timeout: float = setting(300.0, env="NETSUITE_READ_TIMEOUT", validator=_positive, help="Seconds.")
+    max_attempts: int = setting(
+        6, env="NETSUITE_MAX_ATTEMPTS", validator=_positive, help="Attempts per request when NetSuite is busy."
+    )
+    currency: str = setting(
+        "USD", env="NETSUITE_CURRENCY", help="Currency of orders whose currency record has no ISO code."
+    )
+    currency_id: str | None = setting(
+        None, env="NETSUITE_CURRENCY_ID", help="Pricing-matrix currency of an item's price."
+    )
+    price_level: str = setting("1", env="NETSUITE_PRICE_LEVEL", help="Pricing-matrix level of an item's price.")
+    status_field: str | None = setting(
+        None, env="NETSUITE_STATUS_FIELD", help="A custom body field (script id) that receives free-text statuses."
+    )
+    default_customer_id: str | None = setting(
+        None, env="NETSUITE_DEFAULT_CUSTOMER_ID", help="Customer of phone orders that name none."
+    )
+    max_search_restarts: int = setting(
+        3,
+        env="NETSUITE_MAX_SEARCH_RESTARTS",
+        help="How often an answer with fewer records than it counts is asked again.",
+    )
     """How often an answer that carries fewer records than it counts (an "empty page") is asked again before
     the read fails with :class:`BrokenAnswer` (which the engine may ask again in turn)."""
+
+
+def _account_id(_inst: object, _attribute: attrs.Attribute[str], value: str) -> None:
+    valid_account(value)
+
+
+@attrs.frozen
+class NetSuiteConfig(NetSuiteSettings):
+    """:class:`NetSuiteSettings` plus the token-based authentication credentials: ``NetSuiteDriver.settings_class``,
+    read by ``NetSuiteDriver.from_settings`` and ``from_env``. Secrets are :class:`Secret` values."""
+
+    account: str = setting(
+        env="NETSUITE_ACCOUNT", validator=_account_id, kw_only=True, help="Account id, e.g. 1234567 or 1234567_SB1."
+    )
+    consumer_key: Secret = setting(  # noqa: RUF009 - a field, not a shared default
+        env="NETSUITE_CONSUMER_KEY", secret=True, kw_only=True, help="The integration record's consumer key."
+    )
+    consumer_secret: Secret = setting(  # noqa: RUF009 - a field, not a shared default
+        env="NETSUITE_CONSUMER_SECRET", secret=True, kw_only=True, help="The integration record's consumer secret."
+    )
+    token_id: Secret = setting(  # noqa: RUF009 - a field, not a shared default
+        env="NETSUITE_TOKEN_ID", secret=True, kw_only=True, help="The access token's id (user and role)."
+    )
+    token_secret: Secret = setting(  # noqa: RUF009 - a field, not a shared default
+        env="NETSUITE_TOKEN_SECRET", secret=True, kw_only=True, help="The access token's secret."
+    )
+
+    def credentials(self) -> TokenCredentials:
+        """The credentials (the one place the secrets are revealed)."""
+        return TokenCredentials(
+            self.account,
+            self.consumer_key.reveal(),
+            self.consumer_secret.reveal(),
+            self.token_id.reveal(),
+            self.token_secret.reveal(),
+        )
+
+    def tuning(self) -> NetSuiteSettings:
+        """The settings without the credentials."""
+        return NetSuiteSettings(**{f.name: getattr(self, f.name) for f in attrs.fields(NetSuiteSettings)})
 
 
 @attrs.define
@@ -242,6 +311,7 @@ class NetSuiteDriver(Driver):
     )
     # Basic searches cannot be sorted by lastModifiedDate, so the engine moves its mark only at a run's end.
     sorts_by_updated: ClassVar[bool] = False
+    settings_class: ClassVar[type[Any] | None] = NetSuiteConfig
 
     def __init__(
         self,
@@ -264,23 +334,24 @@ class NetSuiteDriver(Driver):
         self._auth = TokenPassportAuth(credentials)
 
     @classmethod
+    def from_config(cls, settings: NetSuiteConfig, tuning: NetSuiteSettings | None = None) -> NetSuiteDriver:
+        """Build the driver from :class:`NetSuiteConfig` (credentials and settings); ``tuning``, when given,
+        replaces the settings part."""
+        try:
+            credentials = settings.credentials()
+        except ValueError as exc:  # the message names the field or the account id, never a secret
+            raise ConfigurationError(str(exc)) from None
+        return cls(credentials, tuning or settings.tuning())
+
+    @classmethod
     def from_env(
         cls, env: Mapping[str, str] | None = None, settings: NetSuiteSettings | None = None
     ) -> NetSuiteDriver:
         """Credentials from ``NETSUITE_ACCOUNT``, ``NETSUITE_CONSUMER_KEY``, ``NETSUITE_CONSUMER_SECRET``,
-        ``NETSUITE_TOKEN_ID`` and ``NETSUITE_TOKEN_SECRET`` (in ``env``, else ``os.environ``); ``settings`` as
-        given (the defaults when ``None``)."""
-        source = os.environ if env is None else env
-        names = ("ACCOUNT", "CONSUMER_KEY", "CONSUMER_SECRET", "TOKEN_ID", "TOKEN_SECRET")
-        missing = [f"NETSUITE_{n}" for n in names if not (source.get(f"NETSUITE_{n}") or "").strip()]
-        if missing:
-            raise ConfigurationError(f"missing NetSuite settings: {', '.join(missing)}")
-        values = [source[f"NETSUITE_{n}"] for n in names]
-        try:
-            credentials = TokenCredentials(*values)
-        except ValueError as exc:  # the message names the field or the account id, never a secret
-            raise ConfigurationError(str(exc)) from None
-        return cls(credentials, settings)
+        ``NETSUITE_TOKEN_ID`` and ``NETSUITE_TOKEN_SECRET`` (in ``env``, else ``os.environ``), and the settings
+        from the optional ``NETSUITE_*`` variables of :class:`NetSuiteSettings` (``NETSUITE_PAGE_SIZE``, ...),
+        unless ``settings`` is given. Every missing or bad variable is named at once."""
+        return cls.from_config(settings_from_env(NetSuiteConfig, env), settings)
 
     def __repr__(self) -> str:
         return f"NetSuiteDriver(account={self.account!r}, endpoint={self.endpoint!r}, wsdl={self.wsdl!r})"
