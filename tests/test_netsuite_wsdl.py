@@ -347,7 +347,7 @@ def test_wsdl_load_times(oracle_wsdl_path: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_where_the_wsdl_comes_from() -> None:
-    from ecc_connectors.drivers.netsuite._netsuite import wsdl_location
+    from ecc_connectors.drivers.netsuite._driver import wsdl_location
 
     assert wsdl_location("1234567_SB1", "2023_2", None) == str(packaged_wsdl())
     assert wsdl_location("1234567_SB1", "2023_2", "account") == (

@@ -6,7 +6,7 @@ zeep and lxml (the ``netsuite`` extra) are imported only when a driver is built 
 
 from ._auth import TokenCredentials, TokenPassportAuth, account_host, passport_account, passport_signature
 from ._mapping import ORDER_STATUSES, SEARCH_STATUS
-from ._netsuite import NetSuiteConfig, NetSuiteDriver, NetSuiteSettings
+from ._driver import NetSuiteConfig, NetSuiteDriver, NetSuiteSettings
 from ._soap import PACKAGED_VERSION, packaged_wsdl
 
 __all__ = [
