@@ -1,7 +1,7 @@
 """Driver settings: one typed class per driver, described for a form, loaded from a dict or the environment with
 every problem reported at once, and no secret in any repr, str, log line or error."""
 
-# ruff: noqa: RUF009 - `setting(...)` makes an attrs field, not a shared default
+
 
 from __future__ import annotations
 

@@ -57,7 +57,7 @@ class Magento2Settings:
         validator=_store_code,
         help="The store view code the REST calls go to (Stores > All Stores), or 'all'.",
     )
-    access_token: Secret | None = setting(  # noqa: RUF009 - a field, not a shared default
+    access_token: Secret | None = setting(
         None,
         env="MAGENTO_ACCESS_TOKEN",
         secret=True,
@@ -65,7 +65,7 @@ class Magento2Settings:
         help="The integration's access token (System > Extensions > Integrations). Alone it is sent as a Bearer"
         " token; with the three other OAuth keys, requests are signed with OAuth 1.0a.",
     )
-    consumer_key: Secret | None = setting(  # noqa: RUF009 - a field, not a shared default
+    consumer_key: Secret | None = setting(
         None,
         env="MAGENTO_CONSUMER_KEY",
         secret=True,
@@ -73,14 +73,14 @@ class Magento2Settings:
         help="OAuth 1.0a: the integration's consumer key (with the consumer secret, access token and access"
         " token secret).",
     )
-    consumer_secret: Secret | None = setting(  # noqa: RUF009 - a field, not a shared default
+    consumer_secret: Secret | None = setting(
         None,
         env="MAGENTO_CONSUMER_SECRET",
         secret=True,
         validator=_one_token,
         help="OAuth 1.0a: the integration's consumer secret.",
     )
-    access_token_secret: Secret | None = setting(  # noqa: RUF009 - a field, not a shared default
+    access_token_secret: Secret | None = setting(
         None,
         env="MAGENTO_ACCESS_TOKEN_SECRET",
         secret=True,
@@ -93,7 +93,7 @@ class Magento2Settings:
         help="An admin user, traded with the password for an admin token when no integration is available"
         " (stores with two-factor authentication refuse this).",
     )
-    password: Secret | None = setting(  # noqa: RUF009 - a field, not a shared default
+    password: Secret | None = setting(
         None, env="MAGENTO_PASSWORD", secret=True, help="The admin user's password."
     )
     page_size: int = setting(

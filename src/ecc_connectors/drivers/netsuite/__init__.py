@@ -5,8 +5,8 @@ zeep and lxml (the ``netsuite`` extra) are imported only when a driver is built 
 """
 
 from ._auth import TokenCredentials, TokenPassportAuth, account_host, passport_account, passport_signature
-from ._mapping import ORDER_STATUSES, SEARCH_STATUS
 from ._driver import NetSuiteConfig, NetSuiteDriver, NetSuiteSettings
+from ._mapping import ORDER_STATUSES, SEARCH_STATUS
 from ._soap import PACKAGED_VERSION, packaged_wsdl
 
 __all__ = [

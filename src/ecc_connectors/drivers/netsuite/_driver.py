@@ -121,7 +121,7 @@ class NetSuiteSettings:
         label="WSDL",
         help="Empty: the packaged compact WSDL; 'account': the full WSDL from the account's host; or a path or URL.",
     )
-    wsdl_cache: Path | None = setting(  # noqa: RUF009 - a field, not a shared default
+    wsdl_cache: Path | None = setting(
         None, env="NETSUITE_WSDL_CACHE", label="WSDL cache", help="zeep's SqliteCache file for remote WSDLs."
     )
     wsdl_load_timeout: float = setting(
@@ -172,16 +172,16 @@ class NetSuiteConfig(NetSuiteSettings):
     account: str = setting(
         env="NETSUITE_ACCOUNT", validator=_account_id, kw_only=True, help="Account id, e.g. 1234567 or 1234567_SB1."
     )
-    consumer_key: Secret = setting(  # noqa: RUF009 - a field, not a shared default
+    consumer_key: Secret = setting(
         env="NETSUITE_CONSUMER_KEY", secret=True, kw_only=True, help="The integration record's consumer key."
     )
-    consumer_secret: Secret = setting(  # noqa: RUF009 - a field, not a shared default
+    consumer_secret: Secret = setting(
         env="NETSUITE_CONSUMER_SECRET", secret=True, kw_only=True, help="The integration record's consumer secret."
     )
-    token_id: Secret = setting(  # noqa: RUF009 - a field, not a shared default
+    token_id: Secret = setting(
         env="NETSUITE_TOKEN_ID", secret=True, kw_only=True, help="The access token's id (user and role)."
     )
-    token_secret: Secret = setting(  # noqa: RUF009 - a field, not a shared default
+    token_secret: Secret = setting(
         env="NETSUITE_TOKEN_SECRET", secret=True, kw_only=True, help="The access token's secret."
     )
 
