@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import httpx
@@ -25,6 +26,10 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+    def utc(self) -> datetime:
+        """The same time as an aware ``datetime``: the fake store's ``clock``."""
+        return datetime.fromtimestamp(self.now, timezone.utc)
 
 
 def answer(shop: EcwidShop, request: httpx.Request) -> httpx.Response:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import importlib.metadata
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 from ecc_connectors_ecwid import EcwidDriver
-from ecc_connectors_ecwid.testing import EcwidShop, FakeEcwidStore
+from ecc_connectors_ecwid.testing import FakeEcwidStore
 
 import ecc_connectors
 from conftest import Clock
@@ -26,6 +26,7 @@ from ecc_connectors import (
     Unselected,
 )
 from ecc_connectors.driver import Capability, ShipmentRequest
+from ecc_connectors.testing.base import ReceivedRequest
 
 START = datetime(2020, 1, 1, tzinfo=timezone.utc)
 
@@ -42,6 +43,10 @@ def policy() -> SyncPolicy:
     )
 
 
+def is_search(request: ReceivedRequest) -> bool:
+    return request.method == "GET" and request.path.endswith("/orders")
+
+
 def driver_for(store: FakeEcwidStore) -> EcwidDriver:
     return EcwidDriver(store.store_id, store.token, base_url=store.base_url)
 
@@ -55,7 +60,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def store(clock: Clock) -> Iterator[FakeEcwidStore]:
-    with FakeEcwidStore(orders=0, clock=clock) as fake:
+    with FakeEcwidStore(orders=0, clock=clock.utc) as fake:
         now = int(clock())
         fake.shop.seed(320, start=now - 20 * 86400, end=now - 600, seed=3)
         yield fake
@@ -93,22 +98,24 @@ def test_a_download_under_churn_loses_nothing(store: FakeEcwidStore, clock: Cloc
     shop = store.shop
     edited: list[int] = []
 
-    def churn(shop: EcwidShop, params: Mapping[str, str]) -> None:
-        if params.get("responseFields") or params.get("offset", "0") == "0":
+    def churn(request: ReceivedRequest) -> None:
+        params = dict(request.query)
+        if not is_search(request) or params.get("responseFields") or params.get("offset", "0") == "0":
             return
         clock.now += 5  # the store's time moves on: what it edits now is stamped after the window
         newest_first = sorted(shop.orders.values(), key=lambda o: (o["createTimestamp"], o["internalId"]),
                               reverse=True)
-        for order in newest_first[:3]:  # on the first page, already read
-            if order["internalId"] not in edited:
-                edited.append(order["internalId"])
-                shop.edit(order["internalId"], {"orderComments": "changed"})
+        with store.lock:
+            for order in newest_first[:3]:  # on the first page, already read
+                if order["internalId"] not in edited:
+                    edited.append(order["internalId"])
+                    shop.edit(order["internalId"], {"orderComments": "changed"})
 
-    shop.on_listing.append(churn)
+    store.on_request(churn)  # before each request is answered (an order search's, here)
     before = set(shop.orders)
     with Connector(driver_for(store), policy(), SQLiteLedger()) as connector:
         connector.download()
-        shop.on_listing.clear()
+        store.clear_hooks()
         unchanged = before - set(edited)
         held = {int(r.order_id) for r in (*connector.orders(), *connector.ignored())}
         assert unchanged <= held, f"lost {sorted(unchanged - held)}"
@@ -129,15 +136,16 @@ def test_without_the_key_listing_the_same_churn_loses_orders(store: FakeEcwidSto
     shop = store.shop
     done: list[int] = []
 
-    def churn(shop: EcwidShop, params: Mapping[str, str]) -> None:
-        if params.get("offset", "0") == "0" or done:
+    def churn(request: ReceivedRequest) -> None:
+        if not is_search(request) or dict(request.query).get("offset", "0") == "0" or done:
             return
         clock.now += 5
-        newest = max(shop.orders.values(), key=lambda o: (o["createTimestamp"], o["internalId"]))
-        done.append(newest["internalId"])
-        shop.edit(newest["internalId"])
+        with store.lock:
+            newest = max(shop.orders.values(), key=lambda o: (o["createTimestamp"], o["internalId"]))
+            done.append(newest["internalId"])
+            shop.edit(newest["internalId"])
 
-    shop.on_listing.append(churn)
+    store.on_request(churn)
     driver = PagesOnly(store.store_id, store.token, base_url=store.base_url)
     with Connector(driver, policy(), SQLiteLedger()) as connector:
         connector.download()
@@ -151,19 +159,19 @@ def test_ship_cancel_and_status_happen_once(store: FakeEcwidStore) -> None:
     paid = next(o for o in shop.orders.values() if o["paymentStatus"] == "PAID")
     with Connector(driver_for(store), policy(), SQLiteLedger(), sleep=lambda s: None) as connector:
         connector.download()
-        shop.lose_write_answers(1)  # the store applies the update, then its answer is lost (a 500)
+        store.lose_write_answers(1)  # the store applies the update, then its answer is lost (a 500)
         connector.ship(str(paid["internalId"]), Tracking("1Z999AA1", "ups", "UPS"))
         assert shop.orders[paid["internalId"]]["fulfillmentStatus"] == "SHIPPED"
         assert shop.orders[paid["internalId"]]["trackingNumber"] == "1Z999AA1"
-        puts = [r for r in shop.requests if r.method == "PUT"]
+        puts = [r for r in store.requests if r.method == "PUT"]
         # A PUT sets absolute values, so the engine may send it again after a lost answer: same body, same state.
-        assert {str(r.body) for r in puts} == {str({"fulfillmentStatus": "SHIPPED", "trackingNumber": "1Z999AA1"})}
+        assert {str(r.json()) for r in puts} == {str({"fulfillmentStatus": "SHIPPED", "trackingNumber": "1Z999AA1"})}
         connector.ship(str(paid["internalId"]), Tracking("1Z999AA1", "ups", "UPS"))  # recorded: no request
-        assert [r for r in shop.requests if r.method == "PUT"] == puts
+        assert [r for r in store.requests if r.method == "PUT"] == puts
         fresh = driver_for(store)  # another process, without the ledger's record: the store is checked first
         assert connector.run(fresh.ship(ShipmentRequest(str(paid["internalId"]), (Tracking("1Z999AA1"),)))) \
             .already_shipped
-        assert [r for r in shop.requests if r.method == "PUT"] == puts
+        assert [r for r in store.requests if r.method == "PUT"] == puts
         connector.set_status(str(unpaid["internalId"]), "PROCESSING")
         connector.cancel(str(unpaid["internalId"]))
         assert shop.orders[unpaid["internalId"]]["paymentStatus"] == "CANCELLED"
@@ -171,7 +179,7 @@ def test_ship_cancel_and_status_happen_once(store: FakeEcwidStore) -> None:
 
 
 def test_throttled_requests_wait_and_go_on(store: FakeEcwidStore) -> None:
-    store.shop.throttle(2, retry_after=0)
+    store.inject_429(2, retry_after=0)
     with Connector(driver_for(store), policy(), SQLiteLedger(), sleep=lambda s: None) as connector:
         report = connector.download()
     assert report.downloaded + report.ignored == 320

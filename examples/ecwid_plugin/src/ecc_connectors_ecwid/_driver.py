@@ -16,12 +16,12 @@ relies on, with their sources, are listed in this package's README.md.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Generator, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
+import attrs
 import httpx
 
 from ecc_connectors import StoreDefaults
@@ -47,6 +47,7 @@ from ecc_connectors.driver import (
     Page,
     PayloadError,
     Payment,
+    Secret,
     Seek,
     Shipment,
     ShipmentRequest,
@@ -58,9 +59,10 @@ from ecc_connectors.driver import (
     Totals,
     WriteResult,
     pages_from_total,
+    setting,
 )
 
-__all__ = ["FULFILLMENT_STATUSES", "PAYMENT_STATUSES", "BearerToken", "EcwidDriver"]
+__all__ = ["FULFILLMENT_STATUSES", "PAYMENT_STATUSES", "BearerToken", "EcwidDriver", "EcwidSettings"]
 
 _E = TypeVar("_E", bound="EcwidDriver")
 
@@ -88,15 +90,50 @@ _KEY_TARGET = 80
 class BearerToken(httpx.Auth):
     """``Authorization: Bearer <token>`` on every request; the token never appears in a repr."""
 
-    def __init__(self, token: str) -> None:
-        self._token = token
+    def __init__(self, token: str | Secret) -> None:
+        self._token = Secret(token)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._token}"
+        request.headers["Authorization"] = f"Bearer {self._token.reveal()}"
         yield request
 
     def __repr__(self) -> str:
         return "BearerToken(<hidden>)"
+
+
+def _store_id(_inst: object, _attribute: attrs.Attribute[Any], value: str) -> None:
+    if not value.isdigit():
+        raise ValueError("an Ecwid store id is a number (Settings > General > Store Profile)")
+
+
+def _one_word(_inst: object, _attribute: attrs.Attribute[Any], value: Secret) -> None:
+    if any(c.isspace() or not c.isprintable() for c in value.reveal()):
+        raise ValueError("must be one word, without spaces, line breaks or control characters")
+
+
+# region: settings
+@attrs.frozen
+class EcwidSettings:
+    """How to reach one Ecwid store: its id, an access token, and optionally another API address and the
+    store's currency. Loaded by ``EcwidDriver.from_settings`` (a form, a config file) or ``from_env``."""
+
+    store_id: str = setting(
+        env="ECWID_STORE_ID", validator=_store_id, label="Store ID",
+        help="The store's number (Settings > General > Store Profile, or the URL of the admin).",
+    )
+    token: Secret = setting(
+        env="ECWID_TOKEN", secret=True, validator=_one_word, label="Access token",
+        help="The app's secret access token (secret_...), with the read_orders, update_orders and"
+        " read_store_profile scopes.",
+    )
+    base_url: str = setting(
+        DEFAULT_BASE_URL, env="ECWID_BASE_URL", url=True, label="API base URL",
+        help="Ecwid's REST API address; change it only to point at a test server.",
+    )
+    currency: str = setting(
+        "USD", env="ECWID_CURRENCY", help="The store's currency (ISO 4217 code): Ecwid orders do not carry it.",
+    )
+# endregion
 
 
 # region: class
@@ -119,31 +156,30 @@ class EcwidDriver(JsonRest, Driver):
         403: AuthenticationError,  # INVALID_API_TOKEN, INSUFFICIENT_APP_SCOPE
     }
     message_keys: ClassVar[tuple[str, ...]] = ("errorMessage", "message")
+    settings_class: ClassVar[type[Any] | None] = EcwidSettings
 
     def __init__(
-        self, store_id: str | int, token: str, *, base_url: str = DEFAULT_BASE_URL, currency: str = "USD"
+        self, store_id: str | int, token: str | Secret, *, base_url: str = DEFAULT_BASE_URL, currency: str = "USD",
+        page_size: int = PAGE_LIMIT,
     ) -> None:
         if not str(store_id).strip().isdigit():
             raise ConfigurationError(f"an Ecwid store id is a number, got {store_id!r}")
-        if not token:
+        if not (token.reveal() if isinstance(token, Secret) else token):
             raise ConfigurationError("an Ecwid access token is required")
+        if page_size < 1:
+            raise ConfigurationError("page_size must be at least 1")
         self.ecwid_store = str(store_id).strip()
         self.base_url = f"{base_url.rstrip('/')}/{self.ecwid_store}"
         self.store_id = f"ecwid:{self.ecwid_store}"
         self.currency = currency
+        self.page_size = min(page_size, PAGE_LIMIT)
         self._auth = BearerToken(token)  # the only place the token is kept
 
     @classmethod
-    def from_env(cls: type[_E], env: Mapping[str, str] | None = None) -> _E:
-        """From ``ECWID_STORE_ID`` and ``ECWID_TOKEN`` (and optionally ``ECWID_BASE_URL``, ``ECWID_CURRENCY``)."""
-        env = os.environ if env is None else env
-        missing = [name for name in ("ECWID_STORE_ID", "ECWID_TOKEN") if not env.get(name)]
-        if missing:
-            raise ConfigurationError(f"set {' and '.join(missing)} to use the Ecwid driver")
-        return cls(
-            env["ECWID_STORE_ID"], env["ECWID_TOKEN"],
-            base_url=env.get("ECWID_BASE_URL") or DEFAULT_BASE_URL, currency=env.get("ECWID_CURRENCY") or "USD",
-        )
+    def from_config(cls: type[_E], settings: EcwidSettings) -> _E:
+        """Build the driver from :class:`EcwidSettings`; ``from_settings`` and ``from_env`` (``ECWID_STORE_ID``,
+        ``ECWID_TOKEN``, optionally ``ECWID_BASE_URL`` and ``ECWID_CURRENCY``) come with it."""
+        return cls(settings.store_id, settings.token, base_url=settings.base_url, currency=settings.currency)
 
     def __repr__(self) -> str:
         return f"EcwidDriver(store_id={self.ecwid_store!r}, base_url={self.base_url!r})"
@@ -195,7 +231,7 @@ class EcwidDriver(JsonRest, Driver):
         return page
 
     def _orders_page(self, query: OrderQuery, number: int) -> Flow[Page]:
-        size = max(1, min(query.page_size, PAGE_LIMIT))
+        size = max(1, min(query.page_size, self.page_size))
         params = _filters(query) | {"offset": str((number - 1) * size), "limit": str(size)}
         response = yield httpx.Request("GET", self._url("/orders"), params=params)
         items, total = self._envelope(response)
@@ -334,29 +370,36 @@ class EcwidDriver(JsonRest, Driver):
         target = self._target(request.status or "SHIPPED", request.order_id)
         tracking = ", ".join(t.number for t in request.tracking)
         current = yield from self._fetch(request.order_id)
-        change = {k: v for k, v in target.items() if current.get(k) != v}
+        change: dict[str, str] = {k: v for k, v in target.items() if current.get(k) != v}
         if tracking and (current.get("trackingNumber") or "") != tracking:
             change["trackingNumber"] = tracking
         ecwid_id = str(current.get("id") or request.order_id)
         if current.get("fulfillmentStatus") in _ON_ITS_WAY and "trackingNumber" not in change:
             return ShipmentResult(ecwid_id, already_shipped=True)
+        change |= _note(current, request.comment)
         if change:
             yield from self._update(current, change)
         return ShipmentResult(ecwid_id)
     # endregion
 
     def set_status(self, change: StatusChange) -> Flow[WriteResult | None]:
-        result = yield from self._set(change.order_id, self._target(change.status, change.order_id))
+        """Set the status, and add the comment (if any) to the order's private admin notes."""
+        target = self._target(change.status, change.order_id)
+        result = yield from self._set(change.order_id, target, change.comment)
         return result
 
     def cancel(self, request: CancelRequest) -> Flow[WriteResult | None]:
-        """Ecwid cancels with the payment status ``CANCELLED`` (there is no cancel endpoint)."""
-        result = yield from self._set(request.order_id, self._target(request.status or "CANCELLED", request.order_id))
+        """Ecwid cancels with the payment status ``CANCELLED`` (there is no cancel endpoint); the comment (if any)
+        goes to the private admin notes."""
+        target = self._target(request.status or "CANCELLED", request.order_id)
+        result = yield from self._set(request.order_id, target, request.comment)
         return result
 
-    def _set(self, order_id: str, target: dict[str, str]) -> Flow[WriteResult | None]:
+    def _set(self, order_id: str, target: dict[str, str], comment: str = "") -> Flow[WriteResult | None]:
+        """One update with what the order does not show yet: the status fields that differ, and the comment
+        unless it is already a line of the admin notes (so a retry after a lost answer writes nothing twice)."""
         current = yield from self._fetch(order_id)
-        change = {k: v for k, v in target.items() if current.get(k) != v}
+        change = {k: v for k, v in target.items() if current.get(k) != v} | _note(current, comment)
         if not change:
             shown = ", ".join(f"{k}={v}" for k, v in target.items())
             return WriteResult(already_done=True, found=f"the order already has {shown}")
@@ -442,10 +485,29 @@ class EcwidDriver(JsonRest, Driver):
                               transaction_id=item.get("externalTransactionId") or None),),
             shipments=(Shipment(None, (tracking,), carrier=str(option.get("shippingCarrierName") or ""),
                                 method=str(option.get("shippingMethodName") or "")),) if tracking else (),
-            notes=(Note(str(item["orderComments"]), customer_visible=True),) if item.get("orderComments") else (),
+            notes=_notes(item),
             raw=item,
         )
     # endregion
+
+
+def _admin_notes(item: Mapping[str, Any]) -> list[str]:
+    return [line for line in str(item.get("privateAdminNotes") or "").split("\n") if line.strip()]
+
+
+def _note(current: Mapping[str, Any], comment: str) -> dict[str, str]:
+    """The ``privateAdminNotes`` update that adds ``comment`` as a line of its own (nothing when it is there)."""
+    comment = " ".join(comment.split())
+    lines = _admin_notes(current)
+    if not comment or comment in lines:
+        return {}
+    return {"privateAdminNotes": "\n".join([*lines, comment])}
+
+
+def _notes(item: Mapping[str, Any]) -> tuple[Note, ...]:
+    """The customer's comment (visible to them) and each line of the private admin notes (not)."""
+    notes = [Note(str(item["orderComments"]), customer_visible=True)] if item.get("orderComments") else []
+    return (*notes, *(Note(line) for line in _admin_notes(item)))
 
 
 def _ceil(moment: datetime) -> int:

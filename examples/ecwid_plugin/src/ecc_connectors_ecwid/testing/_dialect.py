@@ -1,7 +1,10 @@
 """Ecwid's REST API v3 dialect over an in-memory shop, as plain functions: no sockets here.
 
-:func:`route` takes a request (method, path, query, body, headers) and returns an :class:`Answer`; the server in
-``_server.py`` only moves bytes. Everything here follows Ecwid's published reference (the pages are named in
+The handlers (:func:`search`, :func:`get_order`, :func:`update`, :func:`order_statuses`) take the shop and what
+the request carries and return an :class:`Answer`; :func:`route` dispatches one request to them in memory (for
+tests that drive a flow without a socket), and ``_server.py`` mounts the same handlers as routes on
+``ecc_connectors.testing.base.FakeStore``, which brings the socket, the request log, the faults, the rate limit,
+the listing hooks and the store clock. Everything here follows Ecwid's published reference (the pages are named in
 this package's README.md), written independently of the driver: the status tables come from the "Search order
 statuses" page, the order shape from the "Search orders" / "Get order" examples, the error body and codes from
 "REST API error codes", the rate limit (429 with ``Retry-After``) from the "REST API overview".
@@ -21,7 +24,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-__all__ = ["FULFILMENT", "PAYMENT", "Answer", "EcwidShop", "route"]
+__all__ = [
+    "FULFILMENT", "PAYMENT", "Answer", "EcwidShop", "Received", "error", "get_order", "order_statuses", "route",
+    "search", "update",
+]
 
 # From "Search order statuses" (GET /profile/order_statuses): the built-in statuses, then three custom ones per
 # axis that a merchant may enable.
@@ -55,7 +61,7 @@ class Received:
     authorized: bool
 
 
-def _error(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> Answer:
+def error(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> Answer:
     return Answer(status, {"errorMessage": message, "errorCode": code}, dict(headers or {}))
 
 
@@ -67,7 +73,8 @@ def _date(seconds: int) -> str:
 class EcwidShop:
     """One store's orders and statuses, shared by every request (a lock keeps each request atomic).
 
-    ``clock`` gives the shop's time in UNIX seconds (stamps it writes, the ``Date`` of its answers)."""
+    ``clock`` gives the shop's time in UNIX seconds (the stamps it writes). Served, the shop runs on the store's
+    clock (``FakeStore.now``). Faults, throttling and listing hooks belong to the served store, not here."""
 
     def __init__(self, store_id: int = 1003, token: str = "secret_fake", clock: Callable[[], float] = time.time):
         self.store_id = store_id
@@ -82,10 +89,7 @@ class EcwidShop:
             for code in codes
         ]
         self.requests: list[Received] = []
-        self.on_listing: list[Callable[[EcwidShop, Mapping[str, str]], None]] = []
-        """Called (under the lock) before each order search is answered: churn hooks."""
-        self.faults: list[Answer] = []
-        self.lost_writes = 0
+        """What :func:`route` received (the in-memory path only: the served store logs its own requests)."""
         self._random = random.Random(0)
         self._next_id = 500_000_000
 
@@ -170,50 +174,45 @@ class EcwidShop:
                 return order
         return None
 
-    # Knobs.
-
-    def throttle(self, times: int = 1, retry_after: int = 1) -> None:
-        """The next ``times`` requests are refused as over the rate limit."""
-        self.faults += [_error(429, "RATE_LIMITED", "Too many requests", {"Retry-After": str(retry_after)})] * times
-
-    def fail(self, times: int = 1, status: int = 503) -> None:
-        self.faults += [_error(status, "INTERNAL_ERROR", "Service unavailable")] * times
-
-    def lose_write_answers(self, times: int = 1) -> None:
-        """The next ``times`` updates are applied, then answered with a 500 as if the answer was lost."""
-        self.lost_writes += times
-
 
 def route(shop: EcwidShop, method: str, path: str, params: Mapping[str, str], body: Any,
           headers: Mapping[str, str]) -> Answer:
-    """Answer one request the way Ecwid does."""
+    """Answer one request the way Ecwid does, in memory (the request logged in ``shop.requests``)."""
     with shop.lock:
         authorized = headers.get("authorization") == f"Bearer {shop.token}"
         shop.requests.append(Received(method, path, dict(params), body, authorized))
-        if shop.faults:
-            return shop.faults.pop(0)
         prefix = f"/api/v3/{shop.store_id}"
         if not path.startswith(prefix + "/") and path != prefix:
-            return _error(404, "STORE_NOT_FOUND", "Store with specified ID was not found")
+            return error(404, "STORE_NOT_FOUND", "Store with specified ID was not found")
         if not authorized:
-            return _error(403, "INVALID_API_TOKEN", "Invalid access token in the request")
+            return error(403, "INVALID_API_TOKEN", "Invalid access token in the request")
         rest = path[len(prefix):].rstrip("/")
         if rest == "/orders" and method == "GET":
-            for hook in list(shop.on_listing):
-                hook(shop, params)
-            return _search(shop, params)
+            return search(shop, params)
         if rest.startswith("/orders/") and rest.count("/") == 2:
-            order = shop.find(rest.split("/")[2])
-            if order is None:
-                return _error(404, "ORDER_NOT_FOUND", "Order with specified ID was not found")
             if method == "GET":
-                return Answer(200, _select(order, params.get("responseFields")))
+                return get_order(shop, rest.split("/")[2], params)
             if method == "PUT":
-                return _update(shop, order, body)
-            return _error(405, "METHOD_NOT_ALLOWED", "HTTP request type is not supported")
+                return update(shop, rest.split("/")[2], body)
+            return error(405, "METHOD_NOT_ALLOWED", "HTTP request type is not supported")
         if rest == "/profile/order_statuses" and method == "GET":
-            return Answer(200, {"items": [dict(row) for row in shop.statuses]})
-        return _error(404, "NOT_FOUND", f"no such endpoint: {method} {rest}")
+            return order_statuses(shop)
+        return error(404, "NOT_FOUND", f"no such endpoint: {method} {rest}")
+
+
+def get_order(shop: EcwidShop, order_id: str, params: Mapping[str, str]) -> Answer:
+    """``GET /orders/{orderId}``."""
+    with shop.lock:
+        order = shop.find(order_id)
+        if order is None:
+            return error(404, "ORDER_NOT_FOUND", "Order with specified ID was not found")
+        return Answer(200, _select(order, params.get("responseFields")))
+
+
+def order_statuses(shop: EcwidShop) -> Answer:
+    """``GET /profile/order_statuses``."""
+    with shop.lock:
+        return Answer(200, {"items": [dict(row) for row in shop.statuses]})
 
 
 def _when(value: str) -> int:
@@ -230,6 +229,12 @@ def _when(value: str) -> int:
     raise ValueError(value)
 
 
+def search(shop: EcwidShop, params: Mapping[str, str]) -> Answer:
+    """``GET /orders``: the order search."""
+    with shop.lock:
+        return _search(shop, params)
+
+
 def _search(shop: EcwidShop, params: Mapping[str, str]) -> Answer:
     try:
         offset = int(params.get("offset", "0"))
@@ -237,15 +242,15 @@ def _search(shop: EcwidShop, params: Mapping[str, str]) -> Answer:
         bounds = {name: _when(params[name]) for name in ("createdFrom", "createdTo", "updatedFrom", "updatedTo")
                   if name in params}
     except ValueError as exc:
-        return _error(400, "WRONG_PARAMETER", f"Wrong request parameter: {exc}")
+        return error(400, "WRONG_PARAMETER", f"Wrong request parameter: {exc}")
     if offset < 0 or limit < 0:
-        return _error(400, "WRONG_PARAMETER", "offset and limit must not be negative")
+        return error(400, "WRONG_PARAMETER", "offset and limit must not be negative")
     wanted: dict[str, set[str]] = {}
     for name, known in (("paymentStatus", PAYMENT), ("fulfillmentStatus", FULFILMENT)):
         if name in params:
             words = {word.strip() for word in params[name].split(",") if word.strip()}
             if not words <= set(known):
-                return _error(400, "WRONG_PARAMETER", f"Unknown {name}: {', '.join(sorted(words - set(known)))}")
+                return error(400, "WRONG_PARAMETER", f"Unknown {name}: {', '.join(sorted(words - set(known)))}")
             wanted[name] = words
     ids = {word.strip() for word in params["ids"].split(",")} if "ids" in params else None
     rows = []
@@ -266,19 +271,21 @@ def _search(shop: EcwidShop, params: Mapping[str, str]) -> Answer:
     return Answer(200, _select(body, params.get("responseFields")))
 
 
-def _update(shop: EcwidShop, order: dict[str, Any], body: Any) -> Answer:
-    if not isinstance(body, Mapping):
-        return _error(400, "WRONG_PARAMETER", "The request body must be a JSON object")
-    for name, known in (("paymentStatus", PAYMENT), ("fulfillmentStatus", FULFILMENT)):
-        if name in body and body[name] not in known:
-            return _error(400, "WRONG_PARAMETER", f"Unknown {name}: {body[name]}")
-    order.update({key: value for key, value in body.items() if key not in ("id", "internalId", "orderNumber")})
-    order["updateTimestamp"] = shop.now()
-    order["updateDate"] = _date(order["updateTimestamp"])
-    if shop.lost_writes:
-        shop.lost_writes -= 1
-        return _error(500, "INTERNAL_ERROR", "Internal error")
-    return Answer(200, {"updateCount": 1})
+def update(shop: EcwidShop, order_id: str, body: Any) -> Answer:
+    """``PUT /orders/{orderId}``: the fields given replace the order's, the others are kept."""
+    with shop.lock:
+        order = shop.find(order_id)
+        if order is None:
+            return error(404, "ORDER_NOT_FOUND", "Order with specified ID was not found")
+        if not isinstance(body, Mapping):
+            return error(400, "WRONG_PARAMETER", "The request body must be a JSON object")
+        for name, known in (("paymentStatus", PAYMENT), ("fulfillmentStatus", FULFILMENT)):
+            if name in body and body[name] not in known:
+                return error(400, "WRONG_PARAMETER", f"Unknown {name}: {body[name]}")
+        order.update({key: value for key, value in body.items() if key not in ("id", "internalId", "orderNumber")})
+        order["updateTimestamp"] = shop.now()
+        order["updateDate"] = _date(order["updateTimestamp"])
+        return Answer(200, {"updateCount": 1})
 
 
 def _fields(spec: str) -> dict[str, Any]:

@@ -1,34 +1,48 @@
-"""The fake Ecwid store on a real local socket: an HTTP server that hands each request to :func:`route`.
+"""The fake Ecwid store on a real local socket: the dialect's handlers (``_dialect.py``) as routes on the SDK's
+fake-store base, :class:`ecc_connectors.testing.base.FakeStore`.
 
-Kept to moving bytes, so that the dialect (``_dialect.py``) can move onto the SDK's reusable fake-store base
-(``ecc_connectors.testing.base``) unchanged once that exists.
+The base brings the server, the request log (``requests``), ``on_request`` hooks, latency, the rate limit, the
+faults (``inject_429``, ``inject_5xx``, ``drop_connections``, ``short_bodies``, ``lose_write_answers``), the
+listing hooks (``on_listing``, ``schedule``) and the store clock (``clock`` / ``set_clock``, sent in ``Date``).
+What is Ecwid's here: the ``/api/v3/{storeId}`` prefix, the token check (403 ``INVALID_API_TOKEN``), the error
+body (``{"errorMessage", "errorCode"}``) and the routes.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Callable
-from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
-from ._dialect import EcwidShop, Received, route
+from ecc_connectors.testing.base import Answer, FakeStore, HttpError, ReceivedRequest, Route
+
+from . import _dialect
+from ._dialect import EcwidShop
 
 __all__ = ["FakeEcwidStore"]
 
+_CODES = {
+    400: "WRONG_PARAMETER", 401: "INVALID_API_TOKEN", 403: "INVALID_API_TOKEN", 404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED", 409: "CONFLICT", 415: "UNSUPPORTED_MEDIA_TYPE", 429: "RATE_LIMITED",
+    500: "INTERNAL_ERROR", 502: "INTERNAL_ERROR", 503: "SERVICE_UNAVAILABLE", 504: "INTERNAL_ERROR",
+}
 
-class FakeEcwidStore:
+
+class FakeEcwidStore(FakeStore):
     """A fake Ecwid store on ``127.0.0.1`` (an ephemeral port, its own thread)::
 
         with FakeEcwidStore(orders=50) as store:
             driver = EcwidDriver(store.store_id, store.token, base_url=store.base_url)
 
-    ``clock`` is the store's own time in UNIX seconds (its stamps and its ``Date`` header); ``latency`` adds
-    seconds to every answer. ``store.shop`` holds the orders and the knobs (``throttle``, ``fail``,
-    ``lose_write_answers``, ``edit``, ``on_listing``)."""
+    ``store.shop`` holds the orders (``seed``, ``add_order``, ``edit``, ``find``); every knob of the base works
+    (``latency``, ``rate_limit``, ``inject_429``, ``lose_write_answers``, ``on_listing``, ...). ``clock`` is the
+    store's own time (an aware ``datetime``; by default the host's): the stamps the shop writes and the ``Date``
+    of its answers. Every order search (``GET /orders``, key listings and reads by id included) is a listing
+    request for ``on_listing`` and ``schedule``."""
+
+    name = "fake-ecwid"
+    description = "fake Ecwid store"
 
     def __init__(
         self,
@@ -37,17 +51,24 @@ class FakeEcwidStore:
         seed: int = 1,
         store_id: int = 1003,
         token: str = "secret_fake_token",
-        clock: Callable[[], float] = time.time,
-        latency: float = 0.0,
+        clock: Callable[[], datetime] | None = None,
+        **kwargs: Any,
     ) -> None:
-        self.shop = EcwidShop(store_id, token, clock)
-        self.latency = latency
+        super().__init__(clock=clock, **kwargs)
+        self.shop = EcwidShop(store_id, token, lambda: self.now().timestamp())
+        self.shop.lock = self.lock  # one lock: a listing hook's change and a request never interleave
         if orders:
-            now = self.shop.now()
+            now = int(self.now().timestamp())
             self.shop.seed(orders, start=now - 30 * 86400, end=now - 3600, seed=seed)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-ecwid", daemon=True)
+        self.route("GET", r"/orders", self._search)
+        self.route("GET", r"/orders/([^/]+)", self._get_order)
+        self.route("PUT", r"/orders/([^/]+)", self._update)
+        self.route("GET", r"/profile/order_statuses", self._statuses)
+
+    @classmethod
+    def started(cls, orders: int = 0, **kwargs: Any) -> FakeEcwidStore:
+        """A store made and started (for a ``store_factory``)."""
+        return cls(orders, **kwargs).start()
 
     @property
     def store_id(self) -> int:
@@ -59,60 +80,59 @@ class FakeEcwidStore:
 
     @property
     def base_url(self) -> str:
-        """What the driver takes as ``base_url`` (the store id is added by the driver)."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/api/v3"
+        """What the driver takes as ``base_url`` (the driver adds the store id): ``http://127.0.0.1:<port>/api/v3``."""
+        return f"http://{self.host}:{self.port}/api/v3"
 
-    @property
-    def requests(self) -> list[Received]:
-        return self.shop.requests
+    # -- the base's hooks: Ecwid's prefix, token check and error body ---------------------------------------
 
-    def __enter__(self) -> FakeEcwidStore:
-        self._thread.start()
-        return self
+    def route_path(self, request: ReceivedRequest) -> str:
+        prefix = f"/api/v3/{self.shop.store_id}"
+        if request.path != prefix and not request.path.startswith(prefix + "/"):
+            raise HttpError(404, "Store with specified ID was not found", "STORE_NOT_FOUND")
+        return request.path[len(prefix):].rstrip("/")
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def check_auth(self, request: ReceivedRequest, route: Route) -> None:
+        given = {key.lower(): value for key, value in request.headers.items()}.get("authorization")
+        if given != f"Bearer {self.token}":
+            raise HttpError(403, "Invalid access token in the request", "INVALID_API_TOKEN")
 
-    def close(self) -> None:
-        if self._thread.is_alive():
-            self._server.shutdown()
-            self._thread.join()
-        self._server.server_close()
+    def error_answer(
+        self, status: int, message: str, parameters: Any = None, headers: Mapping[str, str] | None = None
+    ) -> Answer:
+        """Ecwid's error body; ``parameters`` may name the ``errorCode`` (else it follows from the status)."""
+        code = parameters if isinstance(parameters, str) else _CODES.get(status, "INTERNAL_ERROR")
+        return Answer(status, json.dumps({"errorMessage": message, "errorCode": code}).encode(), dict(headers or {}))
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        store = self
+    def internal_error_answer(self) -> Answer:
+        return self.error_answer(500, "Internal error", "INTERNAL_ERROR")
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    # -- routes ----------------------------------------------------------------------------------------------
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
+    def _served(self, answer: _dialect.Answer) -> Answer:
+        if answer.status >= 400 and isinstance(answer.body, Mapping):
+            return self.error_answer(
+                answer.status, str(answer.body.get("errorMessage")), answer.body.get("errorCode"), answer.headers
+            )
+        served = self.json_answer(answer.body, answer.status)
+        served.headers.update(answer.headers)
+        return served
 
-            def date_time_string(self, timestamp: float | None = None) -> str:
-                return formatdate(store.shop.clock(), usegmt=True)
+    def _search(self, request: ReceivedRequest) -> Answer:
+        with self.lock:
+            failed = self.listing_request()
+            if failed is not None:
+                return failed
+            return self._served(_dialect.search(self.shop, dict(request.query)))
 
-            def _answer(self) -> None:
-                url = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                try:
-                    body = json.loads(raw) if raw else None
-                except ValueError:
-                    body = raw
-                headers = {key.lower(): value for key, value in self.headers.items()}
-                answer = route(store.shop, self.command, url.path, dict(parse_qsl(url.query)), body, headers)
-                if store.latency:
-                    time.sleep(store.latency)
-                payload = json.dumps(answer.body).encode()
-                self.send_response(answer.status)
-                self.send_header("Content-Type", "application/json;charset=utf-8")
-                self.send_header("Content-Length", str(len(payload)))
-                for key, value in answer.headers.items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(payload)
+    def _get_order(self, request: ReceivedRequest, order_id: str) -> Answer:
+        return self._served(_dialect.get_order(self.shop, order_id, dict(request.query)))
 
-            do_GET = do_PUT = do_POST = do_DELETE = _answer
+    def _update(self, request: ReceivedRequest, order_id: str) -> Answer:
+        try:
+            body = request.json()
+        except ValueError:
+            raise HttpError(400, "The request body is not JSON", "WRONG_PARAMETER") from None
+        return self._served(_dialect.update(self.shop, order_id, body))
 
-        return Handler
+    def _statuses(self, request: ReceivedRequest) -> Answer:
+        return self._served(_dialect.order_statuses(self.shop))
