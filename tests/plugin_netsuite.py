@@ -12,7 +12,7 @@ import pytest
 
 from ecc_connectors import FollowCursor, Order, OrderQuery, PayloadError
 from ecc_connectors.drivers.netsuite import NetSuiteDriver, NetSuiteSettings
-from ecc_connectors.testing._netsuite import FakeSuiteTalk
+from ecc_connectors.testing import FakeSuiteTalk
 
 T = TypeVar("T")
 Runner = Callable[..., Any]

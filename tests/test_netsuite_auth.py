@@ -23,7 +23,7 @@ from ecc_connectors.drivers.netsuite import (
     passport_account,
     passport_signature,
 )
-from ecc_connectors.testing._netsuite import FakeSuiteTalk
+from ecc_connectors.testing import FakeSuiteTalk
 from plugin_netsuite import run_flow
 
 SECRETS = ("ck-4f1c0a9e", "cs-SECRET-77d2", "tok-91ab3c", "ts-SECRET-0b8e")

@@ -25,7 +25,7 @@ from ecc_connectors import (
     WriteResult,
 )
 from ecc_connectors.drivers.netsuite import NetSuiteDriver, NetSuiteSettings
-from ecc_connectors.testing._netsuite import FakeSuiteTalk
+from ecc_connectors.testing import FakeSuiteTalk
 from plugin_netsuite import Runner
 
 ADDRESS = Address(name="Bart Simpson", street=("742 Evergreen Terrace",), city="Springfield", country="US")

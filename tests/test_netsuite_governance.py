@@ -23,7 +23,7 @@ from ecc_connectors import (
 )
 from ecc_connectors._io import SyncIO
 from ecc_connectors.drivers.netsuite import NetSuiteDriver, NetSuiteSettings
-from ecc_connectors.testing._netsuite import FakeSuiteTalk
+from ecc_connectors.testing import FakeSuiteTalk
 from plugin_netsuite import Runner, rewrite_to_2023_2
 
 

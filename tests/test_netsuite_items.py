@@ -20,7 +20,7 @@ from ecc_connectors import (
     StoreError,
 )
 from ecc_connectors.drivers.netsuite import NetSuiteDriver
-from ecc_connectors.testing._netsuite import FakeSuiteTalk
+from ecc_connectors.testing import FakeSuiteTalk
 from plugin_netsuite import Runner
 
 ADDRESS = Address(

@@ -17,7 +17,7 @@ from lxml import etree
 from ecc_connectors import BrokenAnswer, ConfigurationError, OrderQuery, StoreError
 from ecc_connectors.drivers.netsuite import NetSuiteDriver, NetSuiteSettings, packaged_wsdl
 from ecc_connectors.drivers.netsuite._soap import _clients, load_zeep_client
-from ecc_connectors.testing._netsuite import FakeSuiteTalk
+from ecc_connectors.testing import FakeSuiteTalk
 from plugin_netsuite import collect_orders, run_flow
 
 BASE = datetime(2024, 5, 1, 9, 0, tzinfo=timezone.utc)

@@ -15,7 +15,7 @@ from lxml import etree
 from ecc_connectors import BrokenAnswer, Capability, ConfigurationError, FollowCursor, OrderQuery, PayloadError
 from ecc_connectors.drivers.netsuite import ORDER_STATUSES, NetSuiteDriver, NetSuiteSettings, packaged_wsdl
 from ecc_connectors.drivers.netsuite._mapping import order_from_record
-from ecc_connectors.testing._netsuite import FakeSuiteTalk
+from ecc_connectors.testing import FakeSuiteTalk
 from plugin_netsuite import Runner, collect_orders, run_flow
 
 BASE = datetime(2024, 5, 1, 9, 0, tzinfo=timezone.utc)
@@ -37,7 +37,7 @@ def clock() -> Clock:
 @pytest.fixture
 def twelve(clock: Clock) -> Iterator[FakeSuiteTalk]:
     """A fake with twelve orders pending fulfilment (three pages of five) and a controllable clock."""
-    with FakeSuiteTalk(seed=False, clock=clock) as fake:
+    with FakeSuiteTalk(seed=False, search_clock=clock) as fake:
         fake.add_customer("Abe Simpson", "87")
         item = fake.add_item("TD-100", "Tongue Depressor", price="14.00")
         for n in range(12):

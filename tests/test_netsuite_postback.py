@@ -19,7 +19,7 @@ from ecc_connectors import (
     WriteResult,
 )
 from ecc_connectors.drivers.netsuite import NetSuiteDriver, NetSuiteSettings
-from ecc_connectors.testing._netsuite import FakeSuiteTalk
+from ecc_connectors.testing import FakeSuiteTalk
 from plugin_netsuite import Runner
 
 

@@ -33,7 +33,7 @@ from ecc_connectors import (
 from ecc_connectors.drivers.netsuite import NetSuiteDriver, NetSuiteSettings, packaged_wsdl
 from ecc_connectors.drivers.netsuite._mapping import order_from_record
 from ecc_connectors.drivers.netsuite._soap import _clients, load_zeep_client, raise_for_status
-from ecc_connectors.testing._netsuite import FakeSuiteTalk
+from ecc_connectors.testing import FakeSuiteTalk
 from plugin_netsuite import rewrite_to_2023_2, run_flow
 
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"

@@ -1,0 +1,425 @@
+"""The SOAP side of :class:`~ecc_connectors.testing.FakeSuiteTalk`: namespaces, the XSD-derived tables, XML
+helpers, the SOAP errors, and the writer of envelopes, faults, statuses and records."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from ..drivers.netsuite._auth import TokenCredentials, passport_account
+from ._base_http import HttpError
+
+_SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
+_XSI = "http://www.w3.org/2001/XMLSchema-instance"
+_XSD = "http://www.w3.org/2001/XMLSchema"
+
+# Sales order statuses as Oracle's 2023_2 schemas spell them, copied from the XSDs (not from the driver, whose
+# tables are what this fake checks): the record's ``SalesOrderOrderStatus`` codes (transactions.saleTypes.xsd),
+# and the ``TransactionStatus`` values a search filters sales orders by (the ``_salesOrder...`` values of the same
+# file). tests/test_netsuite_statuses.py compares both lists with the XSDs themselves.
+ORDER_STATUS_CODES = (
+    "_pendingApproval",
+    "_pendingFulfillment",
+    "_cancelled",
+    "_partiallyFulfilled",
+    "_pendingBillingPartFulfilled",
+    "_pendingBilling",
+    "_fullyBilled",
+    "_closed",
+    "_undefined",
+)
+SALES_ORDER_SEARCH_STATUSES = {
+    "_salesOrderBilled": "_fullyBilled",
+    "_salesOrderCancelled": "_cancelled",
+    "_salesOrderClosed": "_closed",
+    "_salesOrderPartiallyFulfilled": "_partiallyFulfilled",
+    "_salesOrderPendingApproval": "_pendingApproval",
+    "_salesOrderPendingBilling": "_pendingBilling",
+    "_salesOrderPendingBillingPartiallyFulfilled": "_pendingBillingPartFulfilled",
+    "_salesOrderPendingFulfillment": "_pendingFulfillment",
+}
+"""Search value -> the record code of the orders it finds (Oracle pairs them by their UI labels)."""
+_STATUS_LABEL = {
+    "_pendingApproval": "Pending Approval",
+    "_pendingFulfillment": "Pending Fulfillment",
+    "_cancelled": "Cancelled",
+    "_partiallyFulfilled": "Partially Fulfilled",
+    "_pendingBillingPartFulfilled": "Pending Billing/Partially Fulfilled",
+    "_pendingBilling": "Pending Billing",
+    "_fullyBilled": "Billed",
+    "_closed": "Closed",
+    "_undefined": "Undefined",
+}
+_ITEM_SEARCH_TYPE = {
+    "InventoryItem": "_inventoryItem",
+    "NonInventorySaleItem": "_nonInventoryItem",
+    "NonInventoryResaleItem": "_nonInventoryItem",
+    "KitItem": "_kit",
+    "AssemblyItem": "_assembly",
+    "ServiceSaleItem": "_service",
+    "ServiceResaleItem": "_service",
+}
+_FAULTS = {
+    "concurrency": (
+        "exceededRequestLimitFault",
+        "WS_CONCUR_SESSION_DISALLWD",
+        "Only one request may be made against a session at a time",
+    ),
+    "request_blocked": (
+        "exceededConcurrentRequestLimitFault",
+        "WS_REQUEST_BLOCKED",
+        "SuiteTalk concurrent request limit exceeded. Request blocked.",
+    ),
+    "permission": (
+        "insufficientPermissionFault",
+        "INSUFFICIENT_PERMISSION",
+        "Permission Violation: You need the 'Transactions -> Sales Order' permission to access this page.",
+    ),
+    "unexpected": ("unexpectedErrorFault", "UNEXPECTED_ERROR", "An unexpected error occurred."),
+    "invalid_login": ("invalidCredentialsFault", "INVALID_LOGIN_ATTEMPT", "Invalid login attempt."),
+}
+
+
+def _ns(version: str) -> dict[str, str]:
+    return {
+        "soapenv": _SOAP,
+        "xsi": _XSI,
+        "xsd": _XSD,
+        "platformCore": f"urn:core_{version}.platform.webservices.netsuite.com",
+        "platformMsgs": f"urn:messages_{version}.platform.webservices.netsuite.com",
+        "platformCommon": f"urn:common_{version}.platform.webservices.netsuite.com",
+        "platformFaults": f"urn:faults_{version}.platform.webservices.netsuite.com",
+        "tranSales": f"urn:sales_{version}.transactions.webservices.netsuite.com",
+        "listAcct": f"urn:accounting_{version}.lists.webservices.netsuite.com",
+    }
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return str(value)
+
+
+def _local(element: Any) -> str:
+    tag = element.tag
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _child(element: Any, name: str) -> Any:
+    for child in element:
+        if _local(child) == name:
+            return child
+    return None
+
+
+def _children(element: Any, name: str) -> list[Any]:
+    return [child for child in element if _local(child) == name] if element is not None else []
+
+
+def _value(element: Any, name: str) -> str | None:
+    child = _child(element, name) if element is not None else None
+    return None if child is None else (child.text or "")
+
+
+def _parse_dt(text: str) -> datetime:
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+class _SoapError(HttpError):
+    """A SOAP fault to answer: ``kind`` names one of ``_FAULTS`` (or ``unavailable``: HTTP 503 without SOAP)."""
+
+    def __init__(self, kind: str, message: str | None = None, http_status: int = 500) -> None:
+        super().__init__(http_status, message or "", {"fault": kind})
+        self.kind = kind
+
+
+class _StatusError(Exception):
+    """An operation that answers normally with ``isSuccess="false"``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(f"{code}: {message}")
+
+
+class _SearchWarning(Exception):
+    """A search NetSuite answers with no rows and a warning (an enumeration value it does not know)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class StoreState:
+    """What the operation mixins read and change (set by ``FakeSuiteTalk.__init__``)."""
+
+    credentials: TokenCredentials
+    version: str
+    _ns: dict[str, str]
+    _ids: itertools.count[int]
+    sales_orders: dict[str, dict[str, Any]]
+    fulfilments: dict[str, dict[str, Any]]
+    items: dict[str, dict[str, Any]]
+    customers: dict[str, str]
+
+    def _next_id(self) -> str:
+        return str(next(self._ids))
+
+    def now(self) -> datetime:  # pragma: no cover - FakeSuiteTalk's own
+        raise NotImplementedError
+
+
+class SoapWriter(StoreState):
+    """Builds the XML of answers."""
+
+    def _q(self, prefix: str, name: str) -> str:
+        return f"{{{self._ns[prefix]}}}{name}"
+
+    def _el(self, parent: Any, prefix: str, name: str, text: Any = None, **attrs: Any) -> Any:
+        from lxml import etree
+
+        element = etree.SubElement(parent, self._q(prefix, name))
+        for key, value in attrs.items():
+            if value is not None:
+                element.set(key, _text(value))
+        if text is not None:
+            element.text = _text(text)
+        return element
+
+    def _ref(self, parent: Any, prefix: str, name: str, internal_id: str | None, label: str = "") -> None:
+        if internal_id is None:
+            return
+        ref = self._el(parent, prefix, name, internalId=internal_id)
+        if label:
+            self._el(ref, "platformCore", "name", label)
+
+    def _envelope(self, build: Callable[[Any], None]) -> bytes:
+        from lxml import etree
+
+        nsmap = {k: v for k, v in self._ns.items() if k in ("soapenv", "xsi", "xsd")}
+        root = etree.Element(f"{{{_SOAP}}}Envelope", nsmap=nsmap)
+        header = etree.SubElement(root, f"{{{_SOAP}}}Header")
+        info = etree.SubElement(
+            header, self._q("platformMsgs", "documentInfo"), nsmap={"platformMsgs": self._ns["platformMsgs"]}
+        )
+        self._el(info, "platformMsgs", "nsId", f"WEBSERVICES_{passport_account(self.credentials.account)}_fake")
+        body = etree.SubElement(root, f"{{{_SOAP}}}Body")
+        build(body)
+        return bytes(etree.tostring(root, xml_declaration=True, encoding="utf-8"))
+
+    def _fault(self, kind: str, message: str | None = None) -> bytes:
+        """A SOAP fault envelope of ``kind`` (one of ``_FAULTS``)."""
+        from lxml import etree
+
+        detail_name, code, default = _FAULTS[kind]
+        message = message or default
+        root = etree.Element(f"{{{_SOAP}}}Envelope", nsmap={"soapenv": _SOAP, "xsi": _XSI, "xsd": _XSD})
+        body = etree.SubElement(root, f"{{{_SOAP}}}Body")
+        node = etree.SubElement(body, f"{{{_SOAP}}}Fault")
+        etree.SubElement(node, "faultcode").text = "soapenv:Server.userException"
+        etree.SubElement(node, "faultstring").text = message
+        detail = etree.SubElement(node, "detail")
+        inner = etree.SubElement(
+            detail,
+            self._q("platformFaults", detail_name),
+            nsmap={"platformFaults": self._ns["platformFaults"]},
+        )
+        self._el(inner, "platformFaults", "code", code)
+        self._el(inner, "platformFaults", "message", message)
+        etree.SubElement(detail, "{http://xml.apache.org/axis/}hostname").text = "fake-suitetalk"
+        return bytes(etree.tostring(root, xml_declaration=True, encoding="utf-8"))
+
+    def _response(self, operation: str) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:
+        from lxml import etree
+
+        def wrap(fill: Callable[[Any], None]) -> Callable[[Any], None]:
+            def build(body: Any) -> None:
+                nsmap: Any = {None: self._ns["platformMsgs"], "platformCore": self._ns["platformCore"]}
+                node = etree.SubElement(body, self._q("platformMsgs", f"{operation}Response"), nsmap=nsmap)
+                fill(node)
+
+            return build
+
+        return wrap
+
+    def _status(self, parent: Any, error: _StatusError | None = None, warning: _SearchWarning | None = None) -> None:
+        status = self._el(parent, "platformCore", "status", isSuccess=error is None)
+        if error is not None:
+            detail = self._el(status, "platformCore", "statusDetail", type="ERROR")
+            self._el(detail, "platformCore", "code", error.code)
+            self._el(detail, "platformCore", "message", error.message)
+        if warning is not None:
+            detail = self._el(status, "platformCore", "statusDetail", type="WARN")
+            self._el(detail, "platformCore", "code", "WARNING")
+            self._el(detail, "platformCore", "message", warning.message)
+
+    def _record(
+        self, parent: Any, tag_prefix: str, tag: str, kind: str, data: dict[str, Any], body_only: bool = False
+    ) -> None:
+        from lxml import etree
+
+        prefix = "listAcct" if kind in _ITEM_SEARCH_TYPE else "tranSales"
+        # xsi:type values name prefixes, so the record declares the ones it and its fields use.
+        nsmap = {p: self._ns[p] for p in (prefix, "platformCore", "platformCommon", "xsi")}
+        record = etree.SubElement(parent, self._q(tag_prefix, tag), nsmap=nsmap)
+        for key in ("internalId", "externalId"):
+            if data.get(key):
+                record.set(key, str(data[key]))
+        record.set(f"{{{_XSI}}}type", f"{prefix}:{kind}")
+        if kind == "SalesOrder":
+            self._sales_order_fields(record, data, body_only)
+        elif kind == "ItemFulfillment":
+            self._fulfilment_fields(record, data, body_only)
+        else:
+            self._item_fields(record, data)
+
+    def _address(self, parent: Any, name: str, address: dict[str, Any] | None) -> None:
+        if not address:
+            return
+        node = self._el(parent, "tranSales", name)
+        for key in (
+            "country",
+            "attention",
+            "addressee",
+            "addrPhone",
+            "addr1",
+            "addr2",
+            "addr3",
+            "city",
+            "state",
+            "zip",
+        ):
+            if address.get(key):
+                self._el(node, "platformCommon", key, address[key])
+
+    def _custom_fields(self, parent: Any, prefix: str, values: dict[str, Any]) -> None:
+        if not values:
+            return
+        node = self._el(parent, prefix, "customFieldList")
+        for script_id, value in values.items():
+            field = self._el(node, "platformCore", "customField", scriptId=script_id)
+            kind = (
+                "BooleanCustomFieldRef"
+                if isinstance(value, bool)
+                else "DoubleCustomFieldRef"
+                if isinstance(value, Decimal)
+                else "StringCustomFieldRef"
+            )
+            field.set(f"{{{_XSI}}}type", f"platformCore:{kind}")
+            self._el(field, "platformCore", "value", value)
+
+    def _totals(self, order: dict[str, Any]) -> dict[str, Decimal]:
+        subtotal = sum((line["amount"] for line in order["lines"]), Decimal("0"))
+        total = subtotal + order["shippingCost"] + order["taxTotal"] + order["discountTotal"]
+        return {"subTotal": subtotal, "total": total}
+
+    def _sales_order_fields(self, record: Any, order: dict[str, Any], body_only: bool) -> None:
+        el = self._el
+        if order.get("createdDate"):
+            el(record, "tranSales", "createdDate", order["createdDate"])
+        self._ref(record, "tranSales", "entity", order["entity"], self.customers.get(order["entity"], ""))
+        self._ref(record, "tranSales", "currency", "1", order["currency"])
+        if order.get("tranDate"):
+            el(record, "tranSales", "tranDate", order["tranDate"])
+        el(record, "tranSales", "tranId", order["tranId"])
+        el(record, "tranSales", "orderStatus", order["orderStatus"])
+        if order.get("otherRefNum"):
+            el(record, "tranSales", "otherRefNum", order["otherRefNum"])
+        if order.get("memo"):
+            el(record, "tranSales", "memo", order["memo"])
+        if order.get("email"):
+            el(record, "tranSales", "email", order["email"])
+        self._address(record, "billingAddress", order.get("billingAddress"))
+        self._address(record, "shippingAddress", order.get("shippingAddress"))
+        ship_id, ship_name = order["shipMethod"]
+        self._ref(record, "tranSales", "shipMethod", ship_id, ship_name)
+        totals = self._totals(order)
+        el(record, "tranSales", "shippingCost", order["shippingCost"])
+        el(record, "tranSales", "subTotal", totals["subTotal"])
+        el(record, "tranSales", "discountTotal", order["discountTotal"])
+        el(record, "tranSales", "taxTotal", order["taxTotal"])
+        el(record, "tranSales", "total", totals["total"])
+        el(record, "tranSales", "lastModifiedDate", order["lastModifiedDate"])
+        el(record, "tranSales", "status", _STATUS_LABEL.get(order["orderStatus"], ""))
+        if not body_only:
+            items = el(record, "tranSales", "itemList")
+            for line in order["lines"]:
+                node = el(items, "tranSales", "item")
+                self._ref(node, "tranSales", "item", line["item"], line["itemName"])
+                el(node, "tranSales", "quantity", line["quantity"])
+                if line["description"]:
+                    el(node, "tranSales", "description", line["description"])
+                self._ref(node, "tranSales", "price", "1", "Base Price")
+                el(node, "tranSales", "rate", line["rate"])
+                el(node, "tranSales", "amount", line["amount"])
+                el(node, "tranSales", "isClosed", line["isClosed"])
+                el(node, "tranSales", "line", line["line"])
+                el(node, "tranSales", "quantityBilled", line["quantityBilled"])
+                el(node, "tranSales", "quantityFulfilled", line["quantityFulfilled"])
+        self._custom_fields(record, "tranSales", order.get("customFields") or {})
+
+    def _fulfilment_fields(self, record: Any, data: dict[str, Any], body_only: bool) -> None:
+        el = self._el
+        if data.get("createdDate"):
+            el(record, "tranSales", "createdDate", data["createdDate"])
+            el(record, "tranSales", "lastModifiedDate", data["createdDate"])
+        order = self.sales_orders.get(data["createdFrom"], {})
+        self._ref(
+            record,
+            "tranSales",
+            "entity",
+            order.get("entity"),
+            self.customers.get(order.get("entity", ""), ""),
+        )
+        self._ref(record, "tranSales", "createdFrom", data["createdFrom"], f"Sales Order #{order.get('tranId', '')}")
+        if data.get("shipStatus"):
+            el(record, "tranSales", "shipStatus", data["shipStatus"])
+        if data.get("tranId"):
+            el(record, "tranSales", "tranId", data["tranId"])
+        if data.get("memo"):
+            el(record, "tranSales", "memo", data["memo"])
+        if not body_only and data.get("packages"):
+            packages = el(record, "tranSales", "packageList")
+            for number, descr in data["packages"]:
+                package = el(packages, "tranSales", "package")
+                if descr:
+                    el(package, "tranSales", "packageDescr", descr)
+                el(package, "tranSales", "packageTrackingNumber", number)
+        if not body_only:
+            items = el(record, "tranSales", "itemList")
+            for line in data["lines"]:
+                node = el(items, "tranSales", "item")
+                el(node, "tranSales", "itemReceive", line.get("itemReceive", True))
+                el(node, "tranSales", "itemName", line["itemName"])
+                el(node, "tranSales", "quantity", line["quantity"])
+                self._ref(node, "tranSales", "item", line["item"], line["itemName"])
+                el(node, "tranSales", "orderLine", line["orderLine"])
+                if "quantityRemaining" in line:
+                    el(node, "tranSales", "quantityRemaining", line["quantityRemaining"])
+
+    def _item_fields(self, record: Any, item: dict[str, Any]) -> None:
+        el = self._el
+        el(record, "listAcct", "createdDate", item["createdDate"])
+        el(record, "listAcct", "lastModifiedDate", item["lastModifiedDate"])
+        el(record, "listAcct", "itemId", item["itemId"])
+        el(record, "listAcct", "displayName", item["displayName"])
+        el(record, "listAcct", "isInactive", item["isInactive"])
+        if item["price"] is not None:
+            matrix = el(record, "listAcct", "pricingMatrix")
+            pricing = el(matrix, "listAcct", "pricing")
+            self._ref(pricing, "listAcct", "currency", "1", "USD")
+            self._ref(pricing, "listAcct", "priceLevel", "1", "Base Price")
+            prices = el(pricing, "listAcct", "priceList")
+            price = el(prices, "listAcct", "price")
+            el(price, "listAcct", "value", item["price"])
+            el(price, "listAcct", "quantity", "0")
+        if item["quantityAvailable"] is not None:
+            el(record, "listAcct", "quantityAvailable", item["quantityAvailable"])
+        if item["rate"] is not None:
+            el(record, "listAcct", "rate", item["rate"])
