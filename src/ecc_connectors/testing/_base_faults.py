@@ -79,6 +79,19 @@ class Stats:
     truncated: int = 0
     lost_answers: int = 0
 
+    def snapshot(self, listing_requests: int) -> dict[str, float]:
+        return {
+            "requests": self.requests,
+            "throttled": self.throttled,
+            "injected": self.injected,
+            "dropped": self.dropped,
+            "truncated": self.truncated,
+            "lost_answers": self.lost_answers,
+            "listing_requests": listing_requests,
+            "latency_seconds": self.latency_seconds,
+            "peak_in_flight": self.peak_in_flight,
+        }
+
 
 def checked_rate(per_second: float | None) -> float | None:
     if per_second is None:
@@ -156,6 +169,26 @@ class ListingSchedule:
     def clear(self) -> None:
         self.triggers.clear()
 
+    def add_hook(self, callback: Callable[[int], object], lock: threading.RLock) -> ListingHook:
+        """Call ``callback(n)`` before every listing from now on (``n`` counted from now) until the returned
+        hook is stopped."""
+        hook = ListingHook(lock)
+        base = self.seen
+
+        def call(n: int) -> None:
+            hook.called()
+            callback(n - base)
+
+        self.add(Trigger(lambda n: True, call, once=False, finished=_HookFinished(hook)))
+        return hook
+
+    def stop_hooks(self) -> None:
+        """Stop every hook set with :meth:`add_hook` (other triggers stay)."""
+        for trigger in self.triggers:
+            if isinstance(trigger.finished, _HookFinished):
+                trigger.finished.hook.stop()
+        self.triggers = [t for t in self.triggers if not isinstance(t.finished, _HookFinished)]
+
 
 class ListingHook:
     """Handle on a callback set with ``FakeStore.on_listing``: ``calls`` so far, and ``stop()``."""
@@ -184,3 +217,13 @@ class ListingHook:
 
     def __repr__(self) -> str:
         return f"<ListingHook calls={self._calls} stopped={self._stopped}>"
+
+
+@attrs.frozen
+class _HookFinished:
+    """``Trigger.finished`` of a hook (so ``stop_hooks`` can find them)."""
+
+    hook: ListingHook
+
+    def __call__(self) -> bool:
+        return self.hook.stopped

@@ -3,6 +3,7 @@ threaded server that carries them over a real socket.
 
 * :class:`ReceivedRequest`: one request as the store received it (logged, passed to hooks and handlers);
 * :class:`Answer`: an answer before the wire (status, JSON body, headers, and a pending cut);
+* :class:`Route`: one entry of a store's route table;
 * :class:`HttpError`: raised by a handler (or an auth check) to answer with an error body;
 * ``Server`` / ``Handler``: ``ThreadingHTTPServer`` with keep-alive, ``TCP_NODELAY``, a ``Date`` header read from
   the store's own clock, and ``close_open_connections`` so a stopped store really stops answering;
@@ -13,10 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import threading
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,6 +50,7 @@ __all__ = [
     "Handler",
     "HttpError",
     "ReceivedRequest",
+    "Route",
     "Server",
     "dumps",
     "http_date",
@@ -98,6 +101,18 @@ class Answer:
     headers: dict[str, str] = attrs.field(factory=dict)
     content_type: str = JSON_CONTENT_TYPE
     truncate_to: float | None = None
+
+
+@attrs.frozen
+class Route:
+    """One entry of the route table: ``method``, a ``pattern`` matched in full against :meth:`FakeStore.route_path`
+    (its groups are passed to the handler), the ``handler``, and ``auth``: ``None`` for an anonymous route,
+    anything else for a protected one (passed to :meth:`FakeStore.check_auth`, e.g. the permission it needs)."""
+
+    method: str
+    pattern: re.Pattern[str]
+    handler: Callable[..., Any]
+    auth: object = True
 
 
 class HttpError(Exception):

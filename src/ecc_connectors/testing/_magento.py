@@ -26,7 +26,8 @@ The server, the request log and hooks, latency, the rate limit, the clock and th
 fake-store base's (``ecc_connectors.testing.base.FakeStore``); this class and its mixins hold Magento's dialect:
 ``_magento_routes`` (routing, auth, encoding, reads), ``_magento_search`` (searchCriteria), ``_magento_writes``
 (ship, invoice, comments, cancel, hold), ``_magento_carts`` (carts to orders), ``_magento_edits`` (edits made in
-the store, churn), ``_magento_seed`` (generated orders and products), ``_magento_wire`` (PHP JSON, gzip, poisons).
+the store, churn), ``_magento_seed`` / ``_magento_catalogue`` / ``_magento_lifecycle`` (generated orders and
+products, line changes), ``_magento_wire`` (PHP JSON, gzip, poisons), ``_magento_auth`` (OAuth 1.0a).
 
 Test knobs, all thread-safe and changeable while the server runs: ``latency``, ``rate_limit``,
 ``inject_429``, ``inject_5xx``, ``drop_connections``, ``short_bodies``, ``lose_write_answers``,

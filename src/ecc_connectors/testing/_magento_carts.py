@@ -9,8 +9,8 @@ import secrets
 from decimal import Decimal
 from typing import Any
 
-from . import _magento_seed as seed_
-from ._magento_seed import num
+from ._magento_catalogue import CARRIERS, METHODS, Person
+from ._magento_lifecycle import num
 from ._magento_state import _NO_SUCH_ENTITY, MagentoState, _ApiError, _Cart, _dec, _int_id
 
 __all__ = ["MagentoCarts"]
@@ -119,7 +119,7 @@ class MagentoCarts(MagentoState):
                 )
             carrier = str(info.get("shipping_carrier_code") or "")
             method = str(info.get("shipping_method_code") or "")
-            if f"{carrier}_{method}" not in {c[0] for c in seed_._CARRIERS}:
+            if f"{carrier}_{method}" not in {c[0] for c in CARRIERS}:
                 raise _ApiError(400, "Carrier with such method not found: %1, %2", [carrier, method])
             cart.shipping_address = dict(info["shipping_address"])
             cart.billing_address = dict(info.get("billing_address") or info["shipping_address"])
@@ -127,7 +127,7 @@ class MagentoCarts(MagentoState):
             cart.email = cart.shipping_address.get("email") or cart.email
             subtotal = sum((_dec(i["price"]) * _dec(i["qty"]) for i in cart.items), Decimal(0))
         return {
-            "payment_methods": [{"code": code, "title": title} for code, title in seed_._METHODS],
+            "payment_methods": [{"code": code, "title": title} for code, title in METHODS],
             "totals": {
                 "grand_total": num(subtotal),
                 "base_grand_total": num(subtotal),
@@ -161,13 +161,13 @@ class MagentoCarts(MagentoState):
                 raise _ApiError(
                     400, "The shipping method is missing. Select the shipping method and try again."
                 )
-            methods = dict(seed_._METHODS)
+            methods = dict(METHODS)
             if method_code not in methods:
                 raise _ApiError(400, "The requested Payment Method is not available.")
             if guest and not cart.email:
                 raise _ApiError(400, "Email has a wrong format")
             address = cart.shipping_address
-            person = seed_.Person(self._rng, cart.customer_id)
+            person = Person(self._rng, cart.customer_id)
             person.firstname = str(address.get("firstname") or person.firstname)
             person.lastname = str(address.get("lastname") or person.lastname)
             person.email = str(cart.email or address.get("email") or person.email)
@@ -184,7 +184,7 @@ class MagentoCarts(MagentoState):
                 Decimal(0),
             )
             lines = [(self._catalogue[i["sku"]], int(_dec(i["qty"]))) for i in cart.items]
-            carrier = next(c for c in seed_._CARRIERS if c[0] == "_".join(cart.shipping_method))
+            carrier = next(c for c in CARRIERS if c[0] == "_".join(cart.shipping_method))
             order = self._builder.build(
                 self._rng,
                 created=self._now(),

@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from . import _magento_seed as seed_
+from . import _magento_lifecycle as life
 from ._base_faults import Trigger
 from ._magento_faults import Churn, ChurnEvent
-from ._magento_seed import IdSequence, format_date, num
+from ._magento_lifecycle import num
+from ._magento_seed import IdSequence, format_date
 from ._magento_state import MagentoState, _dec, _deep_merge
 
 __all__ = ["MagentoEdits"]
@@ -163,17 +164,17 @@ class MagentoEdits(MagentoState):
             row = price * qty
             discount = (row * discount_percent / 100).quantize(Decimal("0.01"))
             tax = ((row - discount) * percent / 100).quantize(Decimal("0.01"))
-            for item_id in seed_.related_item_ids(order, item["item_id"]):
-                seed_.set_item_field(order, item_id, "qty_ordered", qty)
+            for item_id in life.related_item_ids(order, item["item_id"]):
+                life.set_item_field(order, item_id, "qty_ordered", qty)
             for key, value in (
                 ("row_total", row),
                 ("discount_amount", discount),
                 ("tax_amount", tax),
                 ("row_total_incl_tax", row + tax),
             ):
-                seed_.set_item_field(order, item["item_id"], key, num(value))
-                seed_.set_item_field(order, item["item_id"], f"base_{key}", num(value))
-            seed_.set_item_field(
+                life.set_item_field(order, item["item_id"], key, num(value))
+                life.set_item_field(order, item["item_id"], f"base_{key}", num(value))
+            life.set_item_field(
                 order, item["item_id"], "row_weight", num(Decimal(str(item.get("weight") or 0)) * qty)
             )
         _recompute_totals(order)
@@ -228,7 +229,7 @@ class MagentoEdits(MagentoState):
                 "status": self._state_statuses.get("canceled", ("canceled",))[0],
             }
         )
-        seed_.cancel_all(original)
+        life.cancel_all(original)
         original["updated_at"] = stamp
         self._store(original)
         self._store(edited)

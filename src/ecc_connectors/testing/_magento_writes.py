@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from . import _magento_seed as seed_
-from ._magento_seed import num
+from . import _magento_lifecycle as life
+from ._magento_lifecycle import num
 from ._magento_state import MagentoState, _ApiError, _dec, _int_id, _shipping_address_id
 
 __all__ = ["MagentoWrites"]
@@ -67,7 +67,7 @@ class MagentoWrites(MagentoState):
             stamp = self._touch(order)
             shipment_id = self._ids.next("shipment")
             for item, qty in requested:
-                seed_.ship_item(order, item, num(qty))
+                life.ship_item(order, item, num(qty))
             tracks = [
                 {
                     "entity_id": self._ids.next("shipment_track"),
@@ -214,7 +214,7 @@ class MagentoWrites(MagentoState):
                 )
             wanted = self._invoice_quantities(order, body.get("items") or [])
             stamp = self._touch(order)
-            invoiced = seed_.invoice_lines(order, wanted)
+            invoiced = life.invoice_lines(order, wanted)
             invoice_id = self._ids.next("invoice")
             self._invoices[invoice_id] = self._invoice_document(order, invoice_id, invoiced, body, stamp)
             comment = body.get("comment")
@@ -412,7 +412,7 @@ class MagentoWrites(MagentoState):
                 or all_invoiced
             ):
                 return False
-            seed_.cancel_all(order)
+            life.cancel_all(order)
             stamp = self._touch(order)
             order["state"] = "canceled"
             order["status"] = self._state_statuses.get("canceled", ("canceled",))[0]

@@ -62,8 +62,6 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any, ClassVar, TypeVar
 
-import attrs
-
 from ._base_faults import (
     AnswerFaults,
     Fault,
@@ -81,6 +79,7 @@ from ._base_http import (
     Handler,
     HttpError,
     ReceivedRequest,
+    Route,
     Server,
     dumps,
     http_date,
@@ -109,18 +108,6 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-@attrs.frozen
-class Route:
-    """One entry of the route table: ``method``, a ``pattern`` matched in full against :meth:`FakeStore.route_path`
-    (its groups are passed to the handler), the ``handler``, and ``auth``: ``None`` for an anonymous route,
-    anything else for a protected one (passed to :meth:`FakeStore.check_auth`, e.g. the permission it needs)."""
-
-    method: str
-    pattern: re.Pattern[str]
-    handler: Callable[..., Any]
-    auth: object = True
 
 
 class FakeStore:
@@ -325,17 +312,7 @@ class FakeStore:
         in ``drop`` mode included), ``truncated`` (``short_bodies`` used), ``lost_answers``
         (``lose_write_answers`` used), ``listing_requests``, ``latency_seconds``, ``peak_in_flight``."""
         with self._lock:
-            return {
-                "requests": self._stats.requests,
-                "throttled": self._stats.throttled,
-                "injected": self._stats.injected,
-                "dropped": self._stats.dropped,
-                "truncated": self._stats.truncated,
-                "lost_answers": self._stats.lost_answers,
-                "listing_requests": self._schedule.seen,
-                "latency_seconds": self._stats.latency_seconds,
-                "peak_in_flight": self._stats.peak_in_flight,
-            }
+            return self._stats.snapshot(listing_requests=self._schedule.seen)
 
     # -- knobs: latency, rate limit, clock -------------------------------------------------------------------
 
@@ -463,22 +440,9 @@ class FakeStore:
         answered 500."""
         with self._lock:
             if callback is None:
-                for trigger in self._schedule.triggers:
-                    if isinstance(trigger.finished, _HookFinished):
-                        trigger.finished.hook.stop()
-                self._schedule.triggers = [
-                    t for t in self._schedule.triggers if not isinstance(t.finished, _HookFinished)
-                ]
+                self._schedule.stop_hooks()
                 return None
-            hook = ListingHook(self._lock)
-            base = self._schedule.seen
-
-            def call(n: int) -> None:
-                hook.called()
-                callback(n - base)
-
-            self._schedule.add(Trigger(lambda n: True, call, once=False, finished=_HookFinished(hook)))
-            return hook
+            return self._schedule.add_hook(callback, self._lock)
 
     # -- hooks for subclasses --------------------------------------------------------------------------------
 
@@ -642,13 +606,3 @@ class FakeStore:
                 self._stats.truncated += 1
                 answer.truncate_to = short.fraction
         return answer
-
-
-@attrs.frozen
-class _HookFinished:
-    """``Trigger.finished`` of an ``on_listing`` callback (so ``on_listing(None)`` can find them)."""
-
-    hook: ListingHook
-
-    def __call__(self) -> bool:
-        return self.hook.stopped

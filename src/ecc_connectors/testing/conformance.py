@@ -39,46 +39,30 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import inspect
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timezone
-from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
 from .. import (
     Acknowledgement,
-    Address,
     Cancellation,
-    CancelRequest,
     Capability,
     CapabilityNotSupported,
     Connector,
     ConnectorError,
-    Customer,
     DownloadRange,
     Driver,
-    FollowCursor,
-    ItemQuery,
-    NewOrder,
-    NewOrderLine,
-    NumberedPages,
     Order,
-    OrderQuery,
-    PayloadError,
     PostBack,
-    Seek,
-    ShipmentRequest,
-    SQLiteLedger,
-    StatusChange,
     StatusMapping,
     StatusRule,
     SyncPolicy,
     Tracking,
     Unselected,
 )
+from . import _conformance_kit as kit
 from ._base_faults import LostAnswerMode
 from ._base_http import ReceivedRequest
 
@@ -181,11 +165,6 @@ ACK_COMMENT = "Conformance: acknowledged"
 CANCEL_COMMENT = "Conformance: cancelled"
 STATUS_COMMENT = "Conformance: status set"
 LOST_MODES: tuple[LostAnswerMode, ...] = ("500", "drop", "short")
-_START = datetime(2000, 1, 1, tzinfo=timezone.utc)
-_ATTEMPTS = 4
-_MAX_PAGES = 1000
-_TICK = 1.05
-"""Stores stamp whole seconds: an order made in this second may sit on a download window's upper bound."""
 
 
 def conformance_policy(
@@ -196,7 +175,7 @@ def conformance_policy(
     the ``acknowledge`` status, cancellation with a comment and no status of its own."""
     return SyncPolicy(
         statuses=StatusMapping(tuple(StatusRule(rule) for rule in rules)),
-        range=DownloadRange(start=_START),
+        range=DownloadRange(start=kit.START),
         unselected=Unselected.IGNORE_TAB,
         post_back=PostBack(status=None, send_email=notify),
         acknowledgement=Acknowledgement(status=acknowledge, comment=ACK_COMMENT, notify_customer=notify),
@@ -225,146 +204,11 @@ def _session(
         store.stop()
 
 
-@contextlib.contextmanager
-def _connect(driver: Driver, policy: SyncPolicy | None = None) -> Iterator[Connector]:
-    with SQLiteLedger() as ledger, Connector(driver, policy or conformance_policy(), ledger) as connector:
-        yield connector
-
-
-def _label(driver: Driver) -> str:
-    return f"{type(driver).__name__} ({driver.name or 'unnamed'})"
-
-
-def _fail(driver: Driver, what: str, problems: Sequence[str], limit: int = 12) -> None:
-    if problems:
-        shown = list(problems[:limit])
-        if len(problems) > limit:
-            shown.append(f"... and {len(problems) - limit} more")
-        raise AssertionError(f"{_label(driver)}: {what}:\n- " + "\n- ".join(shown))
-
-
-def _mark(store: ConformanceStore) -> tuple[int, ReceivedRequest | None]:
-    seen = store.requests
-    return len(seen), (seen[-1] if seen else None)
-
-
-def _since(store: ConformanceStore, mark: tuple[int, ReceivedRequest | None]) -> list[ReceivedRequest]:
-    """The requests the store received after ``mark`` (robust to a bounded log dropping its oldest)."""
-    seen = list(store.requests)
-    last = mark[1]
-    if last is None:
-        return seen
-    for index in range(len(seen) - 1, -1, -1):
-        if seen[index] is last:
-            return seen[index + 1 :]
-    return seen
-
-
-def _describe(requests: Sequence[ReceivedRequest], limit: int = 4) -> str:
-    shown = ", ".join(f"{r.method} {r.path}" for r in requests[:limit])
-    return shown + (", ..." if len(requests) > limit else "")
-
-
-def _retry(call: Callable[[], object], attempts: int = _ATTEMPTS) -> tuple[int, ConnectorError | None]:
-    """Call until it succeeds, as a user does after an exception: (calls made, the last error if none did)."""
-    error: ConnectorError | None = None
-    for attempt in range(1, attempts + 1):
-        try:
-            call()
-        except ConnectorError as exc:
-            error = exc
-            continue
-        return attempt, None
-    return attempts, error
-
-
-def _new_order() -> NewOrder:
-    address = Address(
-        name="Conformance Check", street=("1 Main St",), city="Austin", region="TX", postcode="78701",
-        country="US", phone="512-555-0100", email="conformance@example.com",
-    )
-    return NewOrder(
-        reference="CONFORMANCE-1",
-        customer=Customer(name="Conformance Check", email="conformance@example.com"),
-        billing_address=address,
-        shipping_address=address,
-        lines=(NewOrderLine("CONFORMANCE-SKU", Decimal(1)),),
-    )
+def _connect(driver: Driver, policy: SyncPolicy | None = None) -> contextlib.AbstractContextManager[Connector]:
+    return kit.connect(driver, policy or conformance_policy())
 
 
 # -- capabilities --------------------------------------------------------------------------------------------
-
-_FLOWS: dict[Capability, tuple[str, ...]] = {
-    Capability.LIST_STATUSES: ("list_statuses",),
-    Capability.LIST_ORDERS: ("first_page",),
-    Capability.GET_ORDER: ("get_order",),
-    Capability.SHIP: ("ship",),
-    Capability.SET_STATUS: ("set_status",),
-    Capability.CANCEL: ("cancel",),
-    Capability.INVOICE: ("invoice",),
-    Capability.SEARCH_ITEMS: ("search_items",),
-    Capability.CREATE_ORDER: ("create_order",),
-    Capability.SEEK_ORDERS: ("seek_page",),
-    Capability.LIST_KEYS: ("list_keys",),
-}
-
-_CALLS: dict[Capability, tuple[str, Callable[[Connector, str], object]]] = {
-    Capability.LIST_STATUSES: ("list_statuses()", lambda c, o: c.list_statuses()),
-    Capability.LIST_ORDERS: ("download()", lambda c, o: c.download()),
-    Capability.GET_ORDER: ("get_order(id)", lambda c, o: c.get_order(o)),
-    Capability.SHIP: ("ship(id, tracking)", lambda c, o: c.ship(o, Tracking("1ZCONFORMANCE0"))),
-    Capability.SET_STATUS: ("set_status(id, status)", lambda c, o: c.set_status(o, "conformance")),
-    Capability.CANCEL: ("cancel(id)", lambda c, o: c.cancel(o)),
-    Capability.INVOICE: ("invoice(id)", lambda c, o: c.invoice(o)),
-    Capability.SEARCH_ITEMS: ("search_items(text)", lambda c, o: c.search_items("conformance")),
-    Capability.CREATE_ORDER: ("create_phone_order(order)", lambda c, o: c.create_phone_order(_new_order())),
-    Capability.LIST_KEYS: ("reconcile()", lambda c, o: c.reconcile()),
-}
-
-
-def _flow_args(capability: Capability, order_id: str) -> tuple[Any, ...]:
-    query = OrderQuery(updated_from=_START)
-    return {
-        Capability.LIST_STATUSES: (),
-        Capability.LIST_ORDERS: (query,),
-        Capability.GET_ORDER: (order_id,),
-        Capability.SHIP: (ShipmentRequest(order_id, (Tracking("1ZCONFORMANCE0"),)),),
-        Capability.SET_STATUS: (StatusChange(order_id, "conformance"),),
-        Capability.CANCEL: (CancelRequest(order_id),),
-        Capability.INVOICE: (order_id,),
-        Capability.SEARCH_ITEMS: (ItemQuery(text="conformance"),),
-        Capability.CREATE_ORDER: (_new_order(),),
-        Capability.SEEK_ORDERS: (query, Seek(), 10),
-        Capability.LIST_KEYS: (query, Seek(), 10),
-    }[capability]
-
-
-def _overridden(driver: Driver, name: str) -> bool:
-    return getattr(type(driver), name, None) is not getattr(Driver, name, None)
-
-
-def _undeclared_flow(driver: Driver, capability: Capability, name: str, order_id: str) -> str | None:
-    """Start the flow of an undeclared capability: it must raise CapabilityNotSupported before any request."""
-    where = f"{capability.name} is not declared, but {name}() is overridden and"
-    try:
-        flow = getattr(driver, name)(*_flow_args(capability, order_id))
-        if not inspect.isgenerator(flow):
-            return f"{where} returns {type(flow).__name__} instead of raising CapabilityNotSupported"
-        try:
-            request: Any = next(flow)
-        except StopIteration:
-            return f"{where} works (it returns a result): declare {capability.name}"
-        finally:
-            flow.close()
-        return (
-            f"{where} sends {request.method} {request.url.path}: declare {capability.name} or leave the "
-            "method to the Driver default"
-        )
-    except CapabilityNotSupported:
-        return None
-    except Exception as exc:
-        return f"{where} raised {type(exc).__name__} ({exc}) instead of CapabilityNotSupported"
-
 
 def check_capabilities(driver_factory: DriverFactory, store_factory: StoreFactory) -> None:
     """Capabilities match what is implemented: every declared capability's flow is overridden (``LIST_ORDERS``
@@ -380,10 +224,10 @@ def check_capabilities(driver_factory: DriverFactory, store_factory: StoreFactor
             if (
                 capability is Capability.LIST_ORDERS
                 and Capability.SEEK_ORDERS in declared
-                and _overridden(driver, "seek_page")
+                and kit.overridden(driver, "seek_page")
             ):
                 continue
-            missing = [name for name in _FLOWS.get(capability, ()) if not _overridden(driver, name)]
+            missing = [name for name in kit.FLOWS.get(capability, ()) if not kit.overridden(driver, name)]
             if missing:
                 problems.append(
                     f"declares {capability.name} but does not implement {', '.join(missing)}() (the Driver "
@@ -393,16 +237,16 @@ def check_capabilities(driver_factory: DriverFactory, store_factory: StoreFactor
         for capability in Capability:
             if capability in declared:
                 continue
-            for name in _FLOWS.get(capability, ()):
-                if _overridden(driver, name):
-                    problem = _undeclared_flow(driver, capability, name, order_id)
+            for name in kit.FLOWS.get(capability, ()):
+                if kit.overridden(driver, name):
+                    problem = kit.undeclared_flow(driver, capability, name, order_id)
                     if problem is not None:
                         problems.append(problem)
-            if capability not in _CALLS:
+            if capability not in kit.CALLS:
                 continue
-            label, call = _CALLS[capability]
+            label, call = kit.CALLS[capability]
             with _connect(driver) as connector:
-                mark = _mark(store)
+                mark = kit.mark(store)
                 try:
                     call(connector, order_id)
                     outcome = "succeeded"
@@ -410,7 +254,7 @@ def check_capabilities(driver_factory: DriverFactory, store_factory: StoreFactor
                     outcome = ""
                 except Exception as exc:
                     outcome = f"raised {type(exc).__name__} ({exc})"
-                sent = _since(store, mark)
+                sent = kit.since(store, mark)
             if outcome:
                 problems.append(
                     f"{capability.name} is not declared, but connector.{label} {outcome} instead of raising "
@@ -419,9 +263,9 @@ def check_capabilities(driver_factory: DriverFactory, store_factory: StoreFactor
             if sent:
                 problems.append(
                     f"{capability.name} is not declared, but connector.{label} sent {len(sent)} request(s) "
-                    f"before refusing ({_describe(sent)}): it must be refused before any I/O"
+                    f"before refusing ({kit.describe(sent)}): it must be refused before any I/O"
                 )
-        _fail(driver, "capabilities do not match what is implemented", problems)
+        kit.fail(driver, "capabilities do not match what is implemented", problems)
 
 
 # -- listing -------------------------------------------------------------------------------------------------
@@ -461,21 +305,21 @@ def check_listing_complete_under_edits(driver_factory: DriverFactory, store_fact
                 store.on_listing(None)
             if listings[0] < 3:
                 raise AssertionError(
-                    f"{_label(driver)}: the download listed the store in {listings[0]} request(s); the check "
+                    f"{kit.label(driver)}: the download listed the store in {listings[0]} request(s); the check "
                     "edits the store between listing requests, so make the driver's pages smaller (a few "
                     "orders) in the driver factory"
                 )
             ledger, name = connector.ledger, connector.store
             untouched = [i for i in before if i not in edited]
             missing = [i for i in untouched if ledger.get(name, i) is None]
-            _fail(
+            kit.fail(
                 driver,
                 f"orders that were in the store throughout the download and never changed were not downloaded "
                 f"(edited between listing requests: {edited}; a listing by offset pages over a sort that moves "
                 "skips the row that slides onto a page already read: list by key, or verify with LIST_KEYS)",
                 [f"order {i} missing" for i in missing],
             )
-            time.sleep(_TICK)
+            time.sleep(kit.TICK)
             connector.download()
             problems = []
             for order_id in store.order_ids():
@@ -487,7 +331,7 @@ def check_listing_complete_under_edits(driver_factory: DriverFactory, store_fact
                 pending = ledger.pending(name, order_id)
                 if record.order.status != status and (pending is None or pending.order.status != status):
                     problems.append(f"order {order_id}: the ledger says {record.order.status!r}, the store {status!r}")
-            _fail(driver, "after a quiet run the ledger does not match the store", problems)
+            kit.fail(driver, "after a quiet run the ledger does not match the store", problems)
 
 
 # -- writes --------------------------------------------------------------------------------------------------
@@ -544,7 +388,7 @@ def check_writes_not_resent_blindly(driver_factory: DriverFactory, store_factory
             order_id = store.create()
             status = store.status_of(order_id)
             with _connect(driver, conformance_policy(acknowledge=status)) as connector:
-                mark = _mark(store)
+                mark = kit.mark(store)
                 store.lose_next_write_answer("drop")
                 if capability is Capability.SET_STATUS:
                     label = "set_status"
@@ -557,7 +401,7 @@ def check_writes_not_resent_blindly(driver_factory: DriverFactory, store_factory
                     with contextlib.suppress(ConnectorError):
                         write.call(connector, order_id)
                     applied = write.count(store, order_id)
-                writes = [r for r in _since(store, mark) if store.is_write(r)]
+                writes = [r for r in kit.since(store, mark) if store.is_write(r)]
             if not writes:
                 problems.append(f"{label}: the store received no write")
                 continue
@@ -571,7 +415,7 @@ def check_writes_not_resent_blindly(driver_factory: DriverFactory, store_factory
                 )
             if applied > 1:
                 problems.append(f"{label}: the store applied the write {applied} times in one call")
-        _fail(driver, "a write whose answer was lost was sent again blindly", problems)
+        kit.fail(driver, "a write whose answer was lost was sent again blindly", problems)
 
 
 def check_writes_exactly_once(driver_factory: DriverFactory, store_factory: StoreFactory) -> None:
@@ -591,7 +435,7 @@ def check_writes_exactly_once(driver_factory: DriverFactory, store_factory: Stor
                 order_id = store.create()
                 with _connect(driver, conformance_policy(acknowledge=store.status_of(order_id))) as connector:
                     store.lose_next_write_answer(mode)
-                    calls, error = _retry(functools.partial(write.call, connector, order_id))
+                    calls, error = kit.retry(functools.partial(write.call, connector, order_id))
                 count = write.count(store, order_id)
                 if error is not None:
                     problems.append(
@@ -604,72 +448,10 @@ def check_writes_exactly_once(driver_factory: DriverFactory, store_factory: Stor
                         f"{write.name} with its answer lost ({mode}), called {calls} times: the store holds "
                         f"{count} x {write.what} (look in the store for the work before writing it)"
                     )
-        _fail(driver, "writes are not exactly-once when an answer is lost", problems)
+        kit.fail(driver, "writes are not exactly-once when an answer is lost", problems)
 
 
 # -- what a driver returns -----------------------------------------------------------------------------------
-
-
-def _listed(connector: Connector, driver: Driver) -> list[Order | PayloadError]:
-    """Every order of the store, through the driver's own listing flows (keyset when declared, else pages)."""
-    query = OrderQuery(updated_from=_START)
-    found: list[Order | PayloadError] = []
-    if Capability.SEEK_ORDERS in driver.capabilities:
-        seek = Seek()
-        for _ in range(_MAX_PAGES):
-            page = connector.run(driver.seek_page(query, seek, query.page_size))
-            found.extend(page.orders)
-            if not page.keys:
-                break
-            seek = Seek(after=page.keys[-1])
-        return found
-    page = connector.run(driver.first_page(query))
-    found.extend(page.orders)
-    following = page.next
-    for _ in range(_MAX_PAGES):
-        if isinstance(following, NumberedPages):
-            for number in following.numbers:
-                found.extend(connector.run(following.fetch(number)).orders)
-            break
-        if isinstance(following, FollowCursor):
-            page = connector.run(following.fetch())
-            found.extend(page.orders)
-            following = page.next
-            continue
-        break
-    return found
-
-
-def _value_problems(value: Any, path: str, declared: str = "") -> list[str]:
-    """Floats, non-finite or non-Decimal amounts, and times that are not aware UTC, anywhere in ``value``
-    (``declared``: the attrs field's type, naming ``Decimal`` for an amount)."""
-    if value is None:
-        return []
-    if isinstance(value, float):
-        return [f"{path} is a float ({value!r}): money and quantities are Decimal"]
-    if isinstance(value, Decimal):
-        return [] if value.is_finite() else [f"{path} is {value} (not a finite amount)"]
-    if "Decimal" in declared and not isinstance(value, tuple | list):
-        return [f"{path} is {type(value).__name__} ({value!r}), not Decimal"]
-    if isinstance(value, datetime):
-        offset = value.utcoffset()
-        if offset is None:
-            return [f"{path} is naive ({value.isoformat()}): times are timezone-aware UTC"]
-        if offset or value.tzinfo is not timezone.utc:
-            return [f"{path} is {value.isoformat()}: times are in UTC (tzinfo=timezone.utc)"]
-        return []
-    if attrs.has(type(value)):
-        problems: list[str] = []
-        for field in attrs.fields(type(value)):
-            if field.name != "raw":
-                problems += _value_problems(getattr(value, field.name), f"{path}.{field.name}", str(field.type))
-        return problems
-    if isinstance(value, tuple | list):
-        problems = []
-        for index, item in enumerate(value):
-            problems += _value_problems(item, f"{path}[{index}]", declared)
-        return problems
-    return []
 
 
 def check_money_and_times(driver_factory: DriverFactory, store_factory: StoreFactory) -> None:
@@ -679,20 +461,20 @@ def check_money_and_times(driver_factory: DriverFactory, store_factory: StoreFac
         if Capability.LIST_ORDERS not in driver.capabilities:
             raise NotApplicable("the driver does not declare LIST_ORDERS")
         with _connect(driver) as connector:
-            listed = _listed(connector, driver)
+            listed = kit.listed(connector, driver)
             orders = [o for o in listed if isinstance(o, Order)]
             if not orders:
                 raise AssertionError(
-                    f"{_label(driver)}: the listing returned no readable order ({len(listed)} rows) from a store "
+                    f"{kit.label(driver)}: the listing returned no readable order ({len(listed)} rows) from a store "
                     f"holding {len(store.order_ids())}"
                 )
             problems: list[str] = []
             for order in orders:
-                problems += _value_problems(order, f"order {order.order_id}")
+                problems += kit.value_problems(order, f"order {order.order_id}")
             if Capability.GET_ORDER in driver.capabilities:
                 single = connector.get_order(orders[0].order_id)
-                problems += _value_problems(single, f"get_order({orders[0].order_id!r})")
-        _fail(driver, "orders carry money that is not Decimal or times that are not UTC", problems)
+                problems += kit.value_problems(single, f"get_order({orders[0].order_id!r})")
+        kit.fail(driver, "orders carry money that is not Decimal or times that are not UTC", problems)
 
 
 def check_read_back_after_write(driver_factory: DriverFactory, store_factory: StoreFactory) -> None:
@@ -707,13 +489,13 @@ def check_read_back_after_write(driver_factory: DriverFactory, store_factory: St
             raise NotApplicable("needs LIST_ORDERS, GET_ORDER and one of SET_STATUS, SHIP, CANCEL")
         order_id = store.create()
         status = store.status_of(order_id)
-        time.sleep(_TICK)
+        time.sleep(kit.TICK)
         with _connect(driver, conformance_policy(acknowledge=status)) as connector:
             connector.download()
             ledger, name = connector.ledger, connector.store
             if ledger.get(name, order_id) is None:
                 raise AssertionError(
-                    f"{_label(driver)}: order {order_id}, created before the download, was not downloaded"
+                    f"{kit.label(driver)}: order {order_id}, created before the download, was not downloaded"
                 )
             write = writes[0]
             if write is Capability.SET_STATUS:
@@ -725,7 +507,7 @@ def check_read_back_after_write(driver_factory: DriverFactory, store_factory: St
             else:
                 connector.cancel(order_id)
                 done = f"cancel({order_id!r})"
-            time.sleep(_TICK)
+            time.sleep(kit.TICK)
             connector.download()
             problems = []
             pending = ledger.pending(name, order_id)
@@ -739,7 +521,7 @@ def check_read_back_after_write(driver_factory: DriverFactory, store_factory: St
             current = store.status_of(order_id)
             if record is not None and record.order.status != current:
                 problems.append(f"the ledger keeps status {record.order.status!r}, the store has {current!r}")
-        _fail(driver, "the ledger does not hold the store's copy after a write", problems)
+        kit.fail(driver, "the ledger does not hold the store's copy after a write", problems)
 
 
 def check_statuses_round_trip(driver_factory: DriverFactory, store_factory: StoreFactory) -> None:
@@ -754,7 +536,7 @@ def check_statuses_round_trip(driver_factory: DriverFactory, store_factory: Stor
             statuses = connector.list_statuses()
         codes = [s.code for s in statuses]
         if not codes:
-            raise AssertionError(f"{_label(driver)}: list_statuses() returned no status")
+            raise AssertionError(f"{kit.label(driver)}: list_statuses() returned no status")
         problems: list[str] = []
         for code in codes:
             for problem in conformance_policy((code,)).check(statuses):
@@ -771,10 +553,10 @@ def check_statuses_round_trip(driver_factory: DriverFactory, store_factory: Stor
                 f"orders are in status {status!r} (orders {shown}), which list_statuses() does not return "
                 f"(it returns {codes}): a status row can only name what list_statuses() offers"
             )
-        _fail(driver, "statuses do not round-trip through the policy", problems)
+        kit.fail(driver, "statuses do not round-trip through the policy", problems)
         used = [code for code in codes if code in held.values()]
         if not used:
-            raise AssertionError(f"{_label(driver)}: no order of the store is in any listed status ({codes})")
+            raise AssertionError(f"{kit.label(driver)}: no order of the store is in any listed status ({codes})")
         halves = [used[0::2], [code for code in codes if code not in used[0::2]]]
         for selected in halves:
             if not selected:
@@ -791,7 +573,7 @@ def check_statuses_round_trip(driver_factory: DriverFactory, store_factory: Stor
                         f"order {order_id} (status {status!r}) landed in the {got} tab with rules for {selected}; "
                         f"expected the {wanted} tab"
                     )
-        _fail(driver, "statuses do not round-trip through the policy", problems)
+        kit.fail(driver, "statuses do not round-trip through the policy", problems)
 
 
 # -- all of them ---------------------------------------------------------------------------------------------
