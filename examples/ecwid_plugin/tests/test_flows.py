@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from ecc_connectors_ecwid import EcwidDriver
+from ecc_connectors_ecwid import EcwidDriver, EcwidSettings
 from ecc_connectors_ecwid.testing import EcwidShop
 
 from conftest import NOW, drive, run_all
@@ -18,6 +18,8 @@ from ecc_connectors.driver import (
     CancelRequest,
     Capability,
     ConfigurationError,
+    Secret,
+    SettingsError,
     NumberedPages,
     Order,
     OrderKey,
@@ -68,6 +70,19 @@ def test_settings_from_the_environment() -> None:
         EcwidDriver.from_env({"ECWID_STORE_ID": "42"})
     with pytest.raises(ConfigurationError, match="number"):
         EcwidDriver("my-store", "secret_x")
+
+
+def test_settings_class_from_a_form_and_secrets_stay_hidden() -> None:
+    assert EcwidDriver.settings_class is EcwidSettings
+    driver = EcwidDriver.from_settings({"store_id": " 42 ", "token": "secret_form", "currency": "EUR"})
+    assert (driver.base_url, driver.currency) == ("https://app.ecwid.com/api/v3/42", "EUR")
+    settings = EcwidSettings(store_id="42", token=Secret("secret_form"))
+    assert "secret_form" not in repr(settings)
+    assert "secret_form" not in repr(EcwidDriver.from_config(settings))
+    with pytest.raises(SettingsError) as caught:
+        EcwidDriver.from_settings({"store_id": "my-store", "token": "two words", "base_url": "ftp://x"})
+    assert set(caught.value.problems) == {"store_id", "token", "base_url"}
+    assert "two words" not in str(caught.value)
 
 
 def test_order_money_is_exact_and_times_are_utc(shop: EcwidShop, driver: EcwidDriver) -> None:
