@@ -172,8 +172,20 @@ class SearchOperations(SoapWriter):
             return False
         return "tranId" not in criteria or self._string_match(order["tranId"], criteria["tranId"])
 
+    def listing_request(self) -> Any:  # pragma: no cover - FakeStore's own
+        raise NotImplementedError
+
+    def _count_listing(self, criteria: dict[str, Any]) -> None:
+        """A search that lists sales orders is a listing request (``on_listing``, ``schedule``): the store
+        changes set for it happen before its rows are computed."""
+        types = criteria.get("type", {}).get("values") or ["_salesOrder"]
+        listing = criteria["_kind"] == "TransactionSearchBasic" and "_salesOrder" in types
+        if listing and self.listing_request() is not None:
+            raise _SoapError("unexpected", "A store change scheduled by the test failed.")
+
     def _search_page(self, search_id: str, page_index: int) -> Callable[[Any], None]:
         search = self._searches[search_id]
+        self._count_listing(search["criteria"])
         search["last_used"] = self._search_clock()
         warning: _SearchWarning | None = None
         try:

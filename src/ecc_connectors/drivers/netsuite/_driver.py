@@ -293,6 +293,17 @@ def wsdl_location(account: str, version: str, wsdl: str | None) -> str:
     return wsdl
 
 
+def _memo_with(order: Order, comment: str | None) -> str | None:
+    """The sales order ``memo`` to write so that the order carries ``comment`` as one of its lines, or ``None``
+    when there is no comment or the memo already has it (an earlier attempt wrote it: not written twice)."""
+    if not comment:
+        return None
+    memo = str(order.raw.get("memo") or "")
+    if comment in memo.splitlines():
+        return None
+    return f"{memo}\n{comment}" if memo else comment
+
+
 class NetSuiteDriver(Driver):
     """SuiteTalk SOAP driver. ``credentials`` hold the token-based authentication secrets."""
 
@@ -344,9 +355,7 @@ class NetSuiteDriver(Driver):
         return cls(credentials, tuning or settings.tuning())
 
     @classmethod
-    def from_env(
-        cls, env: Mapping[str, str] | None = None, settings: NetSuiteSettings | None = None
-    ) -> NetSuiteDriver:
+    def from_env(cls, env: Mapping[str, str] | None = None, settings: NetSuiteSettings | None = None) -> NetSuiteDriver:
         """Credentials from ``NETSUITE_ACCOUNT``, ``NETSUITE_CONSUMER_KEY``, ``NETSUITE_CONSUMER_SECRET``,
         ``NETSUITE_TOKEN_ID`` and ``NETSUITE_TOKEN_SECRET`` (in ``env``, else ``os.environ``), and the settings
         from the optional ``NETSUITE_*`` variables of :class:`NetSuiteSettings` (``NETSUITE_PAGE_SIZE``, ...),
@@ -556,18 +565,14 @@ class NetSuiteDriver(Driver):
         return records
 
     def _record(self, ref: dict[str, Any], what: str, order_id: str | None = None) -> Flow[Any]:
-        body = yield from self._call(
-            "get", {"baseRef": self._soap.type("core", "RecordRef")(**ref)}, idempotent=True
-        )
+        body = yield from self._call("get", {"baseRef": self._soap.type("core", "RecordRef")(**ref)}, idempotent=True)
         response = body.readResponse
         raise_for_status(response.status, order_id=order_id, what=what)
         return response.record
 
     def _find_record(self, ref: dict[str, Any], what: str) -> Flow[Any | None]:
         """The record ``ref`` names, or ``None`` when NetSuite has none."""
-        body = yield from self._call(
-            "get", {"baseRef": self._soap.type("core", "RecordRef")(**ref)}, idempotent=True
-        )
+        body = yield from self._call("get", {"baseRef": self._soap.type("core", "RecordRef")(**ref)}, idempotent=True)
         response = body.readResponse
         if response.status.isSuccess is False and status_codes(response.status) & _NOT_FOUND:
             return None
@@ -626,9 +631,7 @@ class NetSuiteDriver(Driver):
             try:
                 order = order_from_record(record, self.store_id, self.settings.currency)
             except Exception as exc:  # one bad record must not cost the page
-                orders.append(
-                    PayloadError(self.store_id, internal_id or None, "record", str(exc), raw=_raw(record))
-                )
+                orders.append(PayloadError(self.store_id, internal_id or None, "record", str(exc), raw=_raw(record)))
                 continue
             if listing.starting_number and not _from_number(order.number, listing.starting_number):
                 continue
@@ -720,9 +723,7 @@ class NetSuiteDriver(Driver):
         if failed and not status_codes(response.status) & _NOTHING_TO_FULFIL:
             raise_for_status(response.status, order_id=request.order_id, what="initialize fulfilment")
         lines = [] if failed else (field(field(response.record, "itemList"), "item", []) or [])
-        open_lines = [
-            ln for ln in lines if (field(ln, "quantityRemaining") or field(ln, "quantity") or 0) > 0
-        ]
+        open_lines = [ln for ln in lines if (field(ln, "quantityRemaining") or field(ln, "quantity") or 0) > 0]
         if not open_lines:
             if existing and not request.lines:
                 return ShipmentResult(str(field(existing[-1], "internalId")), already_shipped=True)
@@ -790,8 +791,14 @@ class NetSuiteDriver(Driver):
             )
         if status in _APPROVE:
             order = yield from self.get_order(change.order_id)
+            memo = _memo_with(order, change.comment)
             if order.status in _APPROVED:
-                return WriteResult(already_done=True, found=f"the order is already approved ({order.status})")
+                found = f"the order is already approved ({order.status})"
+                if memo is None:
+                    return WriteResult(already_done=True, found=found)
+                record = self._sales_order(internalId=change.order_id, memo=memo)
+                yield from self._write("update", record, change.order_id, "add comment")
+                return WriteResult(found=found)
             if order.status != "_pendingApproval":
                 raise StatusNotAllowed(
                     f"NetSuite approves only orders pending approval; this one is {order.status}",
@@ -799,7 +806,7 @@ class NetSuiteDriver(Driver):
                     store=self.store_id,
                     order_id=change.order_id,
                 )
-            record = self._sales_order(internalId=change.order_id, orderStatus="_pendingFulfillment")
+            record = self._sales_order(internalId=change.order_id, orderStatus="_pendingFulfillment", memo=memo)
             yield from self._write("update", record, change.order_id, "approve order")
             return WriteResult(found="the order was pending approval")
         field_id = self.settings.status_field
@@ -812,10 +819,11 @@ class NetSuiteDriver(Driver):
             )
         order = yield from self.get_order(change.order_id)
         current = (order.raw.get("customFields") or {}).get(field_id)
-        if current == status:
+        memo = _memo_with(order, change.comment)
+        if current == status and memo is None:
             return WriteResult(already_done=True, found=f"{field_id} already reads {status!r}")
         custom = self._soap.type("core", "StringCustomFieldRef")(scriptId=field_id, value=status)
-        record = self._sales_order(internalId=change.order_id, customFieldList={"customField": [custom]})
+        record = self._sales_order(internalId=change.order_id, customFieldList={"customField": [custom]}, memo=memo)
         yield from self._write("update", record, change.order_id, "set status field")
         return WriteResult(found=f"{field_id} read {current!r}")
 
@@ -824,10 +832,22 @@ class NetSuiteDriver(Driver):
         shows the order as closed. Orders fully fulfilled cannot be cancelled (:class:`StatusNotAllowed`). The
         order is read first: one already cancelled or closed, or without an open line, is ``already_done``."""
         order = yield from self.get_order(request.order_id)
-        if order.status in ("_cancelled", "_closed"):
-            return WriteResult(already_done=True, found=f"the order is already {order.status}")
+        memo = _memo_with(order, request.comment)
+        raw_items = field(field(order.raw, "itemList"), "item", []) or []
+        open_lines = [item.get("line") for item in raw_items if not item.get("isClosed") and item.get("line")]
+        if order.status in ("_cancelled", "_closed") or (not open_lines and order.status != "_pendingApproval"):
+            found = (
+                f"the order is already {order.status}"
+                if order.status in ("_cancelled", "_closed")
+                else "every line of the order is closed"
+            )
+            if memo is None:
+                return WriteResult(already_done=True, found=found)
+            record = self._sales_order(internalId=request.order_id, memo=memo)
+            yield from self._write("update", record, request.order_id, "add comment")
+            return WriteResult(found=found)
         if order.status == "_pendingApproval":
-            record = self._sales_order(internalId=request.order_id, orderStatus="_cancelled")
+            record = self._sales_order(internalId=request.order_id, orderStatus="_cancelled", memo=memo)
             yield from self._write("update", record, request.order_id, "cancel order")
             return WriteResult(found="the order was pending approval")
         if order.status in ("_pendingBilling", "_fullyBilled"):
@@ -837,12 +857,9 @@ class NetSuiteDriver(Driver):
                 store=self.store_id,
                 order_id=request.order_id,
             )
-        raw_items = field(field(order.raw, "itemList"), "item", []) or []
-        open_lines = [item.get("line") for item in raw_items if not item.get("isClosed") and item.get("line")]
-        if not open_lines:
-            return WriteResult(already_done=True, found="every line of the order is closed")
         record = self._sales_order(
             internalId=request.order_id,
+            memo=memo,
             itemList={
                 "replaceAll": False,
                 "item": [{"line": int(line), "isClosed": True} for line in open_lines],
@@ -863,9 +880,7 @@ class NetSuiteDriver(Driver):
         }
         searches = []
         if query.skus:
-            searches = [
-                search_type(**base, itemId={"operator": "is", "searchValue": sku}) for sku in query.skus
-            ]
+            searches = [search_type(**base, itemId={"operator": "is", "searchValue": sku}) for sku in query.skus]
         elif query.text:
             searches = [
                 search_type(**base, itemId={"operator": "contains", "searchValue": query.text}),
