@@ -251,3 +251,33 @@ def test_the_fake_refuses_a_second_record_with_the_same_external_id(
     found = ns_run(ns_driver._find_record({"externalId": "X-1", "type": "salesOrder"}, "get"))
     assert found.externalId == "X-1"
     assert ns_run(ns_driver._find_record({"externalId": "X-2", "type": "salesOrder"}, "get")) is None
+
+
+@pytest.mark.parametrize("mode", [*MODES, "short"])
+def test_a_comment_goes_into_the_memo_once_even_when_its_answer_was_lost(
+    fake_suitetalk: FakeSuiteTalk, ns_run: Runner, ns_driver: NetSuiteDriver, mode: str
+) -> None:
+    """Acknowledging an order already approved still records the comment (the memo), exactly once."""
+    change = StatusChange("1505", "_pendingFulfillment", comment="Acknowledged by ECC")
+    lost(fake_suitetalk, ns_run, ns_driver.set_status(change), "update", mode)
+    assert fake_suitetalk.sales_orders["1505"]["memo"] == "Acknowledged by ECC"  # it was applied
+    again = ns_run(ns_driver.set_status(change))
+    assert again == WriteResult(already_done=True, found="the order is already approved (_pendingFulfillment)")
+    assert writes(fake_suitetalk) == ["update"]
+
+
+def test_a_cancel_comment_is_a_new_memo_line_in_the_same_update(
+    fake_suitetalk: FakeSuiteTalk, ns_run: Runner, ns_driver: NetSuiteDriver
+) -> None:
+    fake_suitetalk.touch("1506", memo="Called the customer")
+    result = ns_run(ns_driver.cancel(CancelRequest("1506", comment="Cancelled by ECC")))
+    assert result is not None
+    assert not result.already_done
+    order = fake_suitetalk.sales_orders["1506"]
+    assert (order["orderStatus"], order["memo"]) == ("_cancelled", "Called the customer\nCancelled by ECC")
+    assert writes(fake_suitetalk) == ["update"]
+    # Asked again with another comment: the order is cancelled already, the comment alone is added.
+    again = ns_run(ns_driver.cancel(CancelRequest("1506", comment="Refunded")))
+    assert again is not None
+    assert (again.already_done, again.found) == (False, "the order is already _cancelled")
+    assert order["memo"].splitlines() == ["Called the customer", "Cancelled by ECC", "Refunded"]
