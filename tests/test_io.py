@@ -604,3 +604,13 @@ def test_close_stops_a_send_that_is_waiting_to_retry() -> None:
     with pytest.raises(TransportError, match="closed"):
         pending.result()
     assert len(script.seen) == 1
+
+
+def test_a_put_marked_not_idempotent_is_not_resent_after_a_dropped_connection() -> None:
+    from ecc_connectors.driver import is_idempotent, mark_idempotent
+
+    put = httpx.Request("PUT", "https://s.test/orders/1")
+    assert is_idempotent(put)
+    assert not is_idempotent(mark_idempotent(put, False))
+    post = mark_idempotent(httpx.Request("POST", "https://s.test/search"))
+    assert is_idempotent(post)

@@ -13,16 +13,23 @@ __all__ = ["RetryHint", "default_retry_hint", "is_idempotent", "mark_idempotent"
 _IDEMPOTENT = "ecc_connectors.idempotent"
 
 
-def mark_idempotent(request: httpx.Request) -> httpx.Request:
-    """Mark a POST (or other write) as safe to resend: a read over SOAP, or a write checked before it is sent."""
-    request.extensions = {**request.extensions, _IDEMPOTENT: True}
+def mark_idempotent(request: httpx.Request, idempotent: bool = True) -> httpx.Request:
+    """Say whether ``request`` is safe to send again after its answer was lost.
+
+    ``True``: a POST (or other write) that is safe to resend (a read over SOAP, a write checked before it is
+    sent). ``False``: a request whose method HTTP calls idempotent but which is not, for this store (a ``PUT``
+    that sets fields from a copy read just before, so a resend could overwrite a change made in between)."""
+    request.extensions = {**request.extensions, _IDEMPOTENT: idempotent}
     return request
 
 
 def is_idempotent(request: httpx.Request) -> bool:
-    return request.method in ("GET", "HEAD", "OPTIONS", "PUT", "DELETE") or bool(
-        request.extensions.get(_IDEMPOTENT)
-    )
+    """Whether the I/O layer may resend ``request`` after a dropped connection or a 5xx: what the driver said
+    with :func:`mark_idempotent`, else HTTP's reading of the method."""
+    said = request.extensions.get(_IDEMPOTENT)
+    if said is not None:
+        return bool(said)
+    return request.method in ("GET", "HEAD", "OPTIONS", "PUT", "DELETE")
 
 
 @attrs.frozen

@@ -95,14 +95,6 @@ class TestEcwid(DriverConformance):
     driver_factory = staticmethod(
         lambda store: EcwidDriver(store.fake.store_id, store.fake.token, base_url=store.base_url, page_size=5)
     )
-
-    @pytest.mark.xfail(
-        strict=True,
-        reason="Ecwid updates orders with PUT, which the engine always treats as idempotent and resends after a "
-        "dropped connection; a driver has no way to mark a PUT as not safe to resend (see the README)",
-    )
-    def test_a_write_whose_answer_was_lost_is_not_resent_blindly(self) -> None:
-        super().test_a_write_whose_answer_was_lost_is_not_resent_blindly()
 # endregion
 
 

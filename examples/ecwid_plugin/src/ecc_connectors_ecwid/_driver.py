@@ -58,6 +58,7 @@ from ecc_connectors.driver import (
     StoreStatus,
     Totals,
     WriteResult,
+    mark_idempotent,
     pages_from_total,
     setting,
 )
@@ -409,7 +410,11 @@ class EcwidDriver(JsonRest, Driver):
     def _update(self, current: Mapping[str, Any], change: Mapping[str, str]) -> Flow[None]:
         """``PUT /orders/{id}`` with only the fields to change (Ecwid keeps the fields left out)."""
         order_id = str(current.get("id") or current.get("internalId"))
-        response = yield httpx.Request("PUT", self._url(f"/orders/{order_id}"), json=dict(change))
+        # Not safe to resend blindly although it is a PUT: the change was computed from the copy just read, so a
+        # resend after a lost answer could overwrite what the merchant changed in between. The flow's own look
+        # before writing makes a retry of the whole call safe instead.
+        request = httpx.Request("PUT", self._url(f"/orders/{order_id}"), json=dict(change))
+        response = yield mark_idempotent(request, False)
         self.check(response, order_id=str(current.get("internalId", order_id)))
         body = self.decode(response)
         if not isinstance(body, Mapping) or body.get("updateCount") != 1:
