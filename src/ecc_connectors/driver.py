@@ -13,7 +13,7 @@ What is here:
 * the errors a driver raises (one tree under :class:`ConnectorError`);
 * ready-made parts: :func:`answer` (a flow without I/O), :func:`pages_from_total`, :func:`pages_from_headers`,
   :func:`next_link`, the :class:`JsonRest` mixin (exact-money JSON, error table, rate-limit retry hints),
-  :class:`Limits`, :class:`RetryHint`, :func:`mark_idempotent` / :func:`is_idempotent`,
+  :class:`Limits`, :class:`RetryHint`, :func:`default_retry_hint`, :func:`mark_idempotent` / :func:`is_idempotent`,
   :func:`parse_retry_after`;
 * settings: :func:`setting` fields on an attrs class (with ``secret=True`` for keys), :class:`Secret`,
   :func:`describe_settings` (to build a form), :func:`load_settings` / :func:`settings_from_env`, and
@@ -73,7 +73,7 @@ from ._model import (
     StoreStatus,
     Totals,
 )
-from ._retry import RetryHint, is_idempotent, mark_idempotent, parse_retry_after
+from ._retry import RetryHint, default_retry_hint, is_idempotent, mark_idempotent, parse_retry_after
 from ._settings import (
     Secret,
     SettingInfo,
@@ -135,6 +135,7 @@ __all__ = [
     "TransportError",
     "WriteResult",
     "answer",
+    "default_retry_hint",
     "describe_settings",
     "is_idempotent",
     "load_settings",

@@ -20,7 +20,7 @@ from collections.abc import Callable, Generator
 import httpx
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, Client
 
-from ..._errors import AuthenticationError, ConfigurationError, StoreError
+from ...driver import AuthenticationError, ConfigurationError, StoreError
 from ._errors import _error_text, decode_json
 
 __all__ = ["AdminToken", "BearerToken", "OAuth1"]

@@ -13,28 +13,34 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from ..._driver import (
+from ...driver import (
+    AuthenticationError,
+    BrokenAnswer,
     CancelRequest,
     Capability,
+    ConfigurationError,
     Driver,
     Flow,
+    Item,
     ItemQuery,
     KeyPage,
     Limits,
     NewOrder,
     NumberedPages,
+    Order,
     OrderKey,
     OrderQuery,
     Page,
+    PayloadError,
     Probe,
     Seek,
     ShipmentRequest,
     ShipmentResult,
     StatusChange,
+    StoreError,
+    StoreStatus,
     WriteResult,
 )
-from ..._errors import AuthenticationError, BrokenAnswer, ConfigurationError, PayloadError, StoreError
-from ..._model import Item, Order, StoreStatus
 from . import _scan, _writes
 from ._errors import BadEnvelope, Envelope, decode_bytes, raise_for_store_error, read_envelope
 from ._mapping import DEFAULT_STATUSES, address_to_magento, map_product

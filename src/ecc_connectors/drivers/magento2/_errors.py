@@ -10,7 +10,7 @@ from typing import Any, NamedTuple, TypedDict
 import httpx
 import msgspec
 
-from ..._errors import AuthenticationError, StatusNotAllowed, StoreError
+from ...driver import AuthenticationError, StatusNotAllowed, StoreError
 from . import _scan
 
 __all__ = [

@@ -11,8 +11,7 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..._errors import PayloadError
-from ..._model import Address, Customer, Item, Note, Order, OrderLine, Payment, Totals
+from ...driver import Address, Customer, Item, Note, Order, OrderLine, PayloadError, Payment, Totals
 
 __all__ = ["DEFAULT_STATUSES", "address_to_magento", "map_order", "map_product", "order_ref"]
 

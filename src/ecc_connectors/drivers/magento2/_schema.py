@@ -18,9 +18,7 @@ from typing import Any, TypedDict
 
 import msgspec
 
-from ..._driver import OrderKey
-from ..._errors import PayloadError
-from ..._model import Order, RawJSON
+from ...driver import Order, OrderKey, PayloadError, RawJSON
 from . import _scan
 from ._mapping import map_order, order_ref, parse_magento_datetime
 

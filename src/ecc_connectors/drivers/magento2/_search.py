@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 import attrs
 
-from ..._driver import OrderKey, OrderQuery, Seek
+from ...driver import OrderKey, OrderQuery, Seek
 
 __all__ = [
     "KEY_FIELDS",

@@ -7,7 +7,7 @@ from typing import Any, Literal
 import attrs
 import httpx
 
-from ..._settings import Secret, SettingsError, setting
+from ...driver import Secret, SettingsError, setting
 from ._auth import AdminToken, BearerToken, OAuth1
 from ._search import MAX_PAGE_SIZE
 

@@ -14,35 +14,38 @@ from typing import Any, ClassVar
 import attrs
 import httpx
 
-from ..._driver import (
+from ...driver import (
+    Address,
+    BrokenAnswer,
     CancelRequest,
     Capability,
+    CapabilityNotSupported,
+    ConfigurationError,
     Driver,
     Flow,
     FollowCursor,
+    Item,
     ItemQuery,
     Limits,
     NewOrder,
+    Order,
     OrderQuery,
     Page,
+    PayloadError,
     RetryHint,
+    Secret,
     ShipmentRequest,
     ShipmentResult,
     StatusChange,
-    WriteResult,
-    is_idempotent,
-)
-from ..._errors import (
-    BrokenAnswer,
-    CapabilityNotSupported,
-    ConfigurationError,
-    PayloadError,
     StatusNotAllowed,
     StoreError,
+    StoreStatus,
+    WriteResult,
+    default_retry_hint,
+    is_idempotent,
+    setting,
+    settings_from_env,
 )
-from ..._model import Address, Item, Order, StoreStatus
-from ..._retry import default_retry_hint
-from ..._settings import Secret, setting, settings_from_env
 from ._auth import TokenCredentials, TokenPassportAuth, account_host, valid_account
 from ._mapping import (
     ISO_TO_COUNTRY,

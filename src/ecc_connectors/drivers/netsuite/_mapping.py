@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..._model import Address, Customer, Item, Order, OrderLine, StoreStatus, Totals
+from ...driver import Address, Customer, Item, Order, OrderLine, StoreStatus, Totals
 
 __all__ = [
     "ORDER_STATUSES",

@@ -19,8 +19,7 @@ from urllib.parse import urlsplit
 import attrs
 import httpx
 
-from ..._driver import mark_idempotent
-from ..._errors import AuthenticationError, BrokenAnswer, ConfigurationError, RateLimited, StoreError
+from ...driver import AuthenticationError, BrokenAnswer, ConfigurationError, RateLimited, StoreError, mark_idempotent
 
 __all__ = [
     "PACKAGED_VERSION",
