@@ -166,7 +166,8 @@ DRIVER_KIT = [
     "Order", "OrderKey", "OrderLine", "OrderQuery", "Page", "Payment", "PayloadError", "Probe", "RateLimited",
     "RawJSON", "RetryHint", "Seek", "Shipment", "ShipmentRequest", "ShipmentResult", "StatusChange",
     "StatusNotAllowed", "StoreError", "StoreStatus", "Totals", "Tracking", "TransportError", "WriteResult",
-    "answer", "default_retry_hint", "is_idempotent", "mark_idempotent", "next_link", "pages_from_headers", "pages_from_total",
+    "answer", "default_retry_hint", "is_idempotent", "mark_idempotent", "next_link", "pages_from_headers",
+    "pages_from_total",
     "parse_retry_after", "Secret", "SettingInfo", "SettingsError", "describe_settings", "load_settings",
     "setting", "settings_from_env",
 ]
