@@ -4,7 +4,9 @@ line with its figures.
     python benchmarks/_sdk.py network --url URL --token T --concurrency 8 [--rate 10] [--engine async|sync]
     python benchmarks/_sdk.py cpu --orders 50000
     python benchmarks/_sdk.py memory --orders 100000
-    python benchmarks/_sdk.py recheck --url URL --token T --control   (edits through run.py, see there)
+    python benchmarks/_sdk.py recheck --url URL --token T      (edits through run.py, see there)
+    python benchmarks/_sdk.py churn --url URL --token T        (the store edits while listing; see run.py)
+    python benchmarks/_sdk.py reconcile --url URL --token T    (download, then reconcile; see run.py)
 
 Every download is the full engine: the Magento driver's flows (parse + map), the rules, the fingerprint and an
 ``SQLiteLedger`` file in a temporary directory.
@@ -16,14 +18,17 @@ import argparse
 import asyncio
 import gc
 import json
+import math
+import re
 import resource
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -90,9 +95,24 @@ def peak_rss_mb() -> float:
 # ---------------------------------------------------------------------------------------------------------
 # In-memory store: pages rendered on demand from 100 template orders, so the transport itself holds O(1)
 
+_EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
+_FILTER = re.compile(r"searchCriteria\[filter_?[gG]roups\]\[(\d+)\]\[filters\]\[(\d+)\]\[(\w+)\]")
+
+
+def _minutes(text: str) -> Fraction:
+    moment = datetime.strptime(text.replace("T", " ")[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+    return Fraction(int((moment - _EPOCH).total_seconds()), 60)
+
 
 class MemoryPages:
-    """``GET /V1/orders`` pages of ``total`` realistic orders, each page rendered when asked for."""
+    """``GET /V1/orders`` of ``total`` realistic orders, each page rendered when asked for.
+
+    Order ``n`` has entity id ``n`` and ``updated_at`` = 2024-01-01 + (7n + 3) minutes (as ``_orders.py``
+    stamps it), so ``(updated_at, entity_id)`` order is ``n`` order and every filter the keyset listing sends
+    (``updated_at`` / ``entity_id`` with gt, gteq, lt, lteq, one group ORing two of them) is a range of ``n``:
+    the handler answers keyset pages, one-row probes (``currentPage`` as offset, Magento's past-the-end page
+    included) and the ``fields`` key listing like the store would. Filters on other fields are taken as
+    matching every order (the benchmark's policy sends none that would not)."""
 
     def __init__(self, total: int, page_size: int = PAGE_SIZE) -> None:
         self.total = total
@@ -101,16 +121,24 @@ class MemoryPages:
         self.render_cpu = 0.0  # CPU spent rendering pages: the store's work, not the SDK's
         self._render_lock = threading.Lock()
 
-    def body(self, page: int) -> bytes:
-        first = (page - 1) * self.page_size + 1
-        count = max(0, min(self.page_size, self.total - first + 1))
+    @staticmethod
+    def stamp(n: int) -> str:
+        return (_EPOCH + timedelta(minutes=7 * n + 3)).strftime("%Y-%m-%d %H:%M:%S")
+
+    def orders(self, first: int, count: int) -> list[dict[str, Any]]:
         items = self.templates[:count]
         for offset, order in enumerate(items):
             n = first + offset
             order["entity_id"] = n
             order["increment_id"] = f"{n:09d}"
+            order["updated_at"] = self.stamp(n)
+        return items
+
+    def body(self, page: int) -> bytes:
+        first = (page - 1) * self.page_size + 1
+        count = max(0, min(self.page_size, self.total - first + 1))
         return orjson.dumps({
-            "items": items,
+            "items": self.orders(first, count),
             "search_criteria": {"filter_groups": [], "page_size": self.page_size, "current_page": page},
             "total_count": self.total,
         })
@@ -119,12 +147,61 @@ class MemoryPages:
         for page in range(1, -(-self.total // self.page_size) + 1):
             yield self.body(page)
 
+    def window(self, params: httpx.QueryParams) -> tuple[int, int]:
+        """The orders ``low..high`` (inclusive) the request's filter groups match."""
+        groups: dict[str, dict[str, dict[str, str]]] = {}
+        for name, value in params.multi_items():
+            found = _FILTER.fullmatch(name)
+            if found:
+                group, index, part = found.groups()
+                groups.setdefault(group, {}).setdefault(index, {})[part] = value
+        low, high = 1, self.total
+        for filters in groups.values():
+            lows, highs, other = [], [], False
+            for flt in filters.values():
+                field, value, condition = flt.get("field"), flt.get("value", ""), flt.get("condition_type", "eq")
+                if field == "updated_at":  # 7n + 3 (minutes) against x
+                    x = (_minutes(value) - 3) / 7
+                    bounds = {"gteq": (math.ceil(x), None), "gt": (math.floor(x) + 1, None),
+                              "lteq": (None, math.floor(x)), "lt": (None, math.ceil(x) - 1)}
+                elif field == "entity_id":
+                    a = int(value)
+                    bounds = {"gteq": (a, None), "gt": (a + 1, None), "lteq": (None, a), "lt": (None, a - 1)}
+                else:
+                    other = True
+                    continue
+                lo, hi = bounds[condition]
+                (lows if lo is not None else highs).append(lo if lo is not None else hi)
+            if other or (lows and highs):
+                if other and not lows and not highs:
+                    continue
+                raise ValueError(f"filter group not supported by the in-memory store: {filters}")
+            if lows:
+                low = max(low, min(lows))
+            if highs:
+                high = min(high, max(highs))
+        return low, high
+
     def handler(self, request: httpx.Request) -> httpx.Response:
         params = request.url.params
-        page = int(params.get("searchCriteria[currentPage]", "1"))
         started = time.thread_time()
-        with self._render_lock:  # the templates are shared
-            content = self.body(page)
+        low, high = self.window(params)
+        total = max(0, high - low + 1)
+        size = int(params.get("searchCriteria[pageSize]", str(self.page_size)))
+        page = int(params.get("searchCriteria[currentPage]", "1"))
+        page = max(1, min(page, -(-total // size) if total else 1))  # past the end: the last page again
+        first = low + (page - 1) * size
+        count = max(0, min(size, high - first + 1))
+        if "fields" in params:
+            content = orjson.dumps({"items": [{"entity_id": n, "updated_at": self.stamp(n)}
+                                              for n in range(first, first + count)], "total_count": total})
+        else:
+            with self._render_lock:  # the templates are shared
+                content = orjson.dumps({
+                    "items": self.orders(first, count),
+                    "search_criteria": {"filter_groups": [], "page_size": size, "current_page": page},
+                    "total_count": total,
+                })
         self.render_cpu += time.thread_time() - started
         return httpx.Response(200, content=content, headers={"Content-Type": "application/json"})
 
@@ -160,6 +237,81 @@ def mode_network(args: argparse.Namespace) -> dict[str, Any]:
         ledger.close()
     return {"seconds": seconds, "cpu_seconds": cpu, "orders": report.seen, "pages": report.pages,
             "downloaded": report.downloaded, "ignored": report.ignored, "failures": report.failures}
+
+
+def _report(report: Any) -> dict[str, Any]:
+    return {k: getattr(report, k) for k in ("seen", "pages", "downloaded", "ignored", "updates", "unchanged",
+                                            "skipped", "failures")}
+
+
+def _ask(message: dict[str, Any]) -> dict[str, Any]:
+    """One line to run.py (which drives the store) and its one-line answer."""
+    print(json.dumps(message), flush=True)
+    answer: dict[str, Any] = json.loads(sys.stdin.readline())
+    return answer
+
+
+def mode_churn(args: argparse.Namespace) -> dict[str, Any]:
+    """A download while the store edits and creates orders (run.py installs the store's hook first), then the
+    next scheduled run, which must pick up what moved; the ledger's keys are returned for the zero-loss check."""
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        ledger = SQLiteLedger(Path(tmp) / "ledger.sqlite3")
+        drv = driver(args.url, args.token, args.concurrency)
+
+        async def download() -> Any:
+            async with AsyncConnector(drv, policy(), ledger) as connector:
+                return await connector.download()
+
+        cpu0 = time.process_time()
+        start = time.perf_counter()
+        first = asyncio.run(download())
+        results["first"] = {"seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu0,
+                            **_report(first)}
+        _ask({"first": True})  # run.py stops the edits and reads the store's counters
+        start = time.perf_counter()
+        second = asyncio.run(download())
+        results["second"] = {"seconds": time.perf_counter() - start, **_report(second)}
+        with Connector(drv, policy(), ledger) as connector:
+            store = connector.store
+            results["pending_updates"] = sorted(u.order_id for u in connector.updates())
+            results["ignore_tab"] = sorted(r.order_id for r in connector.ignored())
+        results["ledger_keys"] = {k: v.strftime("%Y-%m-%d %H:%M:%S") for k, v in ledger.known_keys(store).items()}
+        ledger.close()
+    return results
+
+
+def mode_reconcile(args: argparse.Namespace) -> dict[str, Any]:
+    """Download every order; then run.py adds latency and changes orders behind the mark; ``reconcile()``
+    (the key comparison); then run.py changes orders without moving their stamp; ``reconcile(compare_content=
+    True)``. Each reconcile is timed alone, through the sync ``Connector``."""
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        ledger = SQLiteLedger(Path(tmp) / "ledger.sqlite3")
+        drv = driver(args.url, args.token, args.concurrency)
+        with Connector(drv, policy(), ledger) as connector:
+            start = time.perf_counter()
+            first = connector.download()
+            results["download"] = {"seconds": time.perf_counter() - start, **_report(first)}
+            for name, compare in (("keys", False), ("content", True)):
+                changed = {str(i) for i in _ask({"ready": name})["edited"]}
+                before = {u.order_id for u in connector.updates()}
+                cpu0 = time.process_time()
+                start = time.perf_counter()
+                report = connector.reconcile(compare_content=compare)
+                seconds = time.perf_counter() - start
+                cpu = time.process_time() - cpu0
+                found = {u.order_id for u in connector.updates()} - before
+                results[name] = {
+                    "seconds": seconds, "cpu_seconds": cpu, "changed_in_store": len(changed),
+                    "found": len(found), "exact": found == changed,
+                    **{k: getattr(report, k) for k in ("listed", "known", "missing", "changed", "vanished",
+                                                       "downloaded", "ignored", "updates", "unchanged",
+                                                       "failures")},
+                }
+        print(json.dumps({"done": True}), flush=True)
+        ledger.close()
+    return results
 
 
 def mode_memory(args: argparse.Namespace) -> dict[str, Any]:
@@ -320,7 +472,7 @@ def mode_recheck(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=("network", "cpu", "memory", "recheck"))
+    parser.add_argument("mode", choices=("network", "cpu", "memory", "recheck", "churn", "reconcile"))
     parser.add_argument("--url")
     parser.add_argument("--token")
     parser.add_argument("--concurrency", type=int, default=8)
@@ -329,7 +481,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=50_000)
     parser.add_argument("--engine-orders", type=int, default=20_000, help="cpu mode: orders for the engine run")
     args = parser.parse_args(argv)
-    mode = {"network": mode_network, "cpu": mode_cpu, "memory": mode_memory, "recheck": mode_recheck}
+    mode = {"network": mode_network, "cpu": mode_cpu, "memory": mode_memory, "recheck": mode_recheck,
+            "churn": mode_churn, "reconcile": mode_reconcile}
     result = mode[args.mode](args)
     print(json.dumps({"result": result}, default=lambda v: str(v) if isinstance(v, Decimal) else repr(v)),
           flush=True)
