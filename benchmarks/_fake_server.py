@@ -19,9 +19,9 @@ command read from stdin:
   answers with their entity ids;
 * ``edit-behind <count> <seed> [statuses]``: change the city of ``count`` orders and move their ``updated_at``
   one second forward only (an import or a direct database write: the stamp stays far behind any high-water
-  mark); chosen among the older 90 % of the orders, never one an earlier quiet edit changed;
+  mark); chosen among the older 90 % of the orders, never one an earlier edit command changed;
 * ``edit-content <count> <seed> [statuses]``: change the city of ``count`` orders and leave ``updated_at`` as it
-  was (the key listing cannot see it, only a content comparison can); never one an earlier quiet edit changed;
+  was (the key listing cannot see it, only a content comparison can); never one an earlier edit command changed;
 * ``churn <edit> <create> <listings> <seed>``: an ``on_request`` hook edits ``edit`` orders (``edit_order``,
   which stamps them now) and creates ``create`` orders (``generate_order``), spread evenly over the whole-order
   listings from the second one after this command to the ``listings + 1``-th; ``churn-stop`` turns it off and
@@ -41,11 +41,13 @@ import bisect
 import itertools
 import json
 import math
+import operator
 import os
 import random
 import sys
 import threading
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -63,7 +65,7 @@ DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 # times each order was served by a whole-order listing.
 STATE: dict[str, Any] = {"kinds": Counter(), "first": {}, "last": {}, "served": Counter()}
 STATE_LOCK = threading.Lock()
-CHANGED_QUIETLY: set[int] = set()  # each quiet edit picks orders no earlier one changed
+EDITED: set[int] = set()  # orders an earlier edit command changed: later ones pick others
 
 
 def _kind(request: ReceivedRequest) -> str:
@@ -87,26 +89,63 @@ def _count(request: ReceivedRequest) -> None:
 
 _KEYSET_SORT = (("updated_at", "ASC"), ("entity_id", "ASC"))
 _RANGE = frozenset({"gt", "gteq", "lt", "lteq"})
+_OPS = {"gt": operator.gt, "gteq": operator.ge, "lt": operator.lt, "lteq": operator.le}
+
+
+class _Index:
+    """The orders a set of filter groups (none naming ``updated_at`` or ``entity_id``) matches, sorted by
+    ``(updated_at, entity_id)`` as the kit sorts them: ``ids`` with their ``updated_at`` (lower case: the kit
+    compares text in lower case) and ``entity_id`` (a number) in parallel lists; ``records``: the stored record
+    each was read from, so a write is found by identity and only what changed is placed again."""
+
+    def __init__(self) -> None:
+        self.version = -1
+        self.records: dict[int, Any] = {}
+        self.keys: list[tuple[str, float]] = []
+        self.ids: list[int] = []
+        self.texts: list[str] = []
+        self.numbers: list[float] = []
+
+    def remove(self, key: tuple[str, float]) -> None:
+        at = bisect.bisect_left(self.keys, key)
+        if at < len(self.keys) and self.keys[at] == key:
+            for column in (self.keys, self.ids, self.texts, self.numbers):
+                del column[at]
+
+    def add(self, key: tuple[str, float], entity_id: int) -> None:
+        at = bisect.bisect_left(self.keys, key)
+        self.keys.insert(at, key)
+        self.ids.insert(at, entity_id)
+        self.texts.insert(at, key[0])
+        self.numbers.insert(at, key[1])
+
+
+def _key_of(row: Mapping[str, Any]) -> tuple[str, float] | None:
+    stamp, number = row.get("updated_at"), row.get("entity_id")
+    if not isinstance(stamp, str) or not isinstance(number, int) or isinstance(number, bool):
+        return None
+    return stamp.lower(), float(number)
 
 
 class BenchStore(FakeMagentoStore):
     """The testing kit's store, counting the orders its whole-order listings serve (ids, not bytes), and
     answering keyset searches from a sorted index.
 
-    The kit's store evaluates every search row by row, under its lock, and caches it per filter set. That suits
-    offset pages (one filter set per download) but not the keyset listing, whose every request has its own
-    bounds: 80 to 110 ms of the store's CPU per request for 8,000 orders, serialized, so eight slices' requests
-    queue for 0.7 s behind each other and the store, not the client, sets the pace. A real store answers from
-    its index on ``updated_at``. So here, for searches sorted by ``(updated_at, entity_id)``, the filter groups
-    that do not name ``updated_at`` or ``entity_id`` are searched once per store version (the kit's own search
-    and cache), the single-filter ``updated_at`` range groups narrow that sorted list by bisection, and the kit's
-    own ``_matches`` decides every group for the rows left, so the answer is the kit's own, row for row
-    (``--check-search`` compares every answer with the kit's search). Anything else goes to the kit unchanged.
+    The kit's store evaluates every search row by row, under its lock, and caches it per filter set and store
+    version. That suits offset pages (one filter set per download) but not the keyset listing, whose every
+    request has its own bounds: 80 to 110 ms of the store's CPU per request for 8,000 orders, serialized, so
+    eight slices' requests queue for 0.7 s behind each other and the store, not the client, sets the pace (and
+    with edits during a download every write starts the search afresh). A real store answers from its index on
+    ``updated_at``. So here, for searches sorted by ``(updated_at, entity_id)``: the filter groups that name
+    neither field are kept as an index sorted by that key, updated after a write for the orders whose record
+    changed; the single-filter ``updated_at`` range groups narrow it by bisection; the other groups on the two
+    fields are decided with the kit's own comparison (``_compare_key``, once per filter), any other group by the
+    kit's ``_matches``. The answer is the kit's own, row for row: ``--check-search`` compares every answer with
+    the kit's search. Anything else (other sorts, ``shuffle_ties``, leaked orders) goes to the kit unchanged.
     """
 
     check_search = False
     fast_search = True
-    _sorted_texts: tuple[Any, int, list[str]] | None = None
 
     def _matching(self, criteria: Any) -> Any:
         try:
@@ -121,6 +160,52 @@ class BenchStore(FakeMagentoStore):
                 raise AssertionError(f"fast search differs from the kit's: {criteria}")
         return found
 
+    def _index(self, base: Any) -> _Index | None:
+        """The index of the filter groups ``base`` (a criteria), brought up to the store's version."""
+        indexes: dict[Any, _Index] = self.__dict__.setdefault("_bench_indexes", {})
+        key = base.filter_key()
+        index = indexes.get(key)
+        orders: dict[int, Any] = self._orders
+        if index is None:
+            index = _Index()
+            for entity_id in super()._matching(base).ids:
+                row_key = _key_of(orders[entity_id].row)
+                if row_key is None:
+                    return None
+                index.keys.append(row_key)
+                index.ids.append(entity_id)
+            if any(a > b for a, b in itertools.pairwise(index.keys)):
+                return None
+            index.texts = [k[0] for k in index.keys]
+            index.numbers = [k[1] for k in index.keys]
+            index.records = dict(orders)
+            index.version = self._version
+            indexes[key] = index
+            return index
+        if index.version == self._version:
+            return index
+        seen = index.records
+        changed = [i for i, record in orders.items() if seen.get(i) is not record]
+        changed += [i for i in seen if i not in orders]
+        for entity_id in changed:
+            old = seen.get(entity_id)
+            if old is not None:
+                old_key = _key_of(old.row)
+                if old_key is not None:
+                    index.remove(old_key)
+            record = orders.get(entity_id)
+            if record is None:
+                continue
+            new_key = _key_of(record.row)
+            if new_key is None:
+                indexes.pop(key, None)
+                return None
+            if all(any(_matches(record.row, f) for f in g) for g in base.groups):
+                index.add(new_key, entity_id)
+        index.records = dict(orders)
+        index.version = self._version
+        return index
+
     def _keyset_matching(self, criteria: Any) -> Any:
         if not self.fast_search or tuple(criteria.sorts) != _KEYSET_SORT:
             return None
@@ -132,45 +217,49 @@ class BenchStore(FakeMagentoStore):
         rest = [g for g in groups if all(g is not b for b in base_groups)]
         if not pure:
             return None
-        base = super()._matching(attrs.evolve(criteria, groups=base_groups))  # cached per store version
+        cache: dict[Any, Any] = self.__dict__.setdefault("_bench_found", {})
+        if cache.get("version") != self._version:
+            cache.clear()
+            cache["version"] = self._version
         key = (criteria.filter_key(), criteria.sort_key())
-        cached = self._search_cache.get(key)
-        if cached is not None:
-            return cached
-        texts = self._texts(base)
-        if texts is None:
+        if key in cache:
+            return cache[key]
+        index = self._index(attrs.evolve(criteria, groups=base_groups))
+        if index is None:
             return None
+        texts, numbers = index.texts, index.numbers
         low, high = 0, len(texts)
-        sample = self._orders[base.ids[0]].row["updated_at"] if base.ids else ""
         for flt in pure:
-            wanted = _compare_key(sample, flt.value)[1]
+            wanted = _compare_key("", flt.value)[1]
             if flt.condition in ("gt", "gteq"):
                 low = max(low, bisect.bisect_left(texts, wanted))
             else:
                 high = min(high, bisect.bisect_right(texts, wanted))
-        orders = self._orders
-        ids = [i for i in base.ids[low:high]
-               if all(any(_matches(orders[i].row, f) for f in g) for g in rest)]
+        # The other groups, the kit's comparison done once per filter instead of once per row: ``updated_at`` as
+        # lower-case text, ``entity_id`` as a number (``_compare_key``'s two branches). A group naming any other
+        # field or condition, or an id that is no number, goes to the kit's ``_matches``.
+        keep = list(range(low, high))
+        slow = []
+        for group in rest:
+            tests = []
+            for flt in group:
+                if flt.condition not in _RANGE or flt.field not in ("updated_at", "entity_id"):
+                    break
+                wanted = _compare_key("" if flt.field == "updated_at" else 0, flt.value)[1]
+                if flt.field == "entity_id" and not isinstance(wanted, float):
+                    break
+                tests.append((texts if flt.field == "updated_at" else numbers, _OPS[flt.condition], wanted))
+            else:
+                keep = [k for k in keep if any(op(column[k], wanted) for column, op, wanted in tests)]
+                continue
+            slow.append(group)
+        ids = [index.ids[k] for k in keep]
+        if slow:
+            orders = self._orders
+            ids = [i for i in ids if all(any(_matches(orders[i].row, f) for f in g) for g in slow)]
         found = _Found(ids)
-        self._search_cache[key] = found
+        cache[key] = found
         return found
-
-    def _texts(self, base: Any) -> list[str] | None:
-        """``updated_at`` of the base search's rows, in its order (as the kit compares them: text, lower case);
-        ``None`` when a row has none or they do not rise (the bisection would not hold)."""
-        cached = self._sorted_texts
-        if cached is not None and cached[0] is base and cached[1] == self._version:
-            return cached[2]
-        texts = []
-        for i in base.ids:
-            value = self._orders[i].row.get("updated_at")
-            if not isinstance(value, str):
-                return None
-            texts.append(value.lower())
-        if any(a > b for a, b in itertools.pairwise(texts)):
-            return None
-        self._sorted_texts = (base, self._version, texts)
-        return texts
 
     def _search_orders(self, criteria: Any, page_size: int | None, tree: Any) -> Any:
         response = super()._search_orders(criteria, page_size, tree)
@@ -194,9 +283,19 @@ def _cpu_seconds() -> float:
     return usage.user + usage.system
 
 
+def _rows(store: FakeMagentoStore) -> list[dict[str, Any]]:
+    """Every order's top-level scalars (``entity_id``, ``status``, ``updated_at``...): the kit's own search rows
+    when it has them (no JSON decoded), else the decoded orders (``store.orders()``, seconds for 20,000)."""
+    try:
+        with store._lock:
+            return [dict(record.row) for record in store._orders.values()]
+    except AttributeError:
+        return store.orders()
+
+
 def _candidates(store: FakeMagentoStore, statuses: str) -> list[dict[str, Any]]:
     wanted = set(statuses.split(",")) if statuses else None
-    return sorted((o for o in store.orders() if wanted is None or o["status"] in wanted),
+    return sorted((o for o in _rows(store) if wanted is None or o["status"] in wanted),
                   key=lambda o: int(o["entity_id"]))
 
 
@@ -205,6 +304,7 @@ def _edit(store: FakeMagentoStore, count: int, seed: int, statuses: str = "") ->
     chosen = sorted(random.Random(seed).sample(ids, count))
     for entity_id in chosen:
         store.edit_order(entity_id, {"shipping_address": {"city": f"Edited City {entity_id}"}})
+    EDITED.update(chosen)
     return chosen
 
 
@@ -215,18 +315,18 @@ def _set_city(order: dict[str, Any], city: str) -> None:
 
 def _edit_quietly(store: FakeMagentoStore, count: int, seed: int, statuses: str, *, stamp_step: int) -> list[int]:
     """Change orders without ``edit_order`` (which stamps them now): the stamp moves ``stamp_step`` seconds."""
-    orders = [o for o in _candidates(store, statuses) if int(o["entity_id"]) not in CHANGED_QUIETLY]
+    orders = [o for o in _candidates(store, statuses) if int(o["entity_id"]) not in EDITED]
     if stamp_step:
         # Never the newest orders: the new stamp must stay far behind the high-water mark of a download.
         orders = sorted(orders, key=lambda o: o["updated_at"])[: len(orders) * 9 // 10]
-    chosen = random.Random(seed).sample(orders, count)
+    chosen = [store.order(int(o["entity_id"])) for o in random.Random(seed).sample(orders, count)]
     for order in chosen:
         _set_city(order, f"Changed quietly {order['entity_id']}")
         if stamp_step:
             stamp = datetime.strptime(order["updated_at"], DATE_FORMAT) + timedelta(seconds=stamp_step)
             order["updated_at"] = stamp.strftime(DATE_FORMAT)
         store.add_order(order)  # same entity_id: replaces the stored order as is
-    CHANGED_QUIETLY.update(int(o["entity_id"]) for o in chosen)
+    EDITED.update(int(o["entity_id"]) for o in chosen)
     return sorted(int(o["entity_id"]) for o in chosen)
 
 
@@ -315,7 +415,8 @@ def main(argv: list[str] | None = None) -> int:
                           "cpu_seconds": _cpu_seconds(), "kinds": dict(STATE["kinds"]),
                           "spans": {k: round(STATE["last"][k] - t, 3) for k, t in STATE["first"].items()},
                           "rows_served": sum(served.values()), "rows_distinct": len(served),
-                          "rows_repeated": sum(1 for n in served.values() if n > 1)}
+                          "rows_repeated": sum(1 for n in served.values() if n > 1),
+                          "repeated_ids": sorted(i for i, n in served.items() if n > 1)[:1000]}
                 if rest == ["reset"]:
                     STATE.update(kinds=Counter(), first={}, last={}, served=Counter())
         elif command == "set":
@@ -340,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
         elif command == "churn-stop":
             answer = churn.stop() if churn is not None else {"error": "no churn"}
         elif command == "keys":
-            answer = {"keys": {str(o["entity_id"]): o["updated_at"] for o in store.orders()}}
+            answer = {"keys": {str(o["entity_id"]): o["updated_at"] for o in _rows(store)}}
         elif command == "quit":
             break
         else:

@@ -4,9 +4,9 @@ line with its figures.
     python benchmarks/_sdk.py network --url URL --token T --concurrency 8 [--rate 10] [--engine async|sync]
     python benchmarks/_sdk.py cpu --orders 50000
     python benchmarks/_sdk.py memory --orders 100000
-    python benchmarks/_sdk.py recheck --url URL --token T      (edits through run.py, see there)
-    python benchmarks/_sdk.py churn --url URL --token T        (the store edits while listing; see run.py)
-    python benchmarks/_sdk.py reconcile --url URL --token T    (download, then reconcile; see run.py)
+    python benchmarks/_sdk.py recheck --url URL --token T [--ledger FILE]   (edits through run.py, see there)
+    python benchmarks/_sdk.py churn --url URL --token T                     (the store edits while listing)
+    python benchmarks/_sdk.py reconcile --url URL --token T [--ledger FILE] (reconcile a known ledger)
 
 Every download is the full engine: the Magento driver's flows (parse + map), the rules, the fingerprint and an
 ``SQLiteLedger`` file in a temporary directory.
@@ -240,8 +240,9 @@ def mode_network(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _report(report: Any) -> dict[str, Any]:
-    return {k: getattr(report, k) for k in ("seen", "pages", "downloaded", "ignored", "updates", "unchanged",
-                                            "skipped", "failures")}
+    counts = {k: getattr(report, k) for k in ("seen", "pages", "downloaded", "ignored", "updates", "unchanged",
+                                              "skipped", "failures")}
+    return {**counts, "updated_to": report.updated_to.strftime("%Y-%m-%d %H:%M:%S")}
 
 
 def _ask(message: dict[str, Any]) -> dict[str, Any]:
@@ -282,17 +283,21 @@ def mode_churn(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def mode_reconcile(args: argparse.Namespace) -> dict[str, Any]:
-    """Download every order; then run.py adds latency and changes orders behind the mark; ``reconcile()``
-    (the key comparison); then run.py changes orders without moving their stamp; ``reconcile(compare_content=
-    True)``. Each reconcile is timed alone, through the sync ``Connector``."""
+    """Start from a ledger that knows every order (``--ledger``: the re-check worker's, already up to date; else
+    download them first); then run.py adds latency and changes orders behind the mark; ``reconcile()`` (the key
+    comparison); then run.py changes orders without moving their stamp; ``reconcile(compare_content=True)``.
+    Each reconcile is timed alone, through the sync ``Connector``."""
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        ledger = SQLiteLedger(Path(tmp) / "ledger.sqlite3")
+        given = Path(args.ledger) if args.ledger else None
+        ledger = SQLiteLedger(given if given is not None else Path(tmp) / "ledger.sqlite3")
         drv = driver(args.url, args.token, args.concurrency)
         with Connector(drv, policy(), ledger) as connector:
-            start = time.perf_counter()
-            first = connector.download()
-            results["download"] = {"seconds": time.perf_counter() - start, **_report(first)}
+            if given is None:
+                start = time.perf_counter()
+                first = connector.download()
+                results["download"] = {"seconds": time.perf_counter() - start, **_report(first)}
+            results["known_at_start"] = len(ledger.known_keys(connector.store))
             for name, compare in (("keys", False), ("content", True)):
                 changed = {str(i) for i in _ask({"ready": name})["edited"]}
                 before = {u.order_id for u in connector.updates()}
@@ -431,7 +436,7 @@ def mode_recheck(args: argparse.Namespace) -> dict[str, Any]:
     incrementally (what a scheduled run does) and as a full pass over every known order."""
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        ledger = SQLiteLedger(Path(tmp) / "ledger.sqlite3")
+        ledger = SQLiteLedger(Path(args.ledger) if args.ledger else Path(tmp) / "ledger.sqlite3")
         drv = driver(args.url, args.token, args.concurrency)
 
         async def download(pol: SyncPolicy) -> Any:
@@ -480,6 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", choices=("async", "sync"), default="async")
     parser.add_argument("--orders", type=int, default=50_000)
     parser.add_argument("--engine-orders", type=int, default=20_000, help="cpu mode: orders for the engine run")
+    parser.add_argument("--ledger", help="recheck, reconcile: the ledger file to use (and keep)")
     args = parser.parse_args(argv)
     mode = {"network": mode_network, "cpu": mode_cpu, "memory": mode_memory, "recheck": mode_recheck,
             "churn": mode_churn, "reconcile": mode_reconcile}

@@ -140,6 +140,45 @@ def trace_worker(url: str, token: str, concurrency: int, engine: str) -> dict[st
     httpx.AsyncClient.send = timed_send(httpx.AsyncClient.send)  # type: ignore[method-assign]
     httpx.Client.send = timed_send(httpx.Client.send)  # type: ignore[method-assign]
 
+    # The core's side of each page: deciding it (and how long it first waits for the previous page's write),
+    # and the write itself on the ledger thread.
+    decided: list[dict[str, float]] = []
+    writes: list[tuple[float, float]] = []
+    from ecc_connectors import _download
+
+    original_decide = _download.Downloads._decide_page
+
+    def timed_decide(self: Any, orders: Any, tally: Any, run: Any) -> Any:
+        rec = {"start": clock()}
+        inner = original_decide(self, orders, tally, run)
+        value: Any = None
+        first = True
+        while True:
+            try:
+                effect = inner.send(value)
+            except StopIteration as stop:
+                rec["end"] = clock()
+                decided.append(rec)
+                return stop.value
+            if first:
+                rec["flush_asked"] = clock()
+            value = yield effect
+            if first:
+                rec["flush_done"] = clock()
+                first = False
+
+    _download.Downloads._decide_page = timed_decide  # type: ignore[method-assign]
+    original_commit = SQLiteLedger.commit_page
+
+    def timed_commit(self: Any, batch: Any) -> Any:
+        t0 = clock()
+        try:
+            return original_commit(self, batch)
+        finally:
+            writes.append((t0, clock()))
+
+    SQLiteLedger.commit_page = timed_commit  # type: ignore[method-assign]
+
     with tempfile.TemporaryDirectory() as tmp:
         ledger = SQLiteLedger(Path(tmp) / "ledger.sqlite3")
         drv = driver(url, token, concurrency)
@@ -161,7 +200,9 @@ def trace_worker(url: str, token: str, concurrency: int, engine: str) -> dict[st
         for key in ("created", "sent", "received", "parse_start", "parse_end"):
             if key in rec:
                 rec[key] -= start
-    return {"seconds": end - start, "seen": report.seen, "flows": flows}
+    return {"seconds": end - start, "seen": report.seen, "flows": flows,
+            "decided": [{k: v - start for k, v in d.items()} for d in decided],
+            "writes": [(a - start, b - start) for a, b in writes]}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -213,6 +254,18 @@ def explain(data: dict[str, Any], latency: float, pages: int, concurrency: int) 
         "per page, parsed -> the slice's next request started (in-order await, decide, ledger wait): " + _ms(gaps),
         "per page, request started -> on the wire (slot, event loop): " + _ms(start_to_wire),
     ]
+    decided = data.get("decided", [])
+    if decided:
+        lines.append("per page, deciding it (ledger look-up, rules) on the core: "
+                     + _ms([d["end"] - d.get("flush_done", d["start"]) for d in decided]))
+        lines.append("per page, the core waiting for the previous page's write first: "
+                     + _ms([d["flush_done"] - d["flush_asked"] for d in decided if "flush_done" in d]))
+    writes = data.get("writes", [])
+    if writes:
+        lines.append("per page, the write (fingerprint, snapshot, SQLite) on the ledger thread: "
+                     + _ms([b - a for a, b in writes]))
+        lines.append(f"the ledger thread wrote (one page after the other) for {sum(b - a for a, b in writes):.2f} s "
+                     f"of the run's {seconds:.2f} s; the core parsed for {sum(parse):.2f} s")
     cycle = [latency + a + b + c + d for a, b, c, d in zip(wire_extra, queue, parse, start_to_wire, strict=True)]
     if gaps:
         lines.append(

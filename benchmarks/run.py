@@ -23,6 +23,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -110,6 +111,7 @@ class Background:
     def __init__(self, args: Sequence[str]) -> None:
         self.process = subprocess.Popen([PY, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                         cwd=HERE, preexec_fn=lambda: os.nice(15))
+        LIVE.append(self.process)
 
     def result(self) -> dict[str, Any]:
         out, err = self.process.communicate(timeout=600)
@@ -122,11 +124,13 @@ class Background:
 class FakeStore:
     """``_fake_server.py`` in a child process, driven over its stdin/stdout control channel."""
 
-    def __init__(self, orders: int, latency: float, *extra: str) -> None:
+    def __init__(self, orders: int, latency: float, *extra: str, nice: int = 0) -> None:
         self.process = subprocess.Popen(
             [PY, "_fake_server.py", "--orders", str(orders), "--latency", str(latency), *extra],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=HERE,
+            preexec_fn=(lambda: os.nice(nice)) if nice else None,
         )
+        LIVE.append(self.process)
         self.info: dict[str, Any] = {}
 
     def ready(self) -> FakeStore:
@@ -179,23 +183,37 @@ def machine_busy() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
+LIVE: list[subprocess.Popen[str]] = []  # long-lived children (stores, background jobs) not yet waited for
+
+
 def own_cpu() -> float:
-    """CPU seconds of this process and of the workers it has waited for."""
+    """CPU seconds of this process, of the workers it has waited for, and of the stores and background jobs
+    still running (read from ``/proc``: a waited child's time is in ``os.times`` instead)."""
     t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
+    total = t.user + t.system + t.children_user + t.children_system
+    tick = os.sysconf("SC_CLK_TCK")
+    for process in LIVE:
+        if process.returncode is not None:
+            continue
+        try:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
 
 
 def measured(store: FakeStore, args: Sequence[str], **kwargs: Any) -> dict[str, Any]:
     """Run a worker against ``store``, adding what the store saw: requests, 429s and its own CPU seconds; and the
     CPU that processes outside the benchmark used meanwhile (``foreign_cpu_seconds``: the machine's busy time
-    less the worker's, the store's and this process's), since that moves network-bound figures on two cores."""
+    less that of the benchmark's own processes), since that moves network-bound figures on two cores."""
     busy0, own0 = machine_busy(), own_cpu()
     before = store.command("stats reset")
     result = run_json(args, **kwargs)
     after = store.stats()
     busy1, own1 = machine_busy(), own_cpu()
     result.update(store_delta(before, after))
-    result["foreign_cpu_seconds"] = round(max(0.0, (busy1 - busy0) - (own1 - own0) - result["store_cpu_seconds"]), 2)
+    result["foreign_cpu_seconds"] = round(max(0.0, (busy1 - busy0) - (own1 - own0)), 2)
     return result
 
 
@@ -210,6 +228,7 @@ def store_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]
         "rows_served": after.get("rows_served"),
         "rows_distinct": after.get("rows_distinct"),
         "rows_repeated": after.get("rows_repeated"),
+        "repeated_ids": after.get("repeated_ids", []),
     }
 
 
@@ -271,7 +290,7 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
     quick = args.quick
     n_net = 2_000 if quick else 8_000
     n_rate = 1_000 if quick else 4_000
-    n_cpu = 5_000 if quick else 50_000
+    n_cpu = 5_000 if quick else 20_000
     n_engine = 5_000 if quick else 20_000
     n_mem = (2_000, 20_000) if quick else (10_000, 100_000)
     n_recheck = 4_000 if quick else 20_000
@@ -292,8 +311,7 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
     # with input limits on (max page size 300, default 20), and a larger one without latency for re-checks.
     net = FakeStore(n_net, LATENCY, "--max-page-size", "0", "--default-page-size", "0")
     limited = FakeStore(n_rate, LATENCY, "--rate", str(RATE))
-    recheck_store = FakeStore(n_recheck, 0.0, "--max-page-size", "0", "--default-page-size", "0")
-    stores = (net, limited, recheck_store)
+    stores = [net, limited]
     try:
         for store in stores:
             store.ready()
@@ -320,6 +338,10 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
         # latency and outranks the niced background jobs when it does want the CPU. The CPU run does not: on
         # two shared cores, contention inflates CPU time itself (caches, hyper-threads), so it runs alone below.
         memory_jobs = [Background(["_sdk.py", "memory", "--orders", str(n)]) for n in n_mem[:1]]
+        # The re-check store (20,000 orders, half a minute of one core to generate) is built meanwhile, niced: it is
+        # used alone later, when nothing competes with it, so its niceness does not matter then.
+        recheck_store = FakeStore(n_recheck, 0.0, "--max-page-size", "0", "--default-page-size", "0", nice=10)
+        stores.append(recheck_store)
         c1 = measured(net, ["_sdk.py", "network", "--url", net.url, "--token", net.token, "--concurrency", "1"])
         c1.update(engine="async", concurrency=1, orders_expected=n_net, pages_expected=pages,
                   bound_seconds=bound(pages, 1))
@@ -359,8 +381,11 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
 
         # -- 4. CPU per order, 5. re-check and 6. reconcile (CPU-bound or sequential: each alone) ------------
         cpu = run_json(["_sdk.py", "cpu", "--orders", str(n_cpu), "--engine-orders", str(n_engine)])
-        recheck = run_recheck(recheck_store, n_recheck)
-        reconcile = run_reconcile(recheck_store, n_recheck)
+        with tempfile.TemporaryDirectory() as tmp:
+            # The reconcile starts from the re-check's ledger: every order known, the ledger up to date.
+            shared = Path(tmp) / "ledger.sqlite3"
+            recheck = run_recheck(recheck_store, n_recheck, shared)
+            reconcile = run_reconcile(recheck_store, n_recheck, shared)
 
     finally:
         for store in stores:
@@ -377,7 +402,7 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
 
 WIRE_VARIANTS = (  # (name, knobs to set before the run, whether the bare loop also reads these pages)
     ("gzip", {"gzip": "1"}, False),
-    ("php_json", {"gzip": "0", "php_json": "1"}, True),
+    ("php_json", {"gzip": "0", "php_json": "1"}, False),
     ("php_json+gzip", {"gzip": "1"}, True),
 )
 
@@ -433,13 +458,20 @@ def run_churn(store: FakeStore, total: int, pages: int) -> dict[str, Any]:
     if worker.returncode != 0 and worker.stderr is not None:
         return {"error": (worker.stderr.read().strip().splitlines() or ["?"])[-1][:300]}
     after = store.stats()
-    foreign = (machine_busy() - busy0) - (own_cpu() - own0) - (after["cpu_seconds"] - before["cpu_seconds"])
+    foreign = (machine_busy() - busy0) - (own_cpu() - own0)
     keys: dict[str, str] = store.command("keys")["keys"]
     ledger: dict[str, str] = result.pop("ledger_keys")
     result["first"].update(first_store)
     result["both"] = store_delta(before, after)
     result["both"]["store_requests"] -= first_store["store_requests"]  # the follow-up run's own requests
     stale = sorted(k for k, v in keys.items() if k in ledger and ledger[k] < v)
+    # An order served twice in the first run must be one the store edited during it whose new copy is stamped
+    # inside the run's window (the window ends at the store's clock, to the second): read before and after.
+    edited_ids = {str(i) for i in changes.get("edited", [])}
+    window_end = result["first"].get("updated_to", "")
+    twice = [str(i) for i in first_store.get("repeated_ids", [])]
+    explained = [i for i in twice if i in edited_ids and keys.get(i, "9999") <= window_end]
+    result["first"].update(read_twice=len(twice), read_twice_explained=len(explained))
     ignore_tab = set(result.pop("ignore_tab", []))
     result.update(
         edited=len(changes.get("edited", [])), created=len(changes.get("created", [])),
@@ -452,12 +484,13 @@ def run_churn(store: FakeStore, total: int, pages: int) -> dict[str, Any]:
     return result
 
 
-def run_reconcile(store: FakeStore, total: int) -> dict[str, Any]:
-    """The reconcile worker downloads every order (store latency 0); then, at the usual latency, the store changes
-    1 % of them behind the high-water mark (new content, ``updated_at`` one second later) for ``reconcile()``,
-    and another 1 % without touching ``updated_at`` for ``reconcile(compare_content=True)``."""
+def run_reconcile(store: FakeStore, total: int, ledger: Path) -> dict[str, Any]:
+    """The reconcile worker opens the re-check's ledger (every order known); at the usual latency, the store
+    changes 1 % of the orders behind the high-water mark (new content, ``updated_at`` one second later) for
+    ``reconcile()``, and another 1 % without touching ``updated_at`` for ``reconcile(compare_content=True)``."""
     changed = max(1, total // 100)
-    worker = subprocess.Popen([PY, "_sdk.py", "reconcile", "--url", store.url, "--token", store.token],
+    worker = subprocess.Popen([PY, "_sdk.py", "reconcile", "--url", store.url, "--token", store.token,
+                               "--ledger", str(ledger)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               cwd=HERE)
     assert worker.stdin is not None
@@ -467,7 +500,7 @@ def run_reconcile(store: FakeStore, total: int) -> dict[str, Any]:
     before: dict[str, Any] = {}
     running = ""
     statuses = ",".join(ORDERS_TAB_STATUSES)
-    busy0, own0, store0 = machine_busy(), own_cpu(), store.stats()["cpu_seconds"]
+    busy0, own0 = machine_busy(), own_cpu()
     try:
         for line in worker.stdout:
             message = json.loads(line)
@@ -493,14 +526,15 @@ def run_reconcile(store: FakeStore, total: int) -> dict[str, Any]:
     for name, delta in seen.items():
         result[name].update(delta)
     result["known"] = total
-    foreign = (machine_busy() - busy0) - (own_cpu() - own0) - (store.stats()["cpu_seconds"] - store0)
+    foreign = (machine_busy() - busy0) - (own_cpu() - own0)
     result["foreign_cpu_seconds"] = round(max(0.0, foreign), 2)
     return result
 
 
-def run_recheck(store: FakeStore, total: int) -> dict[str, Any]:
+def run_recheck(store: FakeStore, total: int, ledger: Path) -> dict[str, Any]:
     """The re-check worker downloads, then asks (one JSON line) for the store to change 1% of the orders."""
-    worker = subprocess.Popen([PY, "_sdk.py", "recheck", "--url", store.url, "--token", store.token],
+    worker = subprocess.Popen([PY, "_sdk.py", "recheck", "--url", store.url, "--token", store.token,
+                               "--ledger", str(ledger)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               cwd=HERE)
     assert worker.stdin is not None
@@ -599,8 +633,9 @@ def build_table(res: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
         if floor:
             notes.append(
                 f"Keyset listing at c=8: the bound above is the offset listing's ({sdk8['bound_seconds']:.2f} s: "
-                f"1 + ceil(79 / 8) round trips of {LATENCY * 1000:.0f} ms). With cuts found by probes the other "
-                f"slices start one round trip after the first, so the keyset listing cannot take fewer than "
+                f"1 + ceil({sdk8['pages_expected'] - 1} / 8) round trips of {LATENCY * 1000:.0f} ms). With cuts "
+                f"found by probes the other slices start one round trip after the first, so the keyset listing "
+                f"cannot take fewer than "
                 f"{floor / LATENCY:.0f} round trips ({floor:.2f} s, {sdk8['bound_seconds'] / floor:.2f} of the "
                 f"bound) even with no CPU cost at all."
             )
@@ -611,8 +646,8 @@ def build_table(res: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
         ratio = rl["bound_seconds"] / rl["seconds"]
         rows.append([
             f"Rate limit {RATE:g} req/s, {_n(rl['orders_expected'])} orders, c=8, Limits.rate={RATE:g}",
-            f"{rl['seconds']:.2f} s, {ratio:.2f} of P/R ({rl['bound_seconds']:.1f} s), "
-            f"{rl['store_429s']} x 429 provoked",
+            f"{rl['seconds']:.2f} s, {ratio:.2f} of P/R ({rl['bound_seconds']:.1f} s), {requests_text(rl)} "
+            f"(requests / R = {rl['store_requests'] / RATE:.1f} s), {rl['store_429s']} x 429 provoked",
             ">= 0.9 of P/R, <= 5 x 429", ok(ratio >= 0.9 and rl["store_429s"] <= 5),
         ])
     for p in res["peers"]:
@@ -683,14 +718,18 @@ def build_table(res: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
             if quiet is not None and "error" not in quiet:
                 versus = (f" (quiet run on the same store {quiet['seconds']:.2f} s, {quiet['store_requests']} "
                           f"requests)")
-            within = first.get("rows_repeated")
+            within = first.get("rows_repeated", 0)
+            explained = first.get("read_twice_explained", 0)
+            why = (f": {explained} of them edited during the run and stamped inside its window, which ends at the "
+                   f"store's clock to the second" if within else "")
             rows.append([
                 f"Edits during the download: {ch['edited']} orders edited (2 %) and {ch['created']} created while "
                 f"listing, c=8, PHP-escaped JSON + gzip",
                 f"{first['seconds']:.2f} s, {ch['bound_seconds'] / first['seconds']:.2f} of bound, "
                 f"{first['store_requests']} requests{versus}; read {_n(first['seen'])} orders, the store served "
-                f"{_n(first['rows_served'])} rows for {_n(first['rows_distinct'])} orders ({within} served twice)",
-                "none read twice in the run", ok(within == 0),
+                f"{_n(first['rows_served'])} rows for {_n(first['rows_distinct'])} orders ({within} served twice"
+                f"{why})",
+                "read twice only if changed inside the window", ok(within == explained),
             ])
             rows.append([
                 "Edits during the download: the next scheduled run",
