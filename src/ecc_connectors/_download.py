@@ -207,9 +207,10 @@ class Downloads(Context):
         head = Slice(0, None, None)
         slices = [head]
 
-        def commit(part: Slice, page: Page, asked: Seek | None) -> _Core_T[None]:
-            """Decide the rows of ``page`` that belong to ``part`` (``asked``: the bounds the request was sent
-            with; ``None`` for the first page, sent before the window's end was known)."""
+        def place(part: Slice, page: Page, asked: Seek | None) -> tuple[int, ...]:
+            """Place the rows of ``page`` in ``part`` and move its cursor (``asked``: the bounds the request was
+            sent with; ``None`` for the first page, sent before the window's end was known). Returns the indexes
+            of the rows that belong to ``part``."""
             if len(page.keys) != len(page.orders):
                 raise BrokenAnswer(
                     f"the driver returned {len(page.orders)} orders but {len(page.keys)} keys", store=self.store
@@ -228,8 +229,13 @@ class Downloads(Context):
                         )
             part.after, part.done = placed.cursor, placed.finished
             part.pages += 1
-            inside = [page.orders[index] for index in placed.inside]
-            batch = yield from self._decide_page(inside, tally, run)
+            return placed.inside
+
+        def commit(page: Page, inside: tuple[int, ...]) -> _Core_T[None]:
+            """Decide the placed rows and write them, with the mark the slices' cursors now allow. Nothing runs
+            between a page's :func:`place` and its ``commit`` but the sending of its slice's next request, so
+            the frontier seen here is the one this page's rows make complete."""
+            batch = yield from self._decide_page([page.orders[index] for index in inside], tally, run)
             if move_mark:
                 edge = frontier(slices, query.updated_from)
                 self._mark_batch(batch, run, edge if edge is not None else tally.newest, upper)
@@ -240,7 +246,7 @@ class Downloads(Context):
             ticket = yield _Submit(self._read(lambda: self.driver.seek_page(bounded, seek, size)))
             return part, seek, ticket
 
-        yield from commit(head, first, None)
+        yield from commit(first, place(head, first, None))
         if head.done:
             return upper
         remaining = None if first.total is None else max(0, first.total - len(first.keys))
@@ -270,9 +276,12 @@ class Downloads(Context):
         while pending:
             part, seek, ticket = pending.popleft()
             page = yield _Await(ticket)
-            yield from commit(part, page, seek)
+            inside = place(part, page, seek)
             if not part.done:
+                # The slice's next request goes out before this page is decided and written: the cursor is
+                # known as soon as the page is parsed, and the network need not wait for the CPU.
                 pending.append((yield from fetch(part)))
+            yield from commit(page, inside)
         return upper
 
     # Pages (numbered or cursor) for drivers without keyset listing.
