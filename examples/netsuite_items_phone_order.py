@@ -95,9 +95,7 @@ def main() -> None:
             customer=Customer(name="Bart Simpson", email="bart@example.com", store_customer_id=customer_id),
             billing_address=address,
             shipping_address=address,
-            lines=tuple(
-                NewOrderLine(i.sku, Decimal(n), item_id=i.item_id) for n, i in enumerate(in_stock, 1)
-            ),
+            lines=tuple(NewOrderLine(i.sku, Decimal(n), item_id=i.item_id) for n, i in enumerate(in_stock, 1)),
         )
         order = connector.create_phone_order(phone_order)
     print(f"created sales order {order.number} (internal id {order.order_id}), status {order.status}:")

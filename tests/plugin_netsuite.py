@@ -58,9 +58,7 @@ def fake_suitetalk() -> Iterator[FakeSuiteTalk]:
 
 @pytest.fixture
 def ns_driver(fake_suitetalk: FakeSuiteTalk) -> NetSuiteDriver:
-    return NetSuiteDriver(
-        fake_suitetalk.credentials, NetSuiteSettings(endpoint=fake_suitetalk.url, page_size=5)
-    )
+    return NetSuiteDriver(fake_suitetalk.credentials, NetSuiteSettings(endpoint=fake_suitetalk.url, page_size=5))
 
 
 @pytest.fixture

@@ -59,10 +59,34 @@ def test_approval_whose_answer_was_lost_is_not_written_again(
 def test_cancel_whose_answer_was_lost_is_not_written_again(
     fake_suitetalk: FakeSuiteTalk, ns_run: Runner, ns_driver: NetSuiteDriver, mode: str
 ) -> None:
+    """An account that takes orderStatus=_cancelled: the one update is found done after its answer was lost."""
+    fake_suitetalk.cancel_by_status = True
     lost(fake_suitetalk, ns_run, ns_driver.cancel(CancelRequest("1506")), "update", mode)
     again = ns_run(ns_driver.cancel(CancelRequest("1506")))
     assert (again.already_done, again.found) == (True, "the order is already _cancelled")
     assert writes(fake_suitetalk) == ["update"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_refused_cancel_closes_the_lines_once_even_when_that_answer_was_lost(
+    fake_suitetalk: FakeSuiteTalk, ns_run: Runner, ns_driver: NetSuiteDriver, mode: str
+) -> None:
+    """The default account refuses orderStatus=_cancelled (INVALID_ORD_STATUS): the lines are closed instead.
+    When the answer to that close is lost, the next attempt finds the order closed and writes nothing."""
+    armed: list[str] = []
+
+    def lose_the_close(operation: str, fake: FakeSuiteTalk) -> None:
+        if operation == "update" and not armed:  # the refusal was answered: lose the answer to the next update
+            armed.append(operation)
+            fake.lose_answers(operation="update", mode=mode)
+
+    fake_suitetalk.on_answer(lose_the_close)
+    with pytest.raises((httpx.HTTPError, ConnectorError)):
+        ns_run(ns_driver.cancel(CancelRequest("1506")))
+    assert fake_suitetalk.sales_orders["1506"]["orderStatus"] == "_closed"  # the close was applied
+    again = ns_run(ns_driver.cancel(CancelRequest("1506")))
+    assert (again.already_done, again.found) == (True, "the order is already _closed")
+    assert writes(fake_suitetalk) == ["update", "update"]  # the refused status update, then one close
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -269,6 +293,7 @@ def test_a_comment_goes_into_the_memo_once_even_when_its_answer_was_lost(
 def test_a_cancel_comment_is_a_new_memo_line_in_the_same_update(
     fake_suitetalk: FakeSuiteTalk, ns_run: Runner, ns_driver: NetSuiteDriver
 ) -> None:
+    fake_suitetalk.cancel_by_status = True
     fake_suitetalk.touch("1506", memo="Called the customer")
     result = ns_run(ns_driver.cancel(CancelRequest("1506", comment="Cancelled by ECC")))
     assert result is not None

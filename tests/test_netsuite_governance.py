@@ -42,9 +42,7 @@ def test_limits_default_to_one_request_at_a_time_and_are_configurable() -> None:
     assert isinstance(limits, Limits)
     assert limits.concurrency == 1
     assert limits.read_timeout > limits.connect_timeout
-    tuned = NetSuiteDriver(
-        creds, NetSuiteSettings(concurrency=5, connect_timeout=3, read_timeout=90)
-    ).limits()
+    tuned = NetSuiteDriver(creds, NetSuiteSettings(concurrency=5, connect_timeout=3, read_timeout=90)).limits()
     assert (tuned.concurrency, tuned.connect_timeout, tuned.read_timeout) == (5, 3, 90)
     with pytest.raises(ValueError, match="page_size"):
         NetSuiteSettings(page_size=2)
@@ -72,9 +70,7 @@ def test_other_faults_are_not_retried(fake_suitetalk: FakeSuiteTalk, ns_driver: 
     response = answer(fake_suitetalk, ns_driver, read)
     assert ns_driver.retry_hint(response) is None  # HTTP 500, but a permission fault will not go away
     fake_suitetalk.fail_next("unexpected")
-    assert (
-        ns_driver.retry_hint(answer(fake_suitetalk, ns_driver, next(ns_driver.get_order("1505")))) is not None
-    )
+    assert ns_driver.retry_hint(answer(fake_suitetalk, ns_driver, next(ns_driver.get_order("1505")))) is not None
     fake_suitetalk.fail_next("unexpected")
     write = ns_driver._soap.request("update", {"record": ns_driver._sales_order(internalId="1505")})
     assert ns_driver.retry_hint(answer(fake_suitetalk, ns_driver, write)) is None  # it may have acted
@@ -134,9 +130,7 @@ def test_a_real_concurrency_limit_is_met_by_retrying() -> None:
         io = SyncIO(driver, sleep=lambda _s: None)
         try:
             with ThreadPoolExecutor(max_workers=3) as pool:
-                orders = list(
-                    pool.map(lambda oid: io.run(driver.get_order(oid)), ("1505", "1506", "1507") * 2)
-                )
+                orders = list(pool.map(lambda oid: io.run(driver.get_order(oid)), ("1505", "1506", "1507") * 2))
         finally:
             io.close()
         numbers = sorted(order.number for order in orders)
@@ -154,9 +148,7 @@ def test_permission_fault_is_a_readable_store_error(
     assert "INSUFFICIENT_PERMISSION" in str(raised.value)
 
 
-def test_unknown_record_is_a_store_error_with_netsuite_code(
-    ns_run: Runner, ns_driver: NetSuiteDriver
-) -> None:
+def test_unknown_record_is_a_store_error_with_netsuite_code(ns_run: Runner, ns_driver: NetSuiteDriver) -> None:
     with pytest.raises(StoreError) as raised:
         ns_run(ns_driver.get_order("999999"))
     assert raised.value.code == "INVALID_KEY_OR_REF"

@@ -84,9 +84,7 @@ def test_phone_order_from_searched_items(
         shipping_address=ADDRESS,
         lines=(
             NewOrderLine(items["TD-100"].sku, Decimal("3"), item_id=items["TD-100"].item_id),
-            NewOrderLine(
-                "KIT-FA", Decimal("1"), unit_price=Decimal("35.00"), name="First Aid Kit (phone price)"
-            ),
+            NewOrderLine("KIT-FA", Decimal("1"), unit_price=Decimal("35.00"), name="First Aid Kit (phone price)"),
         ),
     )
     order = ns_run(ns_driver.create_order(new))
@@ -131,9 +129,7 @@ def test_creating_the_same_phone_order_twice_returns_the_first(
 
 
 def test_phone_order_needs_a_customer_and_known_items(ns_run: Runner, ns_driver: NetSuiteDriver) -> None:
-    no_customer = NewOrder(
-        "PHONE-8", Customer(name="Guest"), ADDRESS, ADDRESS, (NewOrderLine("TD-100", Decimal("1")),)
-    )
+    no_customer = NewOrder("PHONE-8", Customer(name="Guest"), ADDRESS, ADDRESS, (NewOrderLine("TD-100", Decimal("1")),))
     with pytest.raises(ConfigurationError, match="default_customer_id"):
         ns_run(ns_driver.create_order(no_customer))
     unknown = NewOrder(

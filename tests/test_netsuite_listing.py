@@ -308,8 +308,11 @@ def test_recover_mode_made_a_cut_search_answer_a_successful_shorter_page(
         (b"<html><body>Bad gateway<br></body></html>", "BAD_XML"),  # not even XML that parses
         (b"<html><body>Bad gateway</body></html>", "NO_ENVELOPE"),  # XML, but no SOAP
         (b"Service is being upgraded", "NO_ENVELOPE"),
-        (b'<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
-         b"<soapenv:Body/></soapenv:Envelope>", "NO_ENVELOPE"),
+        (
+            b'<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
+            b"<soapenv:Body/></soapenv:Envelope>",
+            "NO_ENVELOPE",
+        ),
     ],
 )
 def test_a_read_without_its_envelope_is_a_broken_answer(
@@ -363,9 +366,7 @@ def test_a_dtd_in_an_answer_is_refused_and_never_expanded(
     request, response = real_answer(driver.get_order("1505"), client, driver)
     text = response.content.decode()
     body = text.split("?>", 1)[1]
-    evil = f'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY s SYSTEM "file://{secret}">]>' + body.replace(
-        "SO1505", "&s;"
-    )
+    evil = f'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY s SYSTEM "file://{secret}">]>' + body.replace("SO1505", "&s;")
     with pytest.raises(StoreError) as raised:
         feed(driver, lambda: driver.get_order("1505"), request, evil.encode())
     assert raised.value.code == "DTD_FORBIDDEN"

@@ -172,18 +172,17 @@ def test_query_becomes_transaction_search_criteria(twelve: FakeSuiteTalk, run12:
     ]
     modified = root.xpath(local("lastModifiedDate"))[0]
     assert modified.get("operator") == "within"
-    assert [
-        datetime.fromisoformat(t.replace("Z", "+00:00")) for t in texts(local("lastModifiedDate") + "/*")
-    ] == [start, end]
+    assert [datetime.fromisoformat(t.replace("Z", "+00:00")) for t in texts(local("lastModifiedDate") + "/*")] == [
+        start,
+        end,
+    ]
     assert root.xpath(local("dateCreated"))[0].get("operator") == "onOrAfter"
     assert not root.xpath(local("tranDate"))  # the order date is not what Order.created_at is
     assert not root.xpath(local("internalIdNumber"))  # the first answer is not bounded
     assert request.extensions.get("ecc_connectors.idempotent") is True
 
 
-def test_status_search_values_pass_through_and_undefined_means_all(
-    twelve: FakeSuiteTalk, run12: tuple
-) -> None:
+def test_status_search_values_pass_through_and_undefined_means_all(twelve: FakeSuiteTalk, run12: tuple) -> None:
     driver, run = run12
     twelve.touch("2003", orderStatus="_fullyBilled")
     billed, _ = collect_orders(run, driver, OrderQuery(statuses=("_salesOrderBilled",)))

@@ -28,9 +28,7 @@ def test_ship_fulfils_with_tracking_and_ship_status(
 ) -> None:
     result = ns_run(
         ns_driver.ship(
-            ShipmentRequest(
-                "1505", tracking=(Tracking("1Z999AA1", "ups", "UPS"),), comment="Left the warehouse"
-            )
+            ShipmentRequest("1505", tracking=(Tracking("1Z999AA1", "ups", "UPS"),), comment="Left the warehouse")
         )
     )
     assert result.already_shipped is False
@@ -48,9 +46,7 @@ def test_ship_fulfils_with_tracking_and_ship_status(
     assert order.fully_shipped
 
 
-def test_ship_twice_fulfils_once(
-    fake_suitetalk: FakeSuiteTalk, ns_run: Runner, ns_driver: NetSuiteDriver
-) -> None:
+def test_ship_twice_fulfils_once(fake_suitetalk: FakeSuiteTalk, ns_run: Runner, ns_driver: NetSuiteDriver) -> None:
     request = ShipmentRequest("1505", tracking=(Tracking("1Z1"),))
     first = ns_run(ns_driver.ship(request))
     again = ns_run(ns_driver.ship(request))
@@ -147,22 +143,35 @@ def test_free_text_status_needs_a_custom_field(
         from plugin_netsuite import run_flow
 
         run_flow(driver.set_status(StatusChange("1505", "Received by warehouse")), client, driver.auth())
-    assert (
-        fake_suitetalk.sales_orders["1505"]["customFields"]["custbody_ecc_status"] == "Received by warehouse"
-    )
-    assert (
-        fake_suitetalk.sales_orders["1505"]["customFields"]["custbody_channel"] == "web"
-    )  # others untouched
+    assert fake_suitetalk.sales_orders["1505"]["customFields"]["custbody_ecc_status"] == "Received by warehouse"
+    assert fake_suitetalk.sales_orders["1505"]["customFields"]["custbody_channel"] == "web"  # others untouched
 
 
-def test_cancel_pending_approval_sets_cancelled(
+def test_cancel_pending_approval_sets_cancelled_where_the_account_takes_it(
     fake_suitetalk: FakeSuiteTalk, ns_run: Runner, ns_driver: NetSuiteDriver
 ) -> None:
+    fake_suitetalk.cancel_by_status = True
     ns_run(ns_driver.cancel(CancelRequest("1506")))
     assert fake_suitetalk.sales_orders["1506"]["orderStatus"] == "_cancelled"
     calls = len(fake_suitetalk.calls)
     ns_run(ns_driver.cancel(CancelRequest("1506")))  # again: nothing to do
     assert fake_suitetalk.calls[calls:] == ["get"]
+
+
+def test_cancel_pending_approval_closes_its_lines_where_the_status_is_refused(
+    fake_suitetalk: FakeSuiteTalk, ns_run: Runner, ns_driver: NetSuiteDriver
+) -> None:
+    """No Oracle page says SuiteTalk takes orderStatus=_cancelled; the default fake refuses it with Oracle's
+    INVALID_ORD_STATUS, and the driver closes the order's lines instead (NetSuite's "Close Order")."""
+    result = ns_run(ns_driver.cancel(CancelRequest("1506", comment="customer called")))
+    order = fake_suitetalk.sales_orders["1506"]
+    assert order["orderStatus"] == "_closed"
+    assert all(line["isClosed"] for line in order["lines"])
+    assert order["memo"] == "customer called"
+    assert result.found == "the order was pending approval; orderStatus=_cancelled INVALID_ORD_STATUS: lines closed"
+    assert [c for c in fake_suitetalk.calls if c == "update"] == ["update", "update"]
+    again = ns_run(ns_driver.cancel(CancelRequest("1506", comment="customer called")))
+    assert again.already_done
 
 
 def test_cancel_an_approved_order_closes_its_open_lines(
@@ -189,9 +198,7 @@ def test_invoice_is_not_offered(ns_driver: NetSuiteDriver) -> None:
         next(ns_driver.invoice("1505"))
 
 
-def test_reads_are_marked_idempotent_and_writes_are_not(
-    ns_client: httpx.Client, ns_driver: NetSuiteDriver
-) -> None:
+def test_reads_are_marked_idempotent_and_writes_are_not(ns_client: httpx.Client, ns_driver: NetSuiteDriver) -> None:
     from ecc_connectors import is_idempotent
 
     seen: dict[str, bool] = {}

@@ -27,9 +27,7 @@ XSD = "http://www.w3.org/2001/XMLSchema"
 
 def enumeration(path: Path, type_name: str) -> list[str]:
     root = etree.parse(str(path)).getroot()
-    found = root.xpath(
-        f"//x:simpleType[@name='{type_name}']/x:restriction/x:enumeration/@value", namespaces={"x": XSD}
-    )
+    found = root.xpath(f"//x:simpleType[@name='{type_name}']/x:restriction/x:enumeration/@value", namespaces={"x": XSD})
     assert isinstance(found, list)
     assert found, f"{type_name} not in {path.name}"
     return [str(v) for v in found]
@@ -162,8 +160,13 @@ def test_every_credential_is_stripped_of_whitespace(fake_suitetalk: FakeSuiteTal
     assert padded == creds
     passport = padded.passport(nonce="nonce-123456", timestamp=1_700_000_000)
     assert passport["signature"] == passport_signature(
-        creds.account, creds.consumer_key, creds.token_id, "nonce-123456", 1_700_000_000,
-        creds.consumer_secret, creds.token_secret,
+        creds.account,
+        creds.consumer_key,
+        creds.token_id,
+        "nonce-123456",
+        1_700_000_000,
+        creds.consumer_secret,
+        creds.token_secret,
     )
     driver = NetSuiteDriver(padded, NetSuiteSettings(endpoint=fake_suitetalk.url))
     with httpx.Client(timeout=10) as client:

@@ -136,11 +136,21 @@ def scenario(driver: NetSuiteDriver, client: httpx.Client, record: Callable[[htt
     run(driver.ship(ShipmentRequest("1506")))  # quantities as NetSuite's initialize gave them
     run(driver.set_status(StatusChange("1505", "Picked")))
     run(driver.cancel(CancelRequest("1505")))
+    # An account with an integrated carrier, locations and lots: the carrier's package list and the lines'
+    # location and inventory detail carried over from initialize.
+    run(driver.ship(ShipmentRequest("2001", tracking=(Tracking("1Z2", "ups", "UPS"),))))
+    run(driver.ship(ShipmentRequest("2002", tracking=(Tracking("7946", "fedex", "FedEx"),))))
 
 
 def capture(wsdl: str) -> list[tuple[str, Any]]:
     captured: list[tuple[str, Any]] = []
     with FakeSuiteTalk() as fake, httpx.Client(timeout=10) as client:
+        lines = [("15", 2, "14.00"), ("16", 1, "39.95")]
+        old = datetime(2023, 1, 1, tzinfo=timezone.utc)  # outside the scenario's listing windows
+        fake.add_sales_order(
+            lines, internal_id="2001", created=old, carrier="ups", locations={1: "7", 2: "8"}, lots={1: {"501": "2"}}
+        )
+        fake.add_sales_order(lines, internal_id="2002", created=old, carrier="fedex", lots={2: {"77": "1"}})
         driver = NetSuiteDriver(
             fake.credentials,
             NetSuiteSettings(endpoint=fake.url, wsdl=wsdl, status_field="custbody_ecc_status"),
@@ -190,9 +200,7 @@ def test_subset_and_oracle_agree_on_search_more_and_get_list(oracle_wsdl_path: P
 
 def test_fake_answers_parse_with_oracle_wsdl_too(oracle_wsdl_path: Path) -> None:
     with FakeSuiteTalk() as fake, httpx.Client(timeout=10) as client:
-        driver = NetSuiteDriver(
-            fake.credentials, NetSuiteSettings(endpoint=fake.url, wsdl=str(oracle_wsdl_path))
-        )
+        driver = NetSuiteDriver(fake.credentials, NetSuiteSettings(endpoint=fake.url, wsdl=str(oracle_wsdl_path)))
         order = run_flow(driver.get_order("1505"), client, driver.auth())
         items = run_flow(driver.search_items(ItemQuery()), client, driver.auth())
     assert len(order.lines) == 2
@@ -212,21 +220,15 @@ def oracle_driver(oracle_wsdl_path: Path) -> NetSuiteDriver:
 
 
 def test_real_search_responses_parse(netsuite_fixtures_dir: Path, oracle_driver: NetSuiteDriver) -> None:
-    result = oracle_driver._soap.reply(
-        "search", fixture(netsuite_fixtures_dir, "search/single_search_result.xml")
-    )
+    result = oracle_driver._soap.reply("search", fixture(netsuite_fixtures_dir, "search/single_search_result.xml"))
     search = result.searchResult
     assert (search.totalRecords, search.totalPages, search.pageIndex) == (1, 1, 1)
     account = search.recordList.record[0]
     assert account.acctName == "Selling Fees/Commissions - COS"
     assert len(account.customFieldList.customField) == 3
-    contact = oracle_driver._soap.reply(
-        "search", fixture(netsuite_fixtures_dir, "search/basic_search_contact.xml")
-    )
+    contact = oracle_driver._soap.reply("search", fixture(netsuite_fixtures_dir, "search/basic_search_contact.xml"))
     assert contact.searchResult.recordList.record[0].entityId == "Mary"
-    saved = oracle_driver._soap.reply(
-        "search", fixture(netsuite_fixtures_dir, "search/saved_search_item.xml")
-    )
+    saved = oracle_driver._soap.reply("search", fixture(netsuite_fixtures_dir, "search/saved_search_item.xml"))
     rows = saved.searchResult.searchRowList.searchRow
     assert saved.searchResult.totalRecords == 49
     assert rows[0].basic.itemId[0].searchValue == "9781945179747"
@@ -253,9 +255,7 @@ def test_real_get_keeps_the_item_list(
     assert not (lax_record.itemList.item if lax_record.itemList is not None else None)
 
 
-def test_real_initialize_and_write_responses_parse(
-    netsuite_fixtures_dir: Path, oracle_driver: NetSuiteDriver
-) -> None:
+def test_real_initialize_and_write_responses_parse(netsuite_fixtures_dir: Path, oracle_driver: NetSuiteDriver) -> None:
     init = oracle_driver._soap.reply(
         "initialize", fixture(netsuite_fixtures_dir, "initialize/initialize_invoice_from_customer.xml")
     )
@@ -309,9 +309,7 @@ def wsdl_server() -> Iterator[tuple[str, list[str]]]:
         def log_message(self, format: str, *args: Any) -> None:
             fetched.append(self.path)
 
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Handler, directory=directory)
-    )
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=directory))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:

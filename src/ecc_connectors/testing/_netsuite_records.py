@@ -7,13 +7,26 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from ._netsuite_soap import _XSI, SoapWriter, _child, _children, _local, _StatusError, _value
+from ._netsuite_soap import (
+    _XSI,
+    CARRIER_LISTS,
+    PACKAGE_FIELDS,
+    SoapWriter,
+    _child,
+    _children,
+    _local,
+    _StatusError,
+    _value,
+    oracle_enumeration,
+)
 
 
 class RecordOperations(SoapWriter):
     """Reads and writes of records."""
 
     new_order_status: str
+    cancel_by_status: bool
+    pick_pack_ship: bool
 
     add_sales_order: Callable[..., str]
     """FakeSuiteTalk's own."""
@@ -93,6 +106,9 @@ class RecordOperations(SoapWriter):
                         "quantity": remaining,
                         "orderLine": line["line"],
                         "quantityRemaining": remaining,
+                        "location": line.get("location"),
+                        # NetSuite assigns lot/serial numbers on hand, in order, for the quantity initialized.
+                        "assignments": _allocate(line.get("lots") or {}, remaining),
                     }
                 )
             if not lines:
@@ -106,7 +122,14 @@ class RecordOperations(SoapWriter):
             self._status(response, error)
             if error is None:
                 assert order is not None
-                data = {"createdFrom": order["internalId"], "lines": lines, "shipStatus": "_picked"}
+                data = {
+                    "createdFrom": order["internalId"],
+                    "lines": lines,
+                    "shipStatus": "_picked" if self.pick_pack_ship else None,
+                    # An integrated carrier's list comes with one empty package, as NetSuite's form shows it.
+                    "packageList": CARRIER_LISTS.get(order.get("carrier") or "", None),
+                    "packages": [("", "")] if order.get("carrier") else [],
+                }
                 self._record(response, "platformMsgs", "record", "ItemFulfillment", data)
 
         return self._response("initialize")(fill)
@@ -145,9 +168,14 @@ class RecordOperations(SoapWriter):
             raise _StatusError("DUP_RCRD", "This record already exists")
 
     def _read_address(self, node: Any) -> dict[str, Any] | None:
+        """An address sent; its ``country`` must be a value of Oracle's ``Country`` enumeration."""
         if node is None:
             return None
-        return {_local(c): c.text or "" for c in node if _local(c)}
+        address = {_local(c): c.text or "" for c in node if _local(c)}
+        country = address.get("country")
+        if country and country not in oracle_enumeration("Country"):
+            raise _StatusError("INVALID_FLD_VALUE", f"Invalid country reference key {country}.")
+        return address
 
     def _add_order(self, record: Any) -> str:
         external_id = record.get("externalId")
@@ -189,11 +217,20 @@ class RecordOperations(SoapWriter):
         return order_id
 
     def _add_fulfilment(self, record: Any) -> str:
+        """An item fulfilment, checked as an account set up like the order's would check it: the ship status
+        only with Pick, Pack and Ship (and one of Oracle's values), the packages in the integrated carrier's
+        list, each line's location, and lot or serial numbers assigned for exactly the quantity shipped."""
         self._duplicate(self.fulfilments, record.get("externalId"))
         created_from = _child(record, "createdFrom")
         order = self.sales_orders.get(created_from.get("internalId") if created_from is not None else "")
         if order is None or order["orderStatus"] in ("_pendingApproval", "_cancelled", "_closed"):
             raise _StatusError("INVALID_INITIALIZE_REF", "You can not initialize itemfulfillment: invalid reference.")
+        ship_status = _value(record, "shipStatus")
+        if ship_status is not None and not self.pick_pack_ship:
+            raise _StatusError("INVALID_FLD_VALUE", "shipStatus: Pick, Pack and Ship is not enabled in this account.")
+        if ship_status is not None and ship_status not in oracle_enumeration("ItemFulfillmentShipStatus"):
+            raise _StatusError("INVALID_FLD_VALUE", f"Invalid shipStatus value {ship_status}.")
+        packages, list_name = self._read_packages(record, order.get("carrier"))
         by_line = {line["line"]: line for line in order["lines"]}
         shipped = []
         for node in _children(_child(record, "itemList"), "item"):
@@ -206,6 +243,7 @@ class RecordOperations(SoapWriter):
             quantity = Decimal(_value(node, "quantity") or remaining)
             if quantity <= 0 or quantity > remaining:
                 raise _StatusError("USER_ERROR", f"You can not fulfill more than {remaining} on line {line['line']}.")
+            self._check_line_inventory(node, line, quantity)
             shipped.append((line, quantity))
         if not shipped:
             raise _StatusError("USER_ERROR", "You must enter at least one line item for this transaction.")
@@ -221,24 +259,68 @@ class RecordOperations(SoapWriter):
             "externalId": record.get("externalId"),
             "createdFrom": order["internalId"],
             "tranId": f"IF{fid}",
-            "shipStatus": _value(record, "shipStatus") or "_shipped",
+            # With Pick, Pack and Ship a fulfilment added without a status is only picked, not shipped.
+            "shipStatus": (ship_status or "_picked") if self.pick_pack_ship else None,
             "memo": _value(record, "memo") or "",
             "createdDate": self.now(),
-            "packages": [
-                (_value(p, "packageTrackingNumber") or "", _value(p, "packageDescr") or "")
-                for p in _children(_child(record, "packageList"), "package")
-            ],
+            "packageList": list_name,
+            "packages": packages,
             "lines": [
                 {
                     "itemName": line["itemName"],
                     "item": line["item"],
                     "quantity": quantity,
                     "orderLine": line["line"],
+                    "location": line.get("location"),
                 }
                 for line, quantity in shipped
             ],
         }
         return fid
+
+    def _read_packages(self, record: Any, carrier: str | None) -> tuple[list[tuple[str, str]], str]:
+        """The packages sent, from the list the order's carrier uses (any other non-empty list is refused)."""
+        wanted = CARRIER_LISTS.get(carrier or "", "packageList")
+        packages: list[tuple[str, str]] = []
+        for list_name, (package_name, number_field, descr_field) in PACKAGE_FIELDS.items():
+            found = _children(_child(record, list_name), package_name)
+            if found and list_name != wanted:
+                raise _StatusError(
+                    "INVALID_FLD_VALUE",
+                    f"{list_name}: this order ships with {carrier or 'a carrier that is not integrated'}; "
+                    f"its packages go in {wanted}.",
+                )
+            for package in found:
+                number = _value(package, number_field) or ""
+                descr = (_value(package, descr_field) if descr_field else None) or ""
+                packages.append((number, descr))
+        return packages, wanted
+
+    @staticmethod
+    def _check_line_inventory(node: Any, line: dict[str, Any], quantity: Decimal) -> None:
+        if line.get("location"):
+            location = _child(node, "location")
+            if location is None or location.get("internalId") != line["location"]:
+                raise _StatusError("LOCATION_REQD", f"Please enter value(s) for: Location (line {line['line']}).")
+        lots: dict[str, Decimal] = line.get("lots") or {}
+        if not lots:
+            return
+        detail = _child(node, "inventoryDetail")
+        assignments = (
+            _children(_child(detail, "inventoryAssignmentList"), "inventoryAssignment") if detail is not None else []
+        )
+        total = Decimal("0")
+        for assignment in assignments:
+            number = _child(assignment, "issueInventoryNumber")
+            key = number.get("internalId") if number is not None else None
+            amount = Decimal(_value(assignment, "quantity") or "0")
+            if key not in lots or amount <= 0 or amount > lots[key]:
+                raise _StatusError("INVALID_INVENTORY_NUM", f"Invalid inventory number {key} on line {line['line']}.")
+            total += amount
+        if total != quantity:
+            raise _StatusError(
+                "USER_ERROR", f"Please configure the inventory detail in line {line['line']} of the item list."
+            )
 
     def _op_update(self, element: Any, root: Any) -> Callable[[Any], None]:
         record = _child(element, "record")
@@ -252,11 +334,15 @@ class RecordOperations(SoapWriter):
         if order is None:
             raise _StatusError("INVALID_KEY_OR_REF", "That record does not exist.")
         status = _value(record, "orderStatus")
+        if status is not None and status not in oracle_enumeration("SalesOrderOrderStatus"):
+            raise _StatusError("INVALID_FLD_VALUE", f"Invalid orderStatus value {status}.")
         if status is not None and status != order["orderStatus"]:
-            allowed = {("_pendingApproval", "_pendingFulfillment"), ("_pendingApproval", "_cancelled")}
+            allowed = {("_pendingApproval", "_pendingFulfillment")}
+            if self.cancel_by_status:
+                allowed.add(("_pendingApproval", "_cancelled"))
             if (order["orderStatus"], status) not in allowed:
                 raise _StatusError(
-                    "INVALID_ORDER_STATUS",
+                    "INVALID_ORD_STATUS",
                     f"You can not change the order status from {order['orderStatus']} to {status}.",
                 )
             order["orderStatus"] = status
@@ -282,3 +368,15 @@ class RecordOperations(SoapWriter):
             order["memo"] = memo
         order["lastModifiedDate"] = self.now()
         return str(order["internalId"])
+
+
+def _allocate(lots: dict[str, Decimal], quantity: Decimal) -> list[tuple[str, Decimal]]:
+    """Lot or serial numbers for ``quantity``, taken in order from what is on hand."""
+    taken = []
+    for number, on_hand in lots.items():
+        if quantity <= 0:
+            break
+        amount = min(on_hand, quantity)
+        taken.append((number, amount))
+        quantity -= amount
+    return taken

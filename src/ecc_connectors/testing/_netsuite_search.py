@@ -8,12 +8,10 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from ..drivers.netsuite._auth import passport_account
 from ._netsuite_soap import (
     _ITEM_SEARCH_TYPE,
     _SOAP,
     _XSI,
-    SALES_ORDER_SEARCH_STATUSES,
     SoapWriter,
     _child,
     _children,
@@ -23,6 +21,8 @@ from ._netsuite_soap import (
     _SoapError,
     _StatusError,
     _value,
+    account_id,
+    sales_order_search_statuses,
 )
 
 
@@ -120,7 +120,7 @@ class SearchOperations(SoapWriter):
         found: list[tuple[str, dict[str, Any]]] = []
         status = criteria.get("status")
         for value in (status or {}).get("values") or []:
-            if value not in SALES_ORDER_SEARCH_STATUSES:
+            if value not in sales_order_search_statuses():
                 # What NetSuite does since 2008.2 with an enumeration value it does not know: no rows, a warning.
                 raise _SearchWarning(f"The field status's enum value <{value}> is invalid for this search.")
         ids = criteria.get("internalIdNumber")
@@ -159,7 +159,7 @@ class SearchOperations(SoapWriter):
     def _order_matches(self, order: dict[str, Any], criteria: dict[str, Any]) -> bool:
         status = criteria.get("status")
         if status and status["values"]:
-            codes = {SALES_ORDER_SEARCH_STATUSES.get(v, "") for v in status["values"]}
+            codes = {sales_order_search_statuses().get(v, "") for v in status["values"]}
             if order["orderStatus"] not in codes:
                 return False
         if "lastModifiedDate" in criteria and not self._date_match(
@@ -226,7 +226,7 @@ class SearchOperations(SoapWriter):
     def _op_search(self, element: Any, root: Any) -> Callable[[Any], None]:
         size, body_only = self._search_preferences(root)
         criteria = self._criteria(_child(element, "searchRecord"))
-        search_id = f"WEBSERVICES_{passport_account(self.credentials.account)}_{self._next_id()}"
+        search_id = f"WEBSERVICES_{account_id(self.credentials.account)}_{self._next_id()}"
         self._searches[search_id] = {
             "criteria": criteria,
             "page_size": size,

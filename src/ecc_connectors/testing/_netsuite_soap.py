@@ -3,45 +3,32 @@ helpers, the SOAP errors, and the writer of envelopes, faults, statuses and reco
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from ..drivers.netsuite._auth import TokenCredentials, passport_account
+from ..drivers.netsuite import TokenCredentials
 from ._base_http import HttpError
 
 _SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 _XSI = "http://www.w3.org/2001/XMLSchema-instance"
 _XSD = "http://www.w3.org/2001/XMLSchema"
 
-# Sales order statuses as Oracle's 2023_2 schemas spell them, copied from the XSDs (not from the driver, whose
-# tables are what this fake checks): the record's ``SalesOrderOrderStatus`` codes (transactions.saleTypes.xsd),
-# and the ``TransactionStatus`` values a search filters sales orders by (the ``_salesOrder...`` values of the same
-# file). tests/test_netsuite_statuses.py compares both lists with the XSDs themselves.
-ORDER_STATUS_CODES = (
-    "_pendingApproval",
-    "_pendingFulfillment",
-    "_cancelled",
-    "_partiallyFulfilled",
-    "_pendingBillingPartFulfilled",
-    "_pendingBilling",
-    "_fullyBilled",
-    "_closed",
-    "_undefined",
-)
-SALES_ORDER_SEARCH_STATUSES = {
-    "_salesOrderBilled": "_fullyBilled",
-    "_salesOrderCancelled": "_cancelled",
-    "_salesOrderClosed": "_closed",
-    "_salesOrderPartiallyFulfilled": "_partiallyFulfilled",
-    "_salesOrderPendingApproval": "_pendingApproval",
-    "_salesOrderPendingBilling": "_pendingBilling",
-    "_salesOrderPendingBillingPartiallyFulfilled": "_pendingBillingPartFulfilled",
-    "_salesOrderPendingFulfillment": "_pendingFulfillment",
+# The enumerations the fake checks are read from Oracle's own 2023_2 XSDs, never from the driver's tables (which
+# are what this fake tests): the copies of ``platform.commonTypes.xsd`` and ``transactions.saleTypes.xsd`` that
+# ship unchanged beside the packaged WSDL (tests/test_netsuite_countries.py checks they are byte for byte the
+# files in the shared specs). Read on first use, so importing the testing package needs no lxml.
+_XSD_TYPES = {
+    "Country": "platform.commonTypes.xsd",
+    "SalesOrderOrderStatus": "transactions.saleTypes.xsd",
+    "TransactionStatus": "transactions.saleTypes.xsd",
+    "ItemFulfillmentShipStatus": "transactions.saleTypes.xsd",
 }
-"""Search value -> the record code of the orders it finds (Oracle pairs them by their UI labels)."""
+# The record's status codes with the labels NetSuite's UI shows; a search value is paired with the record code
+# whose label it spells (``_salesOrderPendingBillingPartiallyFulfilled``: "Pending Billing/Partially Fulfilled").
 _STATUS_LABEL = {
     "_pendingApproval": "Pending Approval",
     "_pendingFulfillment": "Pending Fulfillment",
@@ -53,6 +40,65 @@ _STATUS_LABEL = {
     "_closed": "Closed",
     "_undefined": "Undefined",
 }
+
+
+@functools.cache
+def oracle_enumeration(type_name: str) -> tuple[str, ...]:
+    """The values of one of Oracle's enumerations (``Country``, ``SalesOrderOrderStatus``...), in the XSD's order."""
+    from lxml import etree
+
+    from ..drivers.netsuite import packaged_wsdl
+
+    path = packaged_wsdl().parent / _XSD_TYPES[type_name]
+    root = etree.parse(str(path), parser=etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
+    found = root.xpath(
+        f"//x:simpleType[@name='{type_name}']/x:restriction/x:enumeration/@value", namespaces={"x": _XSD}
+    )
+    values = tuple(str(v) for v in found) if isinstance(found, list) else ()
+    if not values:
+        raise LookupError(f"no enumeration {type_name} in {path}")
+    return values
+
+
+def account_id(account: str) -> str:
+    """The account id as NetSuite writes it in a passport and in ids: ``1234567_SB1`` (the fake's own rule,
+    from Oracle's token-based authentication help: upper case, an underscore before the sandbox suffix)."""
+    return account.strip().upper().replace("-", "_")
+
+
+def _words(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalpha())
+
+
+@functools.cache
+def sales_order_search_statuses() -> dict[str, str]:
+    """``TransactionStatus`` search value -> the record code of the sales orders it finds, paired by label."""
+    by_label = {_words(label): code for code, label in _STATUS_LABEL.items()}
+    pairs = {}
+    for value in oracle_enumeration("TransactionStatus"):
+        if value.startswith("_salesOrder"):
+            pairs[value] = by_label[_words(value[len("_salesOrder") :])]
+    return pairs
+
+
+def __getattr__(name: str) -> Any:
+    """``ORDER_STATUS_CODES`` and ``SALES_ORDER_SEARCH_STATUSES``, read from the XSDs on first use."""
+    if name == "ORDER_STATUS_CODES":
+        return oracle_enumeration("SalesOrderOrderStatus")
+    if name == "SALES_ORDER_SEARCH_STATUSES":
+        return sales_order_search_statuses()
+    raise AttributeError(name)
+
+
+# An item fulfilment's package lists as transactions.sales.xsd declares them: list -> (package element, tracking
+# number field, description field; FedEx packages have none), and the list an integrated carrier's orders use.
+PACKAGE_FIELDS: dict[str, tuple[str, str, str | None]] = {
+    "packageList": ("package", "packageTrackingNumber", "packageDescr"),
+    "packageUpsList": ("packageUps", "packageTrackingNumberUps", "packageDescrUps"),
+    "packageUspsList": ("packageUsps", "packageTrackingNumberUsps", "packageDescrUsps"),
+    "packageFedExList": ("packageFedEx", "packageTrackingNumberFedEx", None),
+}
+CARRIER_LISTS = {"ups": "packageUpsList", "fedex": "packageFedExList", "usps": "packageUspsList"}
 _ITEM_SEARCH_TYPE = {
     "InventoryItem": "_inventoryItem",
     "NonInventorySaleItem": "_nonInventoryItem",
@@ -208,7 +254,7 @@ class SoapWriter(StoreState):
         info = etree.SubElement(
             header, self._q("platformMsgs", "documentInfo"), nsmap={"platformMsgs": self._ns["platformMsgs"]}
         )
-        self._el(info, "platformMsgs", "nsId", f"WEBSERVICES_{passport_account(self.credentials.account)}_fake")
+        self._el(info, "platformMsgs", "nsId", f"WEBSERVICES_{account_id(self.credentials.account)}_fake")
         body = etree.SubElement(root, f"{{{_SOAP}}}Body")
         build(body)
         return bytes(etree.tostring(root, xml_declaration=True, encoding="utf-8"))
@@ -385,19 +431,30 @@ class SoapWriter(StoreState):
         if data.get("memo"):
             el(record, "tranSales", "memo", data["memo"])
         if not body_only and data.get("packages"):
-            packages = el(record, "tranSales", "packageList")
+            list_name = data.get("packageList") or "packageList"
+            package_name, number_field, descr_field = PACKAGE_FIELDS[list_name]
+            packages = el(record, "tranSales", list_name)
             for number, descr in data["packages"]:
-                package = el(packages, "tranSales", "package")
-                if descr:
-                    el(package, "tranSales", "packageDescr", descr)
-                el(package, "tranSales", "packageTrackingNumber", number)
+                package = el(packages, "tranSales", package_name)
+                if descr and descr_field:
+                    el(package, "tranSales", descr_field, descr)
+                if number:
+                    el(package, "tranSales", number_field, number)
         if not body_only:
             items = el(record, "tranSales", "itemList")
             for line in data["lines"]:
                 node = el(items, "tranSales", "item")
                 el(node, "tranSales", "itemReceive", line.get("itemReceive", True))
                 el(node, "tranSales", "itemName", line["itemName"])
+                self._ref(node, "tranSales", "location", line.get("location"))
                 el(node, "tranSales", "quantity", line["quantity"])
+                if line.get("assignments"):
+                    detail = el(node, "tranSales", "inventoryDetail")
+                    assignments = el(detail, "platformCommon", "inventoryAssignmentList")
+                    for number, amount in line["assignments"]:
+                        assignment = el(assignments, "platformCommon", "inventoryAssignment")
+                        self._ref(assignment, "platformCommon", "issueInventoryNumber", number)
+                        el(assignment, "platformCommon", "quantity", amount)
                 self._ref(node, "tranSales", "item", line["item"], line["itemName"])
                 el(node, "tranSales", "orderLine", line["orderLine"])
                 if "quantityRemaining" in line:

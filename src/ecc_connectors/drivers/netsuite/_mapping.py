@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ...driver import Address, Customer, Item, Order, OrderLine, StoreStatus, Totals
+from ._countries import iso_from_country
 
 __all__ = [
     "ORDER_STATUSES",
@@ -74,44 +75,6 @@ def search_status_values(statuses: Iterable[str]) -> list[str] | None:
     return values
 
 
-# NetSuite writes countries as enumeration names; the model uses ISO 3166 codes. Unlisted ones pass through.
-COUNTRIES: dict[str, str] = {
-    "_unitedStates": "US",
-    "_canada": "CA",
-    "_mexico": "MX",
-    "_unitedKingdom": "GB",
-    "_ireland": "IE",
-    "_germany": "DE",
-    "_france": "FR",
-    "_spain": "ES",
-    "_italy": "IT",
-    "_netherlands": "NL",
-    "_belgium": "BE",
-    "_austria": "AT",
-    "_switzerland": "CH",
-    "_sweden": "SE",
-    "_norway": "NO",
-    "_denmark": "DK",
-    "_finland": "FI",
-    "_poland": "PL",
-    "_portugal": "PT",
-    "_czechRepublic": "CZ",
-    "_australia": "AU",
-    "_newZealand": "NZ",
-    "_japan": "JP",
-    "_china": "CN",
-    "_hongKong": "HK",
-    "_singapore": "SG",
-    "_india": "IN",
-    "_brazil": "BR",
-    "_southAfrica": "ZA",
-    "_unitedArabEmirates": "AE",
-    "_israel": "IL",
-    "_koreaRepublicOf": "KR",
-}
-ISO_TO_COUNTRY = {iso: name for name, iso in COUNTRIES.items()}
-
-
 def field(obj: Any, name: str, default: Any = None) -> Any:
     if obj is None:
         return default
@@ -164,12 +127,11 @@ def _ref_id(ref: Any) -> str | None:
     return str(value) if value is not None else None
 
 
-def _address(addr: Any) -> Address | None:
+def _address(addr: Any, name: str) -> Address | None:
+    """The model's address; ``name`` (``billingAddress``...) names the field in an :class:`UnknownCountry`."""
     if addr is None:
         return None
-    street = tuple(
-        str(part) for part in (field(addr, "addr1"), field(addr, "addr2"), field(addr, "addr3")) if part
-    )
+    street = tuple(str(part) for part in (field(addr, "addr1"), field(addr, "addr2"), field(addr, "addr3")) if part)
     country = str(field(addr, "country", "") or "")
     return Address(
         name=str(field(addr, "addressee", "") or ""),
@@ -178,7 +140,7 @@ def _address(addr: Any) -> Address | None:
         city=str(field(addr, "city", "") or ""),
         region=str(field(addr, "state", "") or ""),
         postcode=str(field(addr, "zip", "") or ""),
-        country=COUNTRIES.get(country, country),
+        country=iso_from_country(country, f"{name}.country"),
         phone=str(field(addr, "addrPhone", "") or ""),
     )
 
@@ -269,7 +231,7 @@ def order_from_record(record: Any, store: str, default_currency: str) -> Order:
     discount = _money(field(record, "discountTotal"))
     raw = jsonable(record)
     raw["customFields"] = custom_fields(record)
-    billing = _address(field(record, "billingAddress"))
+    billing = _address(field(record, "billingAddress"), "billingAddress")
     return Order(
         store=store,
         order_id=str(field(record, "internalId")),
@@ -286,7 +248,7 @@ def order_from_record(record: Any, store: str, default_currency: str) -> Order:
             store_customer_id=_ref_id(entity),
         ),
         billing_address=billing,
-        shipping_address=_address(field(record, "shippingAddress")),
+        shipping_address=_address(field(record, "shippingAddress"), "shippingAddress"),
         shipping_method=_ref_name(field(record, "shipMethod")),
         lines=tuple(_line(item) for item in items),
         totals=Totals(
@@ -323,9 +285,7 @@ def _base_price(record: Any, currency_id: str | None, price_level: str) -> Decim
     return next((c for c in candidates if c is not None), None)
 
 
-def item_from_record(
-    record: Any, currency: str, currency_id: str | None = None, price_level: str = "1"
-) -> Item:
+def item_from_record(record: Any, currency: str, currency_id: str | None = None, price_level: str = "1") -> Item:
     """An item for phone orders. Price: the base price level of the pricing matrix (quantity 0) when the
     account uses price levels, else the record's ``rate``; availability: ``quantityAvailable`` where the item
     kind tracks stock (inventory and assembly items), else ``None``."""

@@ -36,9 +36,7 @@ PACKAGED_VERSION = "2023_2"
 _SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 
 # Faults meaning "too many requests at once": NetSuite did not act, so even a write may be sent again.
-CONCURRENCY_CODES = frozenset(
-    {"WS_CONCUR_SESSION_DISALLWD", "WS_REQUEST_BLOCKED", "EXCEEDED_CONCURRENT_REQUEST_LIMIT"}
-)
+CONCURRENCY_CODES = frozenset({"WS_CONCUR_SESSION_DISALLWD", "WS_REQUEST_BLOCKED", "EXCEEDED_CONCURRENT_REQUEST_LIMIT"})
 CONCURRENCY_FAULTS = frozenset({"exceededConcurrentRequestLimitFault", "exceededRequestLimitFault"})
 CONCURRENCY_TEXTS = (
     "only one request may be made against a session at a time",
@@ -101,7 +99,7 @@ def zeep_settings(*, forbid_external: bool = True) -> Any:
     return zeep.Settings(
         strict=True,
         xsd_ignore_sequence_order=True,
-        xml_huge_tree=True,
+        xml_huge_tree=False,
         forbid_dtd=True,
         forbid_entities=True,
         forbid_external=forbid_external,
@@ -392,7 +390,9 @@ _REPLY_PARTS = {
 
 
 def _strict_parser() -> Any:
-    """lxml without recover mode (a document cut short is an error), entities, DTDs or network."""
+    """lxml without recover mode (a document cut short is an error), entities, DTDs or network, and with lxml's
+    limits on (no ``huge_tree``): a reply nested thousands deep or with a text node over 10 MB is refused, not
+    parsed. A page of 200 orders is a few megabytes in all, far inside them."""
     from lxml import etree
 
     return etree.XMLParser(
@@ -400,7 +400,7 @@ def _strict_parser() -> Any:
         resolve_entities=False,
         load_dtd=False,
         no_network=True,
-        huge_tree=True,
+        huge_tree=False,
         remove_comments=True,
     )
 
