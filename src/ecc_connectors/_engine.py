@@ -27,6 +27,7 @@ by the core directly (short and synchronous); page commits go to the shell's led
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import itertools
@@ -75,6 +76,17 @@ from .ledger import (
 __all__ = ["AsyncConnector", "Connector", "DownloadReport", "Progress", "ReconcileReport"]
 T = TypeVar("T")
 logger = logging.getLogger("ecc_connectors.engine")
+
+
+def _download_lock(ledger: Ledger, store: str) -> Any:
+    """The ledger's per-store download lock, when it has one (``PostgresLedger.download_lock``), else nothing.
+
+    Held around a download or reconcile so two syncers, in any process on any machine, never read one store
+    into one ledger at once; the second is told :class:`~ecc_connectors.ledger.postgres.StoreBusy`. A ledger
+    for one process (SQLite) has none. Post-backs do not take it: they hold the action lease instead."""
+    take = getattr(ledger, "download_lock", None)
+    return take(store) if callable(take) else contextlib.nullcontext()
+
 Progress = Callable[[int, int | None], None]
 """``progress(done, total)``: orders handled so far, and the store's total when it says (else ``None``)."""
 
@@ -255,9 +267,10 @@ class Connector(_Tabs):
         The query reads orders updated from ``max(range.start, high-water mark - lookback)`` up to ``now -
         settle_delay``. Each page is committed with the high-water mark in one transaction, so a run stopped
         anywhere resumes with nothing lost and nothing duplicated. ``progress(done, total)`` is called after
-        each page.
+        each page. With a ledger that has a per-store download lock (PostgreSQL), the lock is held for the run.
         """
-        return self._drive(self._core.download(progress))
+        with _download_lock(self.ledger, self.store):
+            return self._drive(self._core.download(progress))
 
     def reconcile(
         self,
@@ -274,8 +287,10 @@ class Connector(_Tabs):
         ledger's copy are read and go through the rules (an Update, as in a download). ``compare_content=True``
         re-reads every order of the window whole and compares fingerprints, which also catches edits a store
         made without touching the update stamp. The window is ``start`` (default: the policy's range start) to
-        ``end`` (default: the store's time minus the settle delay). The high-water mark is not moved."""
-        return self._drive(self._core.reconcile(start, end, compare_content, progress))
+        ``end`` (default: the store's time minus the settle delay). The high-water mark is not moved. The
+        ledger's per-store download lock, where it has one, is held as for :meth:`download`."""
+        with _download_lock(self.ledger, self.store):
+            return self._drive(self._core.reconcile(start, end, compare_content, progress))
 
     def run(self, flow: Flow[T]) -> T:
         """Run one driver flow by hand through this connector's I/O (retries, limits, auth) and return its
@@ -460,7 +475,8 @@ class AsyncConnector(_Tabs):
 
     async def download(self, progress: Progress | None = None) -> DownloadReport:
         """See :meth:`Connector.download`."""
-        return await self._drive(self._core.download(progress))
+        async with _download_lock(self.ledger, self.store):
+            return await self._drive(self._core.download(progress))
 
     async def reconcile(
         self,
@@ -471,7 +487,8 @@ class AsyncConnector(_Tabs):
         progress: Progress | None = None,
     ) -> ReconcileReport:
         """See :meth:`Connector.reconcile`."""
-        return await self._drive(self._core.reconcile(start, end, compare_content, progress))
+        async with _download_lock(self.ledger, self.store):
+            return await self._drive(self._core.reconcile(start, end, compare_content, progress))
 
     async def run(self, flow: Flow[T]) -> T:
         """See :meth:`Connector.run`."""
