@@ -34,7 +34,7 @@ from typing import Any
 
 import attrs
 import httpx
-import orjson
+import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -137,7 +137,7 @@ class MemoryPages:
     def body(self, page: int) -> bytes:
         first = (page - 1) * self.page_size + 1
         count = max(0, min(self.page_size, self.total - first + 1))
-        return orjson.dumps({
+        return msgspec.json.encode({
             "items": self.orders(first, count),
             "search_criteria": {"filter_groups": [], "page_size": self.page_size, "current_page": page},
             "total_count": self.total,
@@ -193,11 +193,11 @@ class MemoryPages:
         first = low + (page - 1) * size
         count = max(0, min(size, high - first + 1))
         if "fields" in params:
-            content = orjson.dumps({"items": [{"entity_id": n, "updated_at": self.stamp(n)}
+            content = msgspec.json.encode({"items": [{"entity_id": n, "updated_at": self.stamp(n)}
                                               for n in range(first, first + count)], "total_count": total})
         else:
             with self._render_lock:  # the templates are shared
-                content = orjson.dumps({
+                content = msgspec.json.encode({
                     "items": self.orders(first, count),
                     "search_criteria": {"filter_groups": [], "page_size": size, "current_page": page},
                     "total_count": total,

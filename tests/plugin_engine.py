@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ecc_connectors._policy import (
+from ecc_connectors import (
     Acknowledgement,
     DownloadRange,
     Incremental,

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import magento_schema
-from ecc_connectors.testing._magento import FakeMagentoStore, ReceivedRequest
+from ecc_connectors.testing import FakeMagentoStore, ReceivedRequest
 
 
 @pytest.fixture(scope="session")

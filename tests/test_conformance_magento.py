@@ -4,11 +4,9 @@ can fail: for every check, a deliberately broken Magento driver that it catches.
 from __future__ import annotations
 
 import functools
-import logging
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from datetime import timezone
 from pathlib import Path
 from typing import Any
@@ -50,6 +48,8 @@ from ecc_connectors.testing.conformance import (
 )
 from ecc_connectors.testing.pytest_plugin import DriverConformance
 
+pytestmark = pytest.mark.usefixtures("quiet_retries")  # lost answers and dropped connections are the point
+
 
 def magento_store() -> MagentoConformanceStore:
     return MagentoConformanceStore(seed=3)
@@ -60,13 +60,6 @@ def factory_for(driver_class: type[Magento2Driver]) -> Any:
         return driver_class(store.base_url, auth=BearerToken(store.token), page_size=5)
 
     return make
-
-
-@pytest.fixture(autouse=True)
-def _quiet_retries() -> Iterator[None]:
-    logging.disable(logging.WARNING)  # lost answers and dropped connections are the point here
-    yield
-    logging.disable(logging.NOTSET)
 
 
 class TestMagento2Conformance(DriverConformance):
@@ -187,26 +180,56 @@ class StatusLabels(Magento2Driver):
 
 
 BROKEN = [
-    pytest.param(check_capabilities, DeclaresInvoiceWithoutIt, "declares INVOICE but does not implement invoice",
-                 id="capabilities-declared-not-implemented"),
-    pytest.param(check_capabilities, CancelsWithoutDeclaring, "CANCEL is not declared, but cancel\\(\\) is overridden",
-                 id="capabilities-implemented-not-declared"),
-    pytest.param(check_capabilities, RefusesAfterLooking, "sent 1 request\\(s\\) before refusing",
-                 id="capabilities-io-before-refusing"),
-    pytest.param(check_listing_complete_under_edits, OffsetPages, "never changed were not downloaded",
-                 id="listing-offset-pages"),
-    pytest.param(check_writes_not_resent_blindly, ResendsWritesBlindly, "was sent 2 times in one call",
-                 id="writes-resent-blindly"),
-    pytest.param(check_writes_exactly_once, PostsStatusWithoutLooking, f"acknowledge .* 2 x comment '{ACK_COMMENT}'",
-                 id="exactly-once-set-status"),
-    pytest.param(check_writes_exactly_once, ShipsWithoutLooking, "ship after a lost answer .* still failed",
-                 id="exactly-once-ship"),
+    pytest.param(
+        check_capabilities,
+        DeclaresInvoiceWithoutIt,
+        "declares INVOICE but does not implement invoice",
+        id="capabilities-declared-not-implemented",
+    ),
+    pytest.param(
+        check_capabilities,
+        CancelsWithoutDeclaring,
+        "CANCEL is not declared, but cancel\\(\\) is overridden",
+        id="capabilities-implemented-not-declared",
+    ),
+    pytest.param(
+        check_capabilities,
+        RefusesAfterLooking,
+        "sent 1 request\\(s\\) before refusing",
+        id="capabilities-io-before-refusing",
+    ),
+    pytest.param(
+        check_listing_complete_under_edits, OffsetPages, "never changed were not downloaded", id="listing-offset-pages"
+    ),
+    pytest.param(
+        check_writes_not_resent_blindly,
+        ResendsWritesBlindly,
+        "was sent 2 times in one call",
+        id="writes-resent-blindly",
+    ),
+    pytest.param(
+        check_writes_exactly_once,
+        PostsStatusWithoutLooking,
+        f"acknowledge .* 2 x comment '{ACK_COMMENT}'",
+        id="exactly-once-set-status",
+    ),
+    pytest.param(
+        check_writes_exactly_once,
+        ShipsWithoutLooking,
+        "ship after a lost answer .* still failed",
+        id="exactly-once-ship",
+    ),
     pytest.param(check_money_and_times, FloatMoney, "totals.grand_total is a float", id="money-floats"),
     pytest.param(check_money_and_times, NaiveTimes, "updated_at is naive", id="times-naive"),
-    pytest.param(check_read_back_after_write, ThinReadBack, "shows an Update for our own change",
-                 id="read-back-thin-get-order"),
-    pytest.param(check_statuses_round_trip, StatusLabels, r"status 'pending' .* which list_statuses\(\) does not",
-                 id="statuses-labels-as-codes"),
+    pytest.param(
+        check_read_back_after_write, ThinReadBack, "shows an Update for our own change", id="read-back-thin-get-order"
+    ),
+    pytest.param(
+        check_statuses_round_trip,
+        StatusLabels,
+        r"status 'pending' .* which list_statuses\(\) does not",
+        id="statuses-labels-as-codes",
+    ),
 ]
 
 
@@ -226,8 +249,13 @@ class ReadOnly(Magento2Driver):
     """Lists and reads only: every write capability left out, and its flow left to the Driver default."""
 
     capabilities = frozenset(
-        {Capability.LIST_STATUSES, Capability.LIST_ORDERS, Capability.GET_ORDER, Capability.SEEK_ORDERS,
-         Capability.LIST_KEYS}
+        {
+            Capability.LIST_STATUSES,
+            Capability.LIST_ORDERS,
+            Capability.GET_ORDER,
+            Capability.SEEK_ORDERS,
+            Capability.LIST_KEYS,
+        }
     )
     ship = Driver.ship  # type: ignore[assignment]
     set_status = Driver.set_status  # type: ignore[assignment]
@@ -300,7 +328,10 @@ def test_the_pytest_plugin_gives_a_plugin_author_every_check_as_a_test(tmp_path:
     )
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "9 passed" in result.stdout, result.stdout

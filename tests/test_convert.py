@@ -101,10 +101,7 @@ def test_loaded_policy_holds_real_enum_members() -> None:
     assert all(type(kind) is ChangeKind for kind in loaded.change_detection.kinds)
     # A policy that sends unselected orders to Ignore needs every status from the store.
     assert loaded.store_statuses_to_request() == ("processing",)
-    assert (
-        attrs.evolve(loaded, range=attrs.evolve(loaded.range, statuses=())).store_statuses_to_request()
-        is None
-    )
+    assert attrs.evolve(loaded, range=attrs.evolve(loaded.range, statuses=())).store_statuses_to_request() is None
 
 
 def test_saved_policy_is_plain_and_sorted() -> None:
@@ -161,9 +158,7 @@ settle_delay = 90
     assert policy.acknowledgement.status is None
     assert policy.change_detection.kinds == {ChangeKind.STATUS, ChangeKind.LINE_ITEMS}
     assert policy.change_detection.watch_from == datetime(2024, 3, 2, tzinfo=UTC)
-    assert policy.incremental == Incremental(
-        lookback=timedelta(minutes=5), settle_delay=timedelta(seconds=90)
-    )
+    assert policy.incremental == Incremental(lookback=timedelta(minutes=5), settle_delay=timedelta(seconds=90))
     assert policy.post_back == PostBack()
 
 
@@ -212,9 +207,7 @@ def _set_rule_status(value: Any) -> Callable[[dict[str, Any]], None]:
 
 
 BAD_SETTINGS = [
-    pytest.param(
-        _set("range.start", "yesterday"), "@ policy.range.start", "yesterday", id="start-not-a-date"
-    ),
+    pytest.param(_set("range.start", "yesterday"), "@ policy.range.start", "yesterday", id="start-not-a-date"),
     pytest.param(
         _set("range.start", "2024-01-01T00:00:00"),
         "@ policy.range.start",
@@ -228,24 +221,16 @@ BAD_SETTINGS = [
         id="naive-watch-from",
     ),
     pytest.param(_set("colour", "blue"), "extra fields found (colour) @ policy", "", id="extra-key"),
-    pytest.param(
-        _set("post_back.sendemail", True), "(sendemail) @ policy.post_back", "", id="extra-nested-key"
-    ),
+    pytest.param(_set("post_back.sendemail", True), "(sendemail) @ policy.post_back", "", id="extra-nested-key"),
     pytest.param(
         _set("incremental.lookback", "5 parsecs"),
         "@ policy.incremental.lookback",
         "5 parsecs",
         id="bad-duration",
     ),
-    pytest.param(
-        _set("incremental.settle_delay", True), "@ policy.incremental.settle_delay", "", id="bool-duration"
-    ),
-    pytest.param(
-        _set("incremental.lookback", -5), "@ policy.incremental", "negative", id="negative-duration"
-    ),
-    pytest.param(
-        _set("post_back.send_email", "yes"), "@ policy.post_back.send_email", "'yes'", id="bool-as-text"
-    ),
+    pytest.param(_set("incremental.settle_delay", True), "@ policy.incremental.settle_delay", "", id="bool-duration"),
+    pytest.param(_set("incremental.lookback", -5), "@ policy.incremental", "negative", id="negative-duration"),
+    pytest.param(_set("post_back.send_email", "yes"), "@ policy.post_back.send_email", "'yes'", id="bool-as-text"),
     pytest.param(_set("unselected", "maybe"), "@ policy.unselected", "'maybe'", id="unknown-choice"),
     pytest.param(
         _set("change_detection.kinds", ["status", "weather"]),
@@ -253,9 +238,7 @@ BAD_SETTINGS = [
         "'weather'",
         id="unknown-kind",
     ),
-    pytest.param(
-        _set("phone_orders.item_source", 2), "@ policy.phone_orders.item_source", "", id="choice-not-text"
-    ),
+    pytest.param(_set("phone_orders.item_source", 2), "@ policy.phone_orders.item_source", "", id="choice-not-text"),
     pytest.param(_drop("range"), "required field missing @ policy.range", "", id="missing-section"),
     pytest.param(_set_rule_status(1.5), "@ policy.statuses.rules[0].status", "1.5", id="float-for-text"),
     pytest.param(
@@ -264,16 +247,12 @@ BAD_SETTINGS = [
         "100.0",
         id="float-order-number",
     ),
-    pytest.param(
-        _set("range.statuses", "processing,pending"), "policy.range.statuses", "", id="text-for-list"
-    ),
+    pytest.param(_set("range.statuses", "processing,pending"), "policy.range.statuses", "", id="text-for-list"),
 ]
 
 
 @pytest.mark.parametrize(("mutate", "path", "detail"), BAD_SETTINGS)
-def test_bad_setting_names_its_field(
-    mutate: Callable[[dict[str, Any]], None], path: str, detail: str
-) -> None:
+def test_bad_setting_names_its_field(mutate: Callable[[dict[str, Any]], None], path: str, detail: str) -> None:
     data = copy.deepcopy(policy_to_dict(POLICY))
     mutate(data)
     with pytest.raises(ConfigurationError) as caught:
@@ -396,9 +375,7 @@ def test_fingerprint_changes_with_a_field(changes: dict[str, Any]) -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(order=orders, kind=st.sampled_from(list(ChangeKind)), data=st.data())
-def test_fingerprint_changes_with_any_watched_change(
-    order: Order, kind: ChangeKind, data: st.DataObject
-) -> None:
+def test_fingerprint_changes_with_any_watched_change(order: Order, kind: ChangeKind, data: st.DataObject) -> None:
     if not order.lines:
         order = attrs.evolve(order, lines=ORDER.lines)
     changed = data.draw(st.sampled_from(MUTATIONS[kind]))(order, data)
@@ -410,7 +387,7 @@ def test_any_enum_is_read_and_written_by_value_even_one_added_later() -> None:
     """Enum hooks go by predicate: an enum the converter has never heard of cannot fall back to plain text."""
     import enum
 
-    from ecc_connectors._convert import _policy_converter
+    from ecc_connectors._convert import _policy_converter  # private: enums no policy field uses yet
 
     class Channel(str, enum.Enum):
         WEB = "web"

@@ -53,6 +53,7 @@ def test_answer_is_a_flow_that_sends_nothing() -> None:
         (100, 100, 100, None),
         (10**12, 100, 7, None),  # the first page is short: the listing ends there, whatever the total says
         (500, 100, 500, None),  # the store ignored the page size and sent everything
+        (1000, 100, 150, None),  # the store ignored the page size: its numbered pages would not line up
         (-1, 100, 0, None),
         (None, 100, 100, None),
     ],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -12,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from _shared import in_threads
 from ecc_connectors.testing.base import Answer, FakeStore, HttpError, ReceivedRequest, Route
 
 KEY = "secret-key"
@@ -159,20 +159,11 @@ def test_short_bodies_and_lost_write_answers(store: FakeAcme, client: httpx.Clie
 
 def test_latency_does_not_serialise_connections(store: FakeAcme) -> None:
     store.latency = 0.2
-    errors: list[BaseException] = []
 
     def fetch() -> None:
-        try:
-            httpx.get(f"{store.base_url}/health", timeout=5).raise_for_status()
-        except BaseException as exc:
-            errors.append(exc)
+        httpx.get(f"{store.base_url}/health", timeout=5).raise_for_status()
 
-    threads = [threading.Thread(target=fetch) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    assert in_threads(fetch, 4) == []
     assert store.latency_applied == pytest.approx(0.8)
     assert store.peak_concurrent_latency >= 2
 

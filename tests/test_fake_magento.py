@@ -21,9 +21,9 @@ import pytest
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, Client
 
 import magento_schema
-from _shared import shared_path
-from ecc_connectors.testing._magento import FakeMagentoStore, MagentoOAuthKeys, ReceivedRequest
-from ecc_connectors.testing._magento_faults import LostAnswerMode
+from _shared import in_threads, shared_path
+from ecc_connectors.testing import FakeMagentoStore, MagentoOAuthKeys, ReceivedRequest
+from ecc_connectors.testing.base import LostAnswerMode
 
 ANCHOR = datetime(2026, 3, 1, tzinfo=timezone.utc)
 DATE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
@@ -171,9 +171,7 @@ def test_add_order_serves_a_real_fixture_unchanged(fake_magento_factory: Factory
     assert min(i["item_id"] for i in store.order(new_id)["items"]) > 18
 
 
-@pytest.mark.parametrize(
-    "defect", ["bad_amount", "missing_items", "bad_date", "no_increment_id", "not_an_object"]
-)
+@pytest.mark.parametrize("defect", ["bad_amount", "missing_items", "bad_date", "no_increment_id", "not_an_object"])
 def test_malformed_orders_are_served_as_seeded(fake_magento_factory: Factory, defect: str) -> None:
     store = fake_magento_factory(order_count=2, edited_pairs=0)
     entity_id = store.add_malformed_order(defect)
@@ -192,9 +190,7 @@ def test_malformed_orders_are_served_as_seeded(fake_magento_factory: Factory, de
 # -- search --------------------------------------------------------------------------------------------------
 
 
-def test_list_envelope_default_page_size_and_store_codes(
-    store: FakeMagentoStore, client: httpx.Client
-) -> None:
+def test_list_envelope_default_page_size_and_store_codes(store: FakeMagentoStore, client: httpx.Client) -> None:
     body = client.get("/V1/orders", params={"searchCriteria[currentPage]": 1}).json()
     assert set(body) == {"items", "search_criteria", "total_count"}
     assert body["total_count"] == len(store.order_ids())
@@ -299,8 +295,7 @@ def test_groups_are_anded(store: FakeMagentoStore, client: httpx.Client) -> None
     want = sorted(
         o["entity_id"]
         for o in store.orders()
-        if "2026-01-15 00:00:00" <= o["created_at"] <= "2026-02-15 00:00:00"
-        and o["state"] in ("processing", "new")
+        if "2026-01-15 00:00:00" <= o["created_at"] <= "2026-02-15 00:00:00" and o["state"] in ("processing", "new")
     )
     assert got == want
     assert want
@@ -312,9 +307,7 @@ def test_camel_case_spelling_is_read_too(store: FakeMagentoStore, client: httpx.
         "searchCriteria[filterGroups][0][filters][0][value]": "complete",
         "searchCriteria[filterGroups][0][filters][0][conditionType]": "eq",
     }
-    assert all_ids(client, params) == sorted(
-        o["entity_id"] for o in store.orders() if o["state"] == "complete"
-    )
+    assert all_ids(client, params) == sorted(o["entity_id"] for o in store.orders() if o["state"] == "complete")
 
 
 def test_sort_orders(store: FakeMagentoStore, client: httpx.Client) -> None:
@@ -328,9 +321,7 @@ def test_sort_orders(store: FakeMagentoStore, client: httpx.Client) -> None:
     assert [o["created_at"] for o in newest["items"]] == created
 
 
-def test_paging_covers_everything_once_and_repeats_the_last_page(
-    store: FakeMagentoStore, client: httpx.Client
-) -> None:
+def test_paging_covers_everything_once_and_repeats_the_last_page(store: FakeMagentoStore, client: httpx.Client) -> None:
     total = len(store.order_ids())
     pages = -(-total // 7)
     seen: list[int] = []
@@ -341,10 +332,7 @@ def test_paging_covers_everything_once_and_repeats_the_last_page(
         assert body["search_criteria"]["current_page"] == page
         seen.extend(o["entity_id"] for o in body["items"])
     assert seen == sorted(store.order_ids())
-    last = [
-        o["entity_id"]
-        for o in client.get("/V1/orders", params=criteria(page_size=7, page=pages)).json()["items"]
-    ]
+    last = [o["entity_id"] for o in client.get("/V1/orders", params=criteria(page_size=7, page=pages)).json()["items"]]
     for beyond in (pages + 1, pages + 5):
         body = client.get("/V1/orders", params=criteria(page_size=7, page=beyond)).json()
         assert [o["entity_id"] for o in body["items"]] == last
@@ -486,9 +474,7 @@ def _comment(entity_id: int, comment: str, status: str | None = None, notified: 
     return {"statusHistory": history}
 
 
-def test_comment_status_must_belong_to_the_current_state(
-    store: FakeMagentoStore, client: httpx.Client
-) -> None:
+def test_comment_status_must_belong_to_the_current_state(store: FakeMagentoStore, client: httpx.Client) -> None:
     pending = first(store, lambda o: o["state"] == "new")
     entity_id = pending["entity_id"]
     refused = client.post(f"/V1/orders/{entity_id}/comments", json=_comment(entity_id, "ok", "processing"))
@@ -498,9 +484,7 @@ def test_comment_status_must_belong_to_the_current_state(
         "parameters": ["processing"],
     }
     assert store.order(entity_id)["status"] == "pending"
-    accepted = client.post(
-        f"/V1/orders/{entity_id}/comments", json=_comment(entity_id, "Seen by ERP", "pending", 1)
-    )
+    accepted = client.post(f"/V1/orders/{entity_id}/comments", json=_comment(entity_id, "Seen by ERP", "pending", 1))
     assert accepted.status_code == 200
     assert accepted.json() is True
     after = store.order(entity_id)
@@ -609,15 +593,11 @@ def test_guest_cart_creates_an_order(store: FakeMagentoStore) -> None:
         )
         assert shipping.status_code == 200
         assert shipping.json()["payment_methods"]
-        placed = anonymous.put(
-            f"/V1/guest-carts/{cart_id}/order", json={"paymentMethod": {"method": "checkmo"}}
-        )
+        placed = anonymous.put(f"/V1/guest-carts/{cart_id}/order", json={"paymentMethod": {"method": "checkmo"}})
         assert placed.status_code == 200
         entity_id = int(placed.json())
         assert (
-            anonymous.put(
-                f"/V1/guest-carts/{cart_id}/order", json={"paymentMethod": {"method": "checkmo"}}
-            ).status_code
+            anonymous.put(f"/V1/guest-carts/{cart_id}/order", json={"paymentMethod": {"method": "checkmo"}}).status_code
             == 404
         )
     order = store.order(entity_id)
@@ -663,9 +643,7 @@ def test_admin_token(store: FakeMagentoStore) -> None:
         bad = anonymous.post("/V1/integration/admin/token", json={"username": "admin", "password": "nope"})
         assert bad.status_code == 401
         assert "sign-in was incorrect" in bad.json()["message"]
-        good = anonymous.post(
-            "/V1/integration/admin/token", json={"username": "admin", "password": "admin123"}
-        )
+        good = anonymous.post("/V1/integration/admin/token", json={"username": "admin", "password": "admin123"})
         assert good.status_code == 200
         token = good.json()
     assert isinstance(token, str)
@@ -693,9 +671,7 @@ def test_oauth_signed_requests(fake_magento_factory: Factory) -> None:
     assert "secret" not in repr(keys)
     store = fake_magento_factory(order_count=3, oauth=keys, tokens=())
 
-    def signed(
-        url: str, method: str = "GET", consumer_secret: str = "cs-secret", body: Any = None
-    ) -> httpx.Response:
+    def signed(url: str, method: str = "GET", consumer_secret: str = "cs-secret", body: Any = None) -> httpx.Response:
         signer = Client(
             "ck",
             client_secret=consumer_secret,
@@ -755,21 +731,12 @@ def test_dropped_connection_is_a_transport_error(store: FakeMagentoStore, client
 
 def test_latency_is_applied_per_request_without_serialising(store: FakeMagentoStore) -> None:
     store.latency = 0.2
-    errors: list[BaseException] = []
 
     def fetch() -> None:
-        try:
-            with api(store) as c:
-                c.get("/V1/orders", params=criteria(page_size=1)).raise_for_status()
-        except BaseException as exc:
-            errors.append(exc)
+        with api(store) as c:
+            c.get("/V1/orders", params=criteria(page_size=1)).raise_for_status()
 
-    threads = [threading.Thread(target=fetch) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    assert in_threads(fetch, 4) == []
     assert store.latency_applied == pytest.approx(0.8)
     assert store.peak_concurrent_latency >= 2
 
@@ -778,9 +745,7 @@ def test_rate_limit_refuses_past_the_window_with_retry_after_and_counts(
     fake_magento_factory: Factory,
 ) -> None:
     now = [100.0]
-    store = fake_magento_factory(
-        seed=3, order_count=5, rate_limit=3, monotonic=lambda: now[0], validate=False
-    )
+    store = fake_magento_factory(seed=3, order_count=5, rate_limit=3, monotonic=lambda: now[0], validate=False)
     params = criteria(page_size=1)
     with api(store) as c:
         assert c.get("/V1/orders", params=params).status_code == 200
@@ -982,9 +947,7 @@ def test_fake_store_requests_validate(
     )
     assert len(store.requests) == 2
     for received in store.requests:
-        magento_schema.validate_raw(
-            received.method, received.path, received.query, received.headers, received.body
-        )
+        magento_schema.validate_raw(received.method, received.path, received.query, received.headers, received.body)
 
 
 def test_validator_reports_invalid_requests(
@@ -1035,9 +998,7 @@ def test_validator_reports_invalid_requests(
             )
         )
     magento_schema.validate_request(
-        httpx.Request(
-            "POST", "http://x/rest/default/V1/orders/5/comments", json=_comment(5, "fine", "pending")
-        )
+        httpx.Request("POST", "http://x/rest/default/V1/orders/5/comments", json=_comment(5, "fine", "pending"))
     )
 
 
@@ -1123,9 +1084,7 @@ def test_served_orders_match_the_schema_like_real_ones(
     tolerated = {".payment.account_status", ".payment.cc_last4"}
     listed = client.get("/V1/orders", params=criteria(page_size=300)).json()
     assert (
-        magento_schema_validator.payload_errors(
-            "sales-data-order-search-result-interface", {**listed, "items": []}
-        )
+        magento_schema_validator.payload_errors("sales-data-order-search-result-interface", {**listed, "items": []})
         == []
     )
     for order in listed["items"]:
@@ -1134,9 +1093,7 @@ def test_served_orders_match_the_schema_like_real_ones(
     products = client.get("/V1/products", params=criteria(page_size=5)).json()
     for product in products["items"]:
         assert magento_schema_validator.payload_errors("catalog-data-product-interface", product) == []
-    real = json.loads(
-        shared_path("fixtures", "magento", "order_get_16_guest.json").read_text(encoding="utf-8")
-    )
+    real = json.loads(shared_path("fixtures", "magento", "order_get_16_guest.json").read_text(encoding="utf-8"))
     real_errors = magento_schema_validator.payload_errors("sales-data-order-interface", real)
     assert {e.split(":")[0] for e in real_errors} == tolerated
 
@@ -1250,24 +1207,15 @@ def test_churn_on_a_predicate_and_schedule(fake_magento_factory: Factory) -> Non
 def test_churn_is_thread_safe_under_concurrent_listing(fake_magento_factory: Factory) -> None:
     store = fake_magento_factory(seed=2, order_count=50, edited_pairs=0, anchor=ANCHOR)
     churn = store.churn(lambda n: True, edit=1, create=1, seed=9)
-    failures: list[BaseException] = []
     params = criteria(page_size=5, sorts=(("updated_at", "ASC"), ("entity_id", "ASC")))
 
     def work() -> None:
-        try:
-            with api(store) as c:
-                for page in range(1, 6):
-                    body = c.get("/V1/orders", params={**params, "searchCriteria[currentPage]": page}).json()
-                    assert len(body["items"]) == 5
-        except BaseException as exc:
-            failures.append(exc)
+        with api(store) as c:
+            for page in range(1, 6):
+                body = c.get("/V1/orders", params={**params, "searchCriteria[currentPage]": page}).json()
+                assert len(body["items"]) == 5
 
-    threads = [threading.Thread(target=work) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not failures
+    assert in_threads(work, 6) == []
     assert store.listing_requests == 30
     assert len(churn.entity_ids("create")) == 30
     assert sorted({e.listing_request for e in churn.events}) == list(range(1, 31))
@@ -1597,10 +1545,12 @@ def test_invoices_and_shipments_are_listed_by_order_with_their_lines(
     store = fake_magento_factory(seed=2, order_count=60, anchor=ANCHOR)
     order = first(
         store,
-        lambda o: o["state"] == "new"
-        and len(top_items(o)) >= 2
-        and any("parent_item_id" in i for i in o["items"])
-        and top_items(o)[0]["qty_ordered"] >= 1,
+        lambda o: (
+            o["state"] == "new"
+            and len(top_items(o)) >= 2
+            and any("parent_item_id" in i for i in o["items"])
+            and top_items(o)[0]["qty_ordered"] >= 1
+        ),
     )
     entity_id = order["entity_id"]
     lines = top_items(order)

@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from ecc_connectors._driver import Flow, Limits, RetryHint, mark_idempotent
-from ecc_connectors._errors import RateLimited, StoreError, TransportError
-from ecc_connectors._io import AsyncIO, IOPolicy, RateLimiter, SyncIO
+from ecc_connectors import IOPolicy
+from ecc_connectors._io import AsyncIO, RateLimiter, SyncIO  # private: the shells' I/O interpreters, tested bare
+from ecc_connectors.driver import Flow, Limits, RateLimited, RetryHint, StoreError, TransportError, mark_idempotent
 from fakedriver import SECRET, FakeDriver
 from plugin_engine import Sleeps
 
@@ -91,9 +91,7 @@ def test_server_errors_back_off_exponentially_with_a_cap_then_the_flow_maps_the_
     script = Script((500,))
     driver = FakeDriver(max_attempts=6)
     policy = IOPolicy(driver.limits(), backoff_initial=1.0, backoff_max=5.0, backoff_jitter=0.5)
-    io = SyncIO(
-        driver, client=httpx.Client(transport=httpx.MockTransport(script)), sleep=sleeps, policy=policy
-    )
+    io = SyncIO(driver, client=httpx.Client(transport=httpx.MockTransport(script)), sleep=sleeps, policy=policy)
     with pytest.raises(StoreError) as caught:
         io.run(get())
     assert caught.value.http_status == 500
@@ -129,9 +127,7 @@ def test_a_write_is_not_resent_after_a_500(sleeps: Sleeps) -> None:
     assert len(script.seen) == 1
 
 
-@pytest.mark.parametrize(
-    "first", [httpx.ConnectError, httpx.ConnectTimeout, (503, {"Retry-After": "1"}), (429, {})]
-)
+@pytest.mark.parametrize("first", [httpx.ConnectError, httpx.ConnectTimeout, (503, {"Retry-After": "1"}), (429, {})])
 def test_a_write_is_resent_when_the_store_cannot_have_acted(sleeps: Sleeps, first: Any) -> None:
     script = Script(first, (201,))
     assert sync_io(script, sleeps).run(post()) == 201

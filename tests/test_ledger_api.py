@@ -36,7 +36,14 @@ LEDGER = [
 ROLES = {
     DownloadState: {"high_water", "seen", "known_keys", "commit_page"},
     Tabs: {
-        "get", "orders", "updates", "pending", "accept_update", "dismiss_update", "failures", "set_local_state",
+        "get",
+        "orders",
+        "updates",
+        "pending",
+        "accept_update",
+        "dismiss_update",
+        "failures",
+        "set_local_state",
         "refresh",
     },
     ActionLog: {"begin_action", "finish_action", "checkpoint_action", "actions"},
@@ -74,7 +81,11 @@ def test_the_sqlite_module_is_pinned() -> None:
 
 def test_the_ledger_suite_is_pinned() -> None:
     assert sorted(ledger_suite.__all__) == [
-        "LedgerCheck", "LedgerContract", "LedgerFactory", "SQLiteMigrationContract", "ledger_checks",
+        "LedgerCheck",
+        "LedgerContract",
+        "LedgerFactory",
+        "SQLiteMigrationContract",
+        "ledger_checks",
         "sqlite_migration_checks",
     ]
 

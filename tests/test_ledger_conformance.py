@@ -4,12 +4,13 @@ and on a file, and proven able to fail: for every check, a deliberately broken l
 from __future__ import annotations
 
 import itertools
+import json
 import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Collection
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,6 @@ from ecc_connectors.ledger import (
     SQLiteLedger,
     StoredOrder,
 )
-from ecc_connectors.ledger._codec import _dumps, _ts
 from ecc_connectors.ledger.sqlite import MIGRATIONS, migrate, schema_version
 from ecc_connectors.testing.ledger_suite import (
     LedgerContract,
@@ -35,6 +35,15 @@ from ecc_connectors.testing.ledger_suite import (
 )
 
 KINDS = ["memory", "file"]
+
+
+def _ts(value: datetime) -> str:
+    """A time as the SQLite ledger stores it (UTC, ISO 8601), for the broken ledgers' own SQL."""
+    return value.astimezone(timezone.utc).isoformat()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value)
 
 
 def factory_for(kind: str, tmp_path: Path, cls: type[SQLiteLedger] = SQLiteLedger) -> LedgerFactory[SQLiteLedger]:
@@ -108,9 +117,7 @@ class SeenGivesThePendingStamp(SQLiteLedger):
 class KnownKeysWithoutPending(SQLiteLedger):
     """known_keys reports the rows' own stamps only: newer pending copies and replacements are missing."""
 
-    def known_keys(
-        self, store: str, start: datetime | None = None, end: datetime | None = None
-    ) -> dict[str, datetime]:
+    def known_keys(self, store: str, start: datetime | None = None, end: datetime | None = None) -> dict[str, datetime]:
         keys = {}
         for tab in Tab:
             for record in self.orders(store, tab):
@@ -138,9 +145,7 @@ class DismissForgets(SQLiteLedger):
 
     def dismiss_update(self, store: str, order_id: str) -> bool:
         with self._transaction("dismiss_update") as conn:
-            cursor = conn.execute(
-                "DELETE FROM pending_updates WHERE store = ? AND order_id = ?", (store, order_id)
-            )
+            cursor = conn.execute("DELETE FROM pending_updates WHERE store = ? AND order_id = ?", (store, order_id))
             return cursor.rowcount == 1
 
 
@@ -171,8 +176,9 @@ def _key(ledger: SQLiteLedger, store: str, key: str) -> ActionRecord:
 class DoneRunsAgain(SQLiteLedger):
     """A done action is run again."""
 
-    def begin_action(self, store: str, order_id: str, kind: str, key: str, request: Any, now: datetime,
-                     **kw: Any) -> tuple[ActionRecord, bool]:
+    def begin_action(
+        self, store: str, order_id: str, kind: str, key: str, request: Any, now: datetime, **kw: Any
+    ) -> tuple[ActionRecord, bool]:
         record, go = super().begin_action(store, order_id, kind, key, request, now, **kw)
         if not go:
             self.finish_action(record.id, ok=False, error="forgot it was done", now=now)
@@ -183,8 +189,9 @@ class DoneRunsAgain(SQLiteLedger):
 class LeaseIgnored(SQLiteLedger):
     """A live lease does not keep another caller out."""
 
-    def begin_action(self, store: str, order_id: str, kind: str, key: str, request: Any, now: datetime,
-                     **kw: Any) -> tuple[ActionRecord, bool]:
+    def begin_action(
+        self, store: str, order_id: str, kind: str, key: str, request: Any, now: datetime, **kw: Any
+    ) -> tuple[ActionRecord, bool]:
         try:
             return super().begin_action(store, order_id, kind, key, request, now, **kw)
         except ActionInProgress:
@@ -202,8 +209,9 @@ class LateFinishOverwrites(SQLiteLedger):
 class CheckpointLostOnTakeover(SQLiteLedger):
     """A take-over starts without the earlier attempt's checkpoint."""
 
-    def begin_action(self, store: str, order_id: str, kind: str, key: str, request: Any, now: datetime,
-                     **kw: Any) -> tuple[ActionRecord, bool]:
+    def begin_action(
+        self, store: str, order_id: str, kind: str, key: str, request: Any, now: datetime, **kw: Any
+    ) -> tuple[ActionRecord, bool]:
         record, go = super().begin_action(store, order_id, kind, key, request, now, **kw)
         if go and record.attempts > 1:
             with self._transaction() as conn:
@@ -215,8 +223,18 @@ class CheckpointLostOnTakeover(SQLiteLedger):
 class BeginNotAtomic(SQLiteLedger):
     """begin_action reads, then writes in a separate step: callers racing on one key all go."""
 
-    def begin_action(self, store: str, order_id: str, kind: str, key: str, request: Any, now: datetime,
-                     *, owner: str = "", lease: timedelta = timedelta(minutes=5)) -> tuple[ActionRecord, bool]:
+    def begin_action(
+        self,
+        store: str,
+        order_id: str,
+        kind: str,
+        key: str,
+        request: Any,
+        now: datetime,
+        *,
+        owner: str = "",
+        lease: timedelta = timedelta(minutes=5),
+    ) -> tuple[ActionRecord, bool]:
         known = [a for a in self.actions(store) if a.key == key]
         if known:
             return super().begin_action(store, order_id, kind, key, request, now, owner=owner, lease=lease)
@@ -266,7 +284,8 @@ BROKEN: dict[str, tuple[type[SQLiteLedger], str]] = {
     "seen_returns_rows_with_their_stored_stamp": (SeenGivesThePendingStamp, "the row's copy was"),
     "known_keys_reports_the_newest_copy": (KnownKeysWithoutPending, "known_keys: .* expected"),
     "a_replacement_update_wins_over_a_plain_one": (
-        PlainOverwritesReplacement, "replacement first: the pending update is 3 replacing None"
+        PlainOverwritesReplacement,
+        "replacement first: the pending update is 3 replacing None",
     ),
     "accept_and_dismiss": (DismissForgets, "the dismissed copy's fingerprint was not recorded"),
     "failures_clear_when_the_order_reads": (FailuresNeverClear, "failures of orders that now read must be cleared"),
@@ -276,7 +295,8 @@ BROKEN: dict[str, tuple[type[SQLiteLedger], str]] = {
     "a_late_finish_does_not_overwrite_the_new_holder": (LateFinishOverwrites, "overwrote the new holder's state"),
     "a_checkpoint_survives_for_the_next_attempt": (CheckpointLostOnTakeover, "must survive a take-over"),
     "racing_begin_action_exactly_one_goes": (
-        BeginNotAtomic, r"4 callers raced begin_action on one key: \['go', 'go', 'go', 'go'\]"
+        BeginNotAtomic,
+        r"4 callers raced begin_action on one key: \['go', 'go', 'go', 'go'\]",
     ),
     "a_phone_order_and_its_row_are_written_together": (PhoneOrderInTwoSteps, "recorded without its row"),
     "threads_can_share_one_ledger": (OneThreadOnly, "calls from other threads failed: \\['ProgrammingError"),
@@ -289,8 +309,17 @@ def test_every_check_has_a_broken_ledger_and_a_test_method() -> None:
     methods = {name for name in dir(LedgerContract) if name.startswith("test_")}
     assert methods == {f"test_{name}" for name in CHECKS}
     assert {check.family for check in CHECKS.values()} == {
-        "commit_page", "resume", "seen", "known_keys", "updates", "failures", "tabs", "actions", "race",
-        "phone_orders", "threads",
+        "commit_page",
+        "resume",
+        "seen",
+        "known_keys",
+        "updates",
+        "failures",
+        "tabs",
+        "actions",
+        "race",
+        "phone_orders",
+        "threads",
     }
     assert all(check.doc for check in CHECKS.values())
 

@@ -8,16 +8,17 @@ import hashlib
 import hmac
 import logging
 import urllib.parse
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 import respx
 
+import test_magento_driver
 from ecc_connectors import AuthenticationError, ConfigurationError, OrderQuery, StoreError
 from ecc_connectors.drivers.magento2 import AdminToken, BearerToken, Magento2Driver, OAuth1
 from magento_schema import validate_request
+from test_magento_driver import run
 
 BASE = "https://shop.example.test"
 V1 = f"{BASE}/rest/default/V1"
@@ -28,28 +29,9 @@ SECRETS = {
     "access_token": "at-1q2w3e4r5t6y7u8i",
     "access_token_secret": "ats-0p9o8i7u6y5t4r3e",
 }
+# The respx-mocked client of test_magento_driver, as this module's fixture.
+client = test_magento_driver.client
 EMPTY_PAGE = {"items": [], "search_criteria": {"filter_groups": []}, "total_count": 0}
-
-
-def run(flow: Any, client: httpx.Client, driver: Magento2Driver) -> Any:
-    try:
-        request = next(flow)
-    except StopIteration as stop:
-        return stop.value
-    while True:
-        validate_request(request)
-        response = client.send(request, auth=driver.auth())
-        response.read()
-        try:
-            request = flow.send(response)
-        except StopIteration as stop:
-            return stop.value
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with respx.mock, httpx.Client() as c:
-        yield c
 
 
 # Bearer ---------------------------------------------------------------------------------------------------
@@ -62,9 +44,7 @@ def test_bearer_token_header(client: httpx.Client) -> None:
 
 # Admin token ----------------------------------------------------------------------------------------------
 def token_route(*tokens: str) -> respx.Route:
-    return respx.post(f"{V1}/integration/admin/token").mock(
-        side_effect=[httpx.Response(200, json=t) for t in tokens]
-    )
+    return respx.post(f"{V1}/integration/admin/token").mock(side_effect=[httpx.Response(200, json=t) for t in tokens])
 
 
 def orders_accepting(token: str) -> respx.Route:
@@ -139,9 +119,7 @@ def test_admin_token_still_refused_after_refresh_is_an_authentication_error(clie
         (401, {"message": "Please use the 2fa provider-specific endpoints to obtain a token."}, "2fa"),
     ],
 )
-def test_refused_admin_credentials(
-    client: httpx.Client, status: int, body: dict[str, Any], words: str
-) -> None:
+def test_refused_admin_credentials(client: httpx.Client, status: int, body: dict[str, Any], words: str) -> None:
     respx.post(f"{V1}/integration/admin/token").mock(return_value=httpx.Response(status, json=body))
     orders = respx.get(f"{V1}/orders").mock(return_value=httpx.Response(200, json=EMPTY_PAGE))
     driver = Magento2Driver(BASE, auth=AdminToken("admin", PASSWORD))
@@ -163,9 +141,7 @@ def test_admin_token_endpoint_failure_is_a_store_error_not_bad_credentials(clien
 
 
 def test_admin_token_url_follows_the_store_code(client: httpx.Client) -> None:
-    tokens = respx.post(f"{BASE}/rest/all/V1/integration/admin/token").mock(
-        return_value=httpx.Response(200, json="t")
-    )
+    tokens = respx.post(f"{BASE}/rest/all/V1/integration/admin/token").mock(return_value=httpx.Response(200, json="t"))
     respx.get(f"{BASE}/rest/all/V1/orders").mock(return_value=httpx.Response(200, json=EMPTY_PAGE))
     driver = Magento2Driver(BASE, store_code="all", auth=AdminToken("admin", PASSWORD))
     run(driver.first_page(OrderQuery()), client, driver)
@@ -173,9 +149,7 @@ def test_admin_token_url_follows_the_store_code(client: httpx.Client) -> None:
 
 
 # OAuth 1.0a -----------------------------------------------------------------------------------------------
-def rfc5849_hmac_sha256(
-    method: str, url: str, oauth: dict[str, str], consumer_secret: str, token_secret: str
-) -> str:
+def rfc5849_hmac_sha256(method: str, url: str, oauth: dict[str, str], consumer_secret: str, token_secret: str) -> str:
     """The signature as RFC 5849 section 3.4 defines it, written out independently of oauthlib."""
 
     def enc(value: str) -> str:

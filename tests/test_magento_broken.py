@@ -4,13 +4,14 @@ BrokenAnswer (the engine asks again); the same body answering a write stays a St
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 import respx
 
+import test_magento_driver
 from ecc_connectors import (
     BrokenAnswer,
     NumberedPages,
@@ -23,8 +24,18 @@ from ecc_connectors import (
     StoreError,
     Tracking,
 )
-from ecc_connectors.drivers.magento2 import BearerToken, Magento2Driver
-from test_magento_driver import BASE, TOKEN, V1, new_order, order_json, page_json, run
+from ecc_connectors.drivers.magento2 import Magento2Driver
+from test_magento_driver import (
+    V1,
+    new_order,
+    order_json,
+    page_json,
+    run,
+)
+
+# The respx-mocked client and the Bearer-token driver of test_magento_driver, as this module's fixtures.
+client = test_magento_driver.client
+driver = test_magento_driver.driver
 
 GOOD_PAGE = json.dumps(page_json(range(1, 4), 3)).encode()
 GOOD_ORDER = json.dumps(order_json(12)).encode()
@@ -44,17 +55,6 @@ BROKEN_BODIES: dict[str, bytes] = {
     "items null with rows counted": b'{"items": null, "total_count": 4}',
     "junk after the object": GOOD_PAGE + b"<!-- cache -->",
 }
-
-
-@pytest.fixture
-def driver() -> Magento2Driver:
-    return Magento2Driver(BASE, auth=BearerToken(TOKEN))
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with respx.mock, httpx.Client() as c:
-        yield c
 
 
 def broken(body: bytes) -> httpx.Response:

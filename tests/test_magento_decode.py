@@ -8,14 +8,23 @@ from typing import Any
 import pytest
 
 from ecc_connectors import Order, PayloadError, RawJSON, fingerprint
+
+# private: the driver's two decodings (typed fast path, full fallback) are compared with each other directly
 from ecc_connectors.drivers.magento2._errors import decode_bytes
 from ecc_connectors.drivers.magento2._mapping import map_order
 from ecc_connectors.drivers.magento2._schema import decode_order
 
 BASE: dict[str, Any] = {
-    "entity_id": 5, "increment_id": "000000005", "status": "processing", "state": "processing",
-    "created_at": "2024-01-02 10:00:00", "updated_at": "2024-01-03 10:00:00", "order_currency_code": "USD",
-    "grand_total": 10.5, "subtotal": 10.5, "total_paid": 10.5,
+    "entity_id": 5,
+    "increment_id": "000000005",
+    "status": "processing",
+    "state": "processing",
+    "created_at": "2024-01-02 10:00:00",
+    "updated_at": "2024-01-03 10:00:00",
+    "order_currency_code": "USD",
+    "grand_total": 10.5,
+    "subtotal": 10.5,
+    "total_paid": 10.5,
     "items": [{"item_id": 7, "sku": "A", "name": "a", "qty_ordered": 1, "price": 10.5, "row_total": 10.5}],
     "billing_address": {"firstname": "A", "lastname": "B", "street": ["1 St"], "city": "X"},
     "payment": {"method": "checkmo", "amount_paid": 10.5},
@@ -127,7 +136,7 @@ def test_a_poisoned_order_is_a_payload_error_with_its_name_and_raw_text(content:
 def test_any_exception_inside_the_mapping_becomes_a_payload_error(
     monkeypatch: pytest.MonkeyPatch, error: Exception
 ) -> None:
-    from ecc_connectors.drivers.magento2 import _mapping
+    from ecc_connectors.drivers.magento2 import _mapping  # private: a failure injected inside the mapping
 
     def explode(data: Any) -> Any:
         raise error
@@ -140,6 +149,7 @@ def test_any_exception_inside_the_mapping_becomes_a_payload_error(
 
 
 def test_a_page_with_poisoned_orders_keeps_its_good_orders_and_every_key() -> None:
+    # private: the page is cut and decoded by the driver's own steps, each checked on its own
     from ecc_connectors.drivers.magento2._errors import read_envelope
     from ecc_connectors.drivers.magento2._schema import decode_row
 
@@ -162,7 +172,7 @@ def test_a_page_with_poisoned_orders_keeps_its_good_orders_and_every_key() -> No
 
 
 def test_the_fast_path_does_not_fall_back_on_a_good_page(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ecc_connectors.drivers.magento2 import _errors
+    from ecc_connectors.drivers.magento2 import _errors  # private: proves the fallback is not taken
 
     def no_fallback(content: bytes) -> Any:
         raise AssertionError("the structural fallback ran for a page the fast decoder reads")

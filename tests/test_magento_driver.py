@@ -35,7 +35,7 @@ from ecc_connectors import (
     WriteResult,
     is_idempotent,
 )
-from ecc_connectors._model import Address
+from ecc_connectors.driver import Address
 from ecc_connectors.drivers.magento2 import BearerToken, Magento2Driver
 from magento_schema import validate_request
 
@@ -45,9 +45,7 @@ TOKEN = "integration-token-s3cr3t"
 
 
 # Driving flows ---------------------------------------------------------------------------------------------
-def run(
-    flow: Any, client: httpx.Client, driver: Magento2Driver, sent: list[httpx.Request] | None = None
-) -> Any:
+def run(flow: Any, client: httpx.Client, driver: Magento2Driver, sent: list[httpx.Request] | None = None) -> Any:
     """Drive a flow through ``client``: every request is checked against Adobe's schema, then sent with the
     driver's auth; the flow's return value comes back."""
     try:
@@ -163,9 +161,7 @@ def first_page_request(driver: Magento2Driver, client: httpx.Client, query: Orde
 
 
 # Listing -------------------------------------------------------------------------------------------------
-def test_listing_without_filters_sorts_by_updated_then_id(
-    driver: Magento2Driver, client: httpx.Client
-) -> None:
+def test_listing_without_filters_sorts_by_updated_then_id(driver: Magento2Driver, client: httpx.Client) -> None:
     request = first_page_request(driver, client, OrderQuery())
     assert request.url.path == "/rest/default/V1/orders"
     assert params_of(request) == page_params(100, 1)
@@ -181,9 +177,7 @@ def test_status_filter_is_one_in_group(driver: Magento2Driver, client: httpx.Cli
     ]
 
 
-def test_date_ranges_are_utc_without_offset_each_in_its_own_group(
-    driver: Magento2Driver, client: httpx.Client
-) -> None:
+def test_date_ranges_are_utc_without_offset_each_in_its_own_group(driver: Magento2Driver, client: httpx.Client) -> None:
     eastern = timezone(timedelta(hours=-5))
     query = OrderQuery(
         updated_from=datetime(2024, 3, 10, 21, 30, tzinfo=eastern),  # 02:30 UTC the next day
@@ -209,9 +203,7 @@ def test_date_ranges_are_utc_without_offset_each_in_its_own_group(
     assert params[12:] == page_params(100, 1)
 
 
-def test_starting_number_is_increment_id_gteq_after_status(
-    driver: Magento2Driver, client: httpx.Client
-) -> None:
+def test_starting_number_is_increment_id_gteq_after_status(driver: Magento2Driver, client: httpx.Client) -> None:
     query = OrderQuery(statuses=("pending",), starting_number="000000100")
     params = params_of(first_page_request(driver, client, query))
     assert params[3:6] == [
@@ -297,9 +289,7 @@ def test_later_pages_are_independent_flows(driver: Magento2Driver, client: httpx
         (150, 400, None),
     ],
 )
-def test_page_count_from_total(
-    driver: Magento2Driver, client: httpx.Client, rows: int, total: int, pages: Any
-) -> None:
+def test_page_count_from_total(driver: Magento2Driver, client: httpx.Client, rows: int, total: int, pages: Any) -> None:
     respx.get(f"{V1}/orders").mock(return_value=httpx.Response(200, json=page_json(range(1, rows + 1), total)))
     first = run(driver.first_page(OrderQuery()), client, driver)
     assert first.total == total
@@ -364,9 +354,7 @@ def test_edited_order_replaces_its_parent(driver: Magento2Driver, client: httpx.
         original_increment_id="000000013",
         edit_increment=1,
     )
-    respx.get(f"{V1}/orders").mock(
-        return_value=httpx.Response(200, json={"items": [edited], "total_count": 1})
-    )
+    respx.get(f"{V1}/orders").mock(return_value=httpx.Response(200, json={"items": [edited], "total_count": 1}))
     (order,) = run(driver.first_page(OrderQuery()), client, driver).orders
     assert isinstance(order, Order)
     assert (order.order_id, order.number, order.replaces) == ("10", "000000013-1", "9")
@@ -415,11 +403,26 @@ def test_configurable_child_does_not_count_and_absent_paid_is_zero(
 def test_bundle_counts_where_the_amounts_are(
     driver: Magento2Driver, client: httpx.Client, child_price: Decimal, bundle_counts: bool
 ) -> None:
-    bundle = {"item_id": 1, "sku": "KIT", "name": "Kit", "product_type": "bundle", "qty_ordered": 1,
-              "price": 40, "row_total": 40}
+    bundle = {
+        "item_id": 1,
+        "sku": "KIT",
+        "name": "Kit",
+        "product_type": "bundle",
+        "qty_ordered": 1,
+        "price": 40,
+        "row_total": 40,
+    }
     children = [
-        {"item_id": i, "parent_item_id": 1, "sku": f"PART-{i}", "name": "Part", "product_type": "simple",
-         "qty_ordered": 1, "price": str(child_price), "row_total": str(child_price)}
+        {
+            "item_id": i,
+            "parent_item_id": 1,
+            "sku": f"PART-{i}",
+            "name": "Part",
+            "product_type": "simple",
+            "qty_ordered": 1,
+            "price": str(child_price),
+            "row_total": str(child_price),
+        }
         for i in (2, 3)
     ]
     respx.get(f"{V1}/orders/5").mock(
@@ -525,9 +528,7 @@ def test_non_json_error_keeps_status(driver: Magento2Driver, client: httpx.Clien
     assert "maintenance" in caught.value.message
 
 
-def test_401_is_an_authentication_error_without_the_token(
-    driver: Magento2Driver, client: httpx.Client
-) -> None:
+def test_401_is_an_authentication_error_without_the_token(driver: Magento2Driver, client: httpx.Client) -> None:
     body = {
         "message": "The consumer isn't authorized to access %resources.",
         "parameters": {"resources": "Magento_Sales::actions_view"},
@@ -580,9 +581,7 @@ SHIPMENT_LOOKUP = [
 
 
 def test_ship_checks_existing_shipments_then_posts(driver: Magento2Driver, client: httpx.Client) -> None:
-    lookup = respx.get(f"{V1}/shipments").mock(
-        return_value=httpx.Response(200, json=shipments_json((2, ["OLD"])))
-    )
+    lookup = respx.get(f"{V1}/shipments").mock(return_value=httpx.Response(200, json=shipments_json((2, ["OLD"]))))
     post = respx.post(f"{V1}/order/12/ship").mock(return_value=httpx.Response(200, text='"3"'))
     request = ShipmentRequest(
         order_id="12",
@@ -609,9 +608,7 @@ def test_ship_checks_existing_shipments_then_posts(driver: Magento2Driver, clien
     assert not is_idempotent(sent[1])
 
 
-def test_ship_everything_omits_items_and_accepts_an_integer_id(
-    driver: Magento2Driver, client: httpx.Client
-) -> None:
+def test_ship_everything_omits_items_and_accepts_an_integer_id(driver: Magento2Driver, client: httpx.Client) -> None:
     respx.get(f"{V1}/shipments").mock(return_value=httpx.Response(200, json=shipments_json()))
     post = respx.post(f"{V1}/order/12/ship").mock(return_value=httpx.Response(200, json=7))
     result = run(driver.ship(ShipmentRequest("12", tracking=(Tracking("T1"),), notify=False)), client, driver)
@@ -622,9 +619,7 @@ def test_ship_everything_omits_items_and_accepts_an_integer_id(
     }
 
 
-def test_ship_retry_finds_the_shipment_and_posts_nothing(
-    driver: Magento2Driver, client: httpx.Client
-) -> None:
+def test_ship_retry_finds_the_shipment_and_posts_nothing(driver: Magento2Driver, client: httpx.Client) -> None:
     respx.get(f"{V1}/shipments").mock(
         return_value=httpx.Response(200, json=shipments_json((2, ["OTHER"]), (3, ["1Z999", "1Z998"])))
     )
@@ -653,9 +648,7 @@ def test_ship_with_status_adds_a_status_comment(driver: Magento2Driver, client: 
     }
 
 
-def test_ship_status_refused_after_shipping_keeps_the_shipment_id(
-    driver: Magento2Driver, client: httpx.Client
-) -> None:
+def test_ship_status_refused_after_shipping_keeps_the_shipment_id(driver: Magento2Driver, client: httpx.Client) -> None:
     respx.get(f"{V1}/shipments").mock(return_value=httpx.Response(200, json=shipments_json()))
     respx.get(f"{V1}/orders/12").mock(return_value=httpx.Response(200, json=order_json(12)))
     respx.post(f"{V1}/order/12/ship").mock(return_value=httpx.Response(200, text='"3"'))
@@ -669,9 +662,7 @@ def test_ship_status_refused_after_shipping_keeps_the_shipment_id(
     assert caught.value.detail["shipment_id"] == "3"
 
 
-def test_ship_retry_with_status_sets_it_only_if_not_yet_set(
-    driver: Magento2Driver, client: httpx.Client
-) -> None:
+def test_ship_retry_with_status_sets_it_only_if_not_yet_set(driver: Magento2Driver, client: httpx.Client) -> None:
     respx.get(f"{V1}/shipments").mock(return_value=httpx.Response(200, json=shipments_json((3, ["T1"]))))
     respx.get(f"{V1}/orders/12").mock(
         side_effect=[
@@ -716,10 +707,7 @@ def test_status_outside_the_state_is_status_not_allowed(driver: Magento2Driver, 
     assert isinstance(err, StoreError)
     assert err.order_id == "9"
     assert err.http_status == 400
-    assert (
-        err.message
-        == 'Unable to add comment: The status "processing" is not part of the order status history.'
-    )
+    assert err.message == 'Unable to add comment: The status "processing" is not part of the order status history.'
 
 
 def test_cancel_then_notified_comment(driver: Magento2Driver, client: httpx.Client) -> None:
@@ -839,7 +827,11 @@ def test_search_items_by_skus(driver: Magento2Driver, client: httpx.Client) -> N
     ]
 
 
-def new_order(customer_id: str | None = None) -> NewOrder:
+def new_order(
+    customer_id: str | None = None, *, reference: str = "SO-1001", skus: tuple[str, ...] | None = None
+) -> NewOrder:
+    """A phone order of Jane Doe's (to Austin, TX): two of MH09-XS-Blue and one RACER, or one of each of
+    ``skus``."""
     address = Address(
         name="Jane Doe",
         street=("1 Main St",),
@@ -850,11 +842,15 @@ def new_order(customer_id: str | None = None) -> NewOrder:
         phone="512-555-1111",
     )
     return NewOrder(
-        reference="SO-1001",
+        reference=reference,
         customer=Customer(name="Jane Doe", email="jdoe@example.com", store_customer_id=customer_id),
         billing_address=address,
         shipping_address=address,
-        lines=(NewOrderLine("MH09-XS-Blue", Decimal(2)), NewOrderLine("RACER", Decimal(1))),
+        lines=(
+            (NewOrderLine("MH09-XS-Blue", Decimal(2)), NewOrderLine("RACER", Decimal(1)))
+            if skus is None
+            else tuple(NewOrderLine(sku, Decimal(1)) for sku in skus)
+        ),
         shipping_method="flatrate_flatrate",
         payment_method="checkmo",
     )
@@ -870,9 +866,7 @@ def test_create_order_through_a_guest_cart(driver: Magento2Driver, client: httpx
         return_value=httpx.Response(200, json={"payment_methods": [], "totals": {}})
     )
     place = respx.put(f"{V1}/guest-carts/{cart}/order").mock(return_value=httpx.Response(200, text='"21"'))
-    respx.get(f"{V1}/orders/21").mock(
-        return_value=httpx.Response(200, json=order_json(21, customer_is_guest=1))
-    )
+    respx.get(f"{V1}/orders/21").mock(return_value=httpx.Response(200, json=order_json(21, customer_is_guest=1)))
     sent: list[httpx.Request] = []
     order = run(driver.create_order(new_order()), client, driver, sent)
     assert order.order_id == "21"
@@ -898,9 +892,7 @@ def test_create_order_through_a_guest_cart(driver: Magento2Driver, client: httpx
     assert body_of(place.calls.last.request) == {"paymentMethod": {"method": "checkmo"}}
 
 
-def test_create_order_for_a_known_customer_uses_their_cart(
-    driver: Magento2Driver, client: httpx.Client
-) -> None:
+def test_create_order_for_a_known_customer_uses_their_cart(driver: Magento2Driver, client: httpx.Client) -> None:
     respx.post(f"{V1}/customers/1/carts").mock(return_value=httpx.Response(200, json=42))
     respx.post(f"{V1}/carts/42/items").mock(
         return_value=httpx.Response(200, json={"item_id": 1, "sku": "x", "qty": 1, "quote_id": "42"})
@@ -929,9 +921,7 @@ def test_create_order_refuses_a_shipping_method_without_carrier(driver: Magento2
 
 
 # Statuses and capabilities ----------------------------------------------------------------------------------
-def test_list_statuses_is_the_default_table_without_a_request(
-    driver: Magento2Driver, client: httpx.Client
-) -> None:
+def test_list_statuses_is_the_default_table_without_a_request(driver: Magento2Driver, client: httpx.Client) -> None:
     sent: list[httpx.Request] = []
     statuses = run(driver.list_statuses(), client, driver, sent)
     assert sent == []

@@ -7,21 +7,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from _shared import magento_policy
 from ecc_connectors import (
     AsyncConnector,
     Connector,
-    DownloadRange,
     Limits,
     SQLiteLedger,
-    StatusMapping,
     StatusRule,
-    SyncPolicy,
     Tracking,
     Unselected,
 )
@@ -30,18 +27,7 @@ from ecc_connectors.testing import FakeMagentoStore
 
 Factory = Callable[..., FakeMagentoStore]
 
-POLICY = SyncPolicy(
-    statuses=StatusMapping(
-        (
-            StatusRule("pending"),
-            StatusRule("processing", process_payment=False),
-            StatusRule("complete", process_payment=False, process_shipping=False),
-            StatusRule("canceled", download=False, unselected=Unselected.SKIP),
-        )
-    ),
-    range=DownloadRange(start=datetime.now(timezone.utc) - timedelta(days=3650)),
-    unselected=Unselected.IGNORE_TAB,
-)
+POLICY = magento_policy(StatusRule("canceled", download=False, unselected=Unselected.SKIP))
 
 
 def driver_for(store: FakeMagentoStore, page_size: int = 25, concurrency: int = 4) -> Magento2Driver:

@@ -188,15 +188,11 @@ def test_recorded_invoice_and_comment_answers() -> None:
     invoice = driver.invoice("16")
     check = next(invoice)
     assert (check.method, check.url.path) == ("GET", "/rest/default/V1/orders/16")
-    request = invoice.send(
-        httpx.Response(200, content=fixture("order_get_16_guest.json").read_bytes(), request=check)
-    )
+    request = invoice.send(httpx.Response(200, content=fixture("order_get_16_guest.json").read_bytes(), request=check))
     assert (request.method, request.url.path) == ("POST", "/rest/default/V1/order/16/invoice")
     with pytest.raises(StopIteration) as done:
         invoice.send(
-            httpx.Response(
-                200, content=calls["/rest/V1/order/16/invoice"]["response_raw"].encode(), request=request
-            )
+            httpx.Response(200, content=calls["/rest/V1/order/16/invoice"]["response_raw"].encode(), request=request)
         )
     assert done.value.value == WriteResult(reference="4")
     comment = driver.set_status(StatusChange("12", "pending"))
@@ -208,8 +204,6 @@ def test_recorded_invoice_and_comment_answers() -> None:
     assert (request.method, request.url.path) == ("POST", "/rest/default/V1/orders/12/comments")
     with pytest.raises(StopIteration) as done:
         comment.send(
-            httpx.Response(
-                200, content=calls["/rest/V1/orders/12/comments"]["response_raw"].encode(), request=request
-            )
+            httpx.Response(200, content=calls["/rest/V1/orders/12/comments"]["response_raw"].encode(), request=request)
         )
     assert done.value.value == WriteResult()

@@ -12,26 +12,31 @@ import respx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import test_magento_driver
 from ecc_connectors import BrokenAnswer, KeyPage, Order, OrderKey, OrderQuery, Page, PayloadError, Probe, Seek
 from ecc_connectors.drivers.magento2 import BearerToken, Magento2Driver
+
+# private: Magento's filter semantics are checked on the criteria the driver builds
 from ecc_connectors.drivers.magento2._search import seek_criteria
-from test_magento_driver import BASE, SORT_AND_PAGE, TOKEN, V1, order_json, params_of, run, sc
+from test_magento_driver import (
+    BASE,
+    SORT_AND_PAGE,
+    TOKEN,
+    V1,
+    order_json,
+    params_of,
+    run,
+    sc,
+)
+
+# The respx-mocked client and the Bearer-token driver of test_magento_driver, as this module's fixtures.
+client = test_magento_driver.client
+driver = test_magento_driver.driver
 
 UTC = timezone.utc
 T1 = datetime(2024, 5, 2, 11, 30, tzinfo=UTC)
 T2 = datetime(2024, 5, 3, 8, 0, 5, tzinfo=UTC)
 KEY_FIELDS = ("fields", "items[entity_id,updated_at],total_count")
-
-
-@pytest.fixture
-def driver() -> Magento2Driver:
-    return Magento2Driver(BASE, auth=BearerToken(TOKEN))
-
-
-@pytest.fixture
-def client() -> Any:
-    with respx.mock, httpx.Client() as c:
-        yield c
 
 
 def group(index: int, *filters: tuple[str, str, str]) -> list[tuple[str, str]]:

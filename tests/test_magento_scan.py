@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+# private: unit tests of the driver's structural JSON scanner, which has no public face
 from ecc_connectors.drivers.magento2._errors import BadEnvelope, read_envelope
 from ecc_connectors.drivers.magento2._scan import ScanError, envelope, members, scalar, top_level
 

@@ -4,7 +4,6 @@ returns without writing."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -13,6 +12,7 @@ import httpx
 import pytest
 import respx
 
+import test_magento_driver
 from _shared import shared_path
 from ecc_connectors import (
     CancelRequest,
@@ -25,22 +25,22 @@ from ecc_connectors import (
     WriteResult,
     is_idempotent,
 )
-from ecc_connectors.drivers.magento2 import BearerToken, Magento2Driver
-from test_magento_driver import BASE, TOKEN, V1, body_of, new_order, order_json, run, shipments_json
+from ecc_connectors.drivers.magento2 import Magento2Driver
+from test_magento_driver import (
+    V1,
+    body_of,
+    new_order,
+    order_json,
+    run,
+    shipments_json,
+)
+
+# The respx-mocked client and the Bearer-token driver of test_magento_driver, as this module's fixtures.
+client = test_magento_driver.client
+driver = test_magento_driver.driver
 
 UTC = timezone.utc
 SINCE = datetime(2024, 5, 2, 9, 0, 0, 700_000, tzinfo=UTC)  # the first attempt, with a fraction of a second
-
-
-@pytest.fixture
-def driver() -> Magento2Driver:
-    return Magento2Driver(BASE, auth=BearerToken(TOKEN))
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with respx.mock, httpx.Client() as c:
-        yield c
 
 
 def history(**entry: Any) -> dict[str, Any]:
@@ -130,15 +130,32 @@ def test_a_comment_without_status_matches_on_text_and_flag(driver: Magento2Drive
     assert not post.called
 
 
-def test_no_text_matches_magentos_null_comment() -> None:
-    from ecc_connectors.drivers.magento2._writes import find_comment
+@pytest.mark.parametrize(
+    ("comment", "notify", "found"),
+    [("", False, True), ("", True, False), ("x", False, False)],
+)
+def test_no_text_matches_magentos_null_comment(
+    driver: Magento2Driver, client: httpx.Client, comment: str, notify: bool, found: bool
+) -> None:
+    # Magento keeps a comment posted without text as null, and its notified flag as null too.
+    mock_order(status_histories=[history(comment=None, is_customer_notified=None, status="canceled")])
+    post = mock_comments()
+    result = run(driver.set_status(StatusChange("12", "canceled", comment, notify, since=SINCE)), client, driver)
+    assert result.already_done is found
+    assert post.called is not found
 
-    entries = [history(comment=None, is_customer_notified=None, status="canceled")]
-    found = find_comment(entries, status="canceled", comment="", notify=False, since=SINCE)
-    assert found is not None
-    assert find_comment(entries, status="canceled", comment="", notify=True, since=SINCE) is None
-    assert find_comment(entries, status="canceled", comment="x", notify=False, since=SINCE) is None
-    assert find_comment({"0": entries[0]}, status="canceled", comment="", notify=False, since=None) is None
+
+def test_a_history_that_is_not_a_list_holds_no_comment(driver: Magento2Driver, client: httpx.Client) -> None:
+    # PHP writes an array with gaps as an object: {"0": {...}} is not a history a comment can be found in.
+    respx.get(f"{V1}/orders/12").mock(
+        return_value=httpx.Response(
+            200, json={**order_json(12), "status_histories": {"0": history(comment=None, status="canceled")}}
+        )
+    )
+    post = mock_comments()
+    result = run(driver.set_status(StatusChange("12", "canceled", "", False)), client, driver)
+    assert not result.already_done
+    assert post.called
 
 
 def test_cancel_already_canceled_with_its_comment_in_history_writes_nothing_more(

@@ -11,20 +11,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ecc_connectors import (
+    MAX_SETTLE_DELAY,
     Acknowledgement,
     Cancellation,
     ConfigurationError,
     DownloadRange,
     Incremental,
+    PolicyProblem,
     PostBack,
     StatusMapping,
     StatusRule,
+    StoreDefaults,
     StoreStatus,
     SyncPolicy,
     policy_from_dict,
     policy_to_dict,
 )
-from ecc_connectors._policy import MAX_SETTLE_DELAY, PolicyProblem, StoreDefaults
 from test_rules_properties import RULE_STATUSES, policies
 
 UTC = timezone.utc

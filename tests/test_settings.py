@@ -1,8 +1,6 @@
 """Driver settings: one typed class per driver, described for a form, loaded from a dict or the environment with
 every problem reported at once, and no secret in any repr, str, log line or error."""
 
-
-
 from __future__ import annotations
 
 import enum
@@ -19,7 +17,7 @@ import pytest
 import respx
 
 from ecc_connectors import ConfigurationError, Connector, Driver, OrderQuery, SQLiteLedger
-from ecc_connectors._settings import (
+from ecc_connectors.driver import (
     Secret,
     SettingInfo,
     SettingsError,
@@ -202,6 +200,19 @@ def test_every_bad_field_is_reported_at_once() -> None:
         assert named in message
     assert "'lots'" in message  # a plain value is quoted ...
     assert "two words" not in message  # ... a secret never
+
+
+@pytest.mark.parametrize("field", ["access_token", "consumer_key", "consumer_secret", "access_token_secret"])
+def test_each_integration_key_must_be_one_word(field: str) -> None:
+    values: dict[str, object] = {"base_url": BASE, **OAUTH, "page_size": "0"}
+    values[field] = f"{OAUTH[field]}\n{OAUTH[field]}"  # pasted twice, on two lines
+    with pytest.raises(SettingsError) as caught:
+        Magento2Driver.from_settings(values)
+    # Reported with the other bad setting, not instead of it.
+    assert caught.value.problems == {
+        field: "must be one word, without spaces, line breaks or control characters",
+        "page_size": "must be between 1 and 300, got 0",
+    }
 
 
 def test_missing_settings_are_named_with_their_variables() -> None:
@@ -389,8 +400,16 @@ def test_a_plugin_driver_round_trips_through_a_form() -> None:
 
     posted = form_from(
         infos,
-        {"base_url": FAKE_BASE, "api_key": FAKE_KEY, "mode": "cursor", "sandbox": "yes", "fee": "0.25",
-         "rate": "", "account": "A-1", "export_dir": "/tmp/acme"},
+        {
+            "base_url": FAKE_BASE,
+            "api_key": FAKE_KEY,
+            "mode": "cursor",
+            "sandbox": "yes",
+            "fee": "0.25",
+            "rate": "",
+            "account": "A-1",
+            "export_dir": "/tmp/acme",
+        },
     )
     driver = AcmeDriver.from_settings(posted)
     assert isinstance(driver, AcmeDriver)
@@ -418,8 +437,14 @@ def test_a_plugin_driver_round_trips_through_a_form() -> None:
 
 
 def test_a_plugin_driver_from_env() -> None:
-    env = {"ACME_BASE_URL": FAKE_BASE, "ACME_API_KEY": FAKE_KEY, "ACME_ACCOUNT": "A-1", "ACME_SANDBOX": "on",
-           "ACME_RATE": "2.5", "ACME_MODE": "CURSOR"}
+    env = {
+        "ACME_BASE_URL": FAKE_BASE,
+        "ACME_API_KEY": FAKE_KEY,
+        "ACME_ACCOUNT": "A-1",
+        "ACME_SANDBOX": "on",
+        "ACME_RATE": "2.5",
+        "ACME_MODE": "CURSOR",
+    }
     driver = AcmeDriver.from_env(env)
     assert (driver.settings.sandbox, driver.settings.rate, driver.settings.mode) == (True, 2.5, Mode.CURSOR)
     with pytest.raises(SettingsError) as caught:
@@ -454,11 +479,24 @@ def test_bad_text_is_named_with_the_field(field: str, text: str, words: str) -> 
 def test_typed_values_are_taken_as_they_are() -> None:
     settings = load_settings(
         AcmeSettings,
-        {"base_url": FAKE_BASE, "api_key": Secret(FAKE_KEY), "account": "A-1", "page_size": 7, "sandbox": False,
-         "fee": 1, "rate": 3, "mode": Mode.CURSOR, "export_dir": Path("x")},
+        {
+            "base_url": FAKE_BASE,
+            "api_key": Secret(FAKE_KEY),
+            "account": "A-1",
+            "page_size": 7,
+            "sandbox": False,
+            "fee": 1,
+            "rate": 3,
+            "mode": Mode.CURSOR,
+            "export_dir": Path("x"),
+        },
     )
     assert (settings.page_size, settings.sandbox, settings.fee, settings.rate, settings.mode) == (
-        7, False, Decimal(1), 3.0, Mode.CURSOR,
+        7,
+        False,
+        Decimal(1),
+        3.0,
+        Mode.CURSOR,
     )
     assert isinstance(settings.rate, float)
     with pytest.raises(SettingsError) as caught:

@@ -28,35 +28,22 @@ from typing import Any
 import attrs
 import pytest
 
+from _shared import magento_policy
 from ecc_connectors import (
     AsyncConnector,
     Connector,
     ConnectorError,
-    DownloadRange,
     Limits,
     SQLiteLedger,
-    StatusMapping,
-    StatusRule,
     SyncPolicy,
     Tracking,
-    Unselected,
 )
 from ecc_connectors.drivers.magento2 import BearerToken, Magento2Driver
 from ecc_connectors.testing import FakeMagentoStore, ReceivedRequest
 
 Factory = Callable[..., FakeMagentoStore]
 
-POLICY = SyncPolicy(
-    statuses=StatusMapping(
-        (
-            StatusRule("pending"),
-            StatusRule("processing", process_payment=False),
-            StatusRule("complete", process_payment=False, process_shipping=False),
-        )
-    ),
-    range=DownloadRange(start=datetime.now(timezone.utc) - timedelta(days=3650)),
-    unselected=Unselected.IGNORE_TAB,
-)
+POLICY = magento_policy()
 COMMENT = "Received by the back office"
 
 
@@ -126,16 +113,10 @@ def _problems(ledger: SQLiteLedger, driver: Magento2Driver, store: FakeMagentoSt
         if pending is None or pending.order.status != order["status"]:
             problems.append(f"{oid}: stale status {record.order.status} (store: {order['status']})")
     for order in store.orders():
-        notified = [
-            h for h in order.get("status_histories") or [] if h.get("comment") == COMMENT
-        ]
+        notified = [h for h in order.get("status_histories") or [] if h.get("comment") == COMMENT]
         if len(notified) > 1:
             problems.append(f"{order['entity_id']}: the comment was posted {len(notified)} times")
-        tracks = [
-            t["track_number"]
-            for s in store.shipments(int(order["entity_id"]))
-            for t in s.get("tracks") or []
-        ]
+        tracks = [t["track_number"] for s in store.shipments(int(order["entity_id"])) for t in s.get("tracks") or []]
         if len(tracks) != len(set(tracks)):
             problems.append(f"{order['entity_id']}: a tracking number shipped twice: {tracks}")
     return problems
@@ -189,12 +170,22 @@ def _retry(call: Callable[[], Any]) -> Any:
     return call()
 
 
-def run_sync(factory: Factory, schedule: Schedule) -> list[str]:
-    rng = random.Random(schedule.seed)
+def _store(factory: Factory, schedule: Schedule) -> FakeMagentoStore:
+    """The schedule's store, its clock off ours by the schedule's skew."""
     skew = schedule.skew
     # Requests are checked against Adobe's schema in the other tests; here the point is behaviour, at volume.
-    store = factory(seed=schedule.seed, order_count=schedule.orders, edited_pairs=0, validate=False,
-                    clock=lambda: datetime.now(timezone.utc) + skew)
+    return factory(
+        seed=schedule.seed,
+        order_count=schedule.orders,
+        edited_pairs=0,
+        validate=False,
+        clock=lambda: datetime.now(timezone.utc) + skew,
+    )
+
+
+def run_sync(factory: Factory, schedule: Schedule) -> list[str]:
+    rng = random.Random(schedule.seed)
+    store = _store(factory, schedule)
     driver = _driver(store, schedule)
     with SQLiteLedger() as ledger, Connector(driver, POLICY, ledger) as connector:
         store.on_request(_churn(store, rng, schedule.churn))
@@ -216,19 +207,14 @@ def run_sync(factory: Factory, schedule: Schedule) -> list[str]:
 
 async def run_async(factory: Factory, schedule: Schedule) -> list[str]:
     rng = random.Random(schedule.seed)
-    skew = schedule.skew
-    # Requests are checked against Adobe's schema in the other tests; here the point is behaviour, at volume.
-    store = factory(seed=schedule.seed, order_count=schedule.orders, edited_pairs=0, validate=False,
-                    clock=lambda: datetime.now(timezone.utc) + skew)
+    store = _store(factory, schedule)
     driver = _driver(store, schedule)
     with SQLiteLedger() as ledger:
         async with AsyncConnector(driver, POLICY, ledger) as connector:
             store.on_request(_churn(store, rng, schedule.churn))
             for run in range(2):
                 with contextlib.suppress(Crash):
-                    await connector.download(
-                        progress=_crash_after(schedule.crash_after_pages) if run == 0 else None
-                    )
+                    await connector.download(progress=_crash_after(schedule.crash_after_pages) if run == 0 else None)
             acknowledged, shipped = _write_targets(store, rng)
             for entity in acknowledged:
                 status = store.order(entity)["status"]
@@ -377,7 +363,9 @@ def test_a_write_killed_with_sigkill_is_finished_once_after_the_lease(
 
 def _connector(store: FakeMagentoStore, ledger: SQLiteLedger, policy: SyncPolicy = POLICY, **kw: Any) -> Connector:
     driver = Magento2Driver(
-        store.base_url, auth=BearerToken(store.token), page_size=kw.pop("page_size", 50),
+        store.base_url,
+        auth=BearerToken(store.token),
+        page_size=kw.pop("page_size", 50),
         limits=Limits(concurrency=kw.pop("concurrency", 4), max_attempts=8),
     )
     return Connector(driver, policy, ledger, sleep=lambda _: None, **kw)
@@ -454,8 +442,9 @@ def test_a_cut_short_200_is_read_again(fake_magento_factory: Factory) -> None:
 
 def test_a_store_clock_far_behind_loses_no_edit_made_during_the_run(fake_magento_factory: Factory) -> None:
     behind = timedelta(hours=-6)
-    store = fake_magento_factory(seed=7, order_count=300, edited_pairs=0,
-                                 clock=lambda: datetime.now(timezone.utc) + behind)
+    store = fake_magento_factory(
+        seed=7, order_count=300, edited_pairs=0, clock=lambda: datetime.now(timezone.utc) + behind
+    )
     ids = sorted(store.order_ids())
     listed = [0]
 
@@ -535,8 +524,9 @@ def _processing(store: FakeMagentoStore) -> int:
 @pytest.mark.parametrize("mode", LOST)
 def test_a_status_comment_whose_answer_was_lost_is_not_posted_again(fake_magento_factory: Factory, mode: str) -> None:
     store = fake_magento_factory(seed=12, order_count=20, edited_pairs=0)
-    policy = attrs.evolve(POLICY, acknowledgement=attrs.evolve(POLICY.acknowledgement, status="processing",
-                                                                notify_customer=True))
+    policy = attrs.evolve(
+        POLICY, acknowledgement=attrs.evolve(POLICY.acknowledgement, status="processing", notify_customer=True)
+    )
     entity = _processing(store)
     with SQLiteLedger() as ledger, _connector(store, ledger, policy) as connector:
         connector.download()
@@ -592,7 +582,8 @@ def test_a_write_whose_process_died_before_the_ledger_recorded_it_finishes_once(
     )
     state = "new" if kind in ("cancel", "invoice") else "processing"
     entity = next(
-        int(o["entity_id"]) for o in store.orders()
+        int(o["entity_id"])
+        for o in store.orders()
         if o.get("state") == state and (kind != "ship_untracked" or _shippable(o))
     )
     later = [datetime.now(timezone.utc)]
@@ -636,18 +627,10 @@ def test_a_write_whose_process_died_before_the_ledger_recorded_it_finishes_once(
 def test_a_phone_order_whose_answer_was_lost_is_placed_once(fake_magento_factory: Factory, mode: str) -> None:
     """The cart is reserved and recorded first; the order is placed from it; the answer is lost; the call again
     finds the order placed from that cart (``quote_id``) instead of placing a second one."""
-    from decimal import Decimal
-
-    from ecc_connectors import Address, Customer, NewOrder, NewOrderLine
+    from test_magento_driver import new_order
 
     store = fake_magento_factory(seed=15, order_count=5, edited_pairs=0)
-    sku = store.products[0]["sku"]
-    address = Address(name="Jane Doe", street=("1 Main St",), city="Austin", region="TX", postcode="78701",
-                      country="US", phone="512-555-1111")
-    order = NewOrder(
-        reference="PHONE-1", customer=Customer(name="Jane Doe", email="jdoe@example.com"),
-        billing_address=address, shipping_address=address, lines=(NewOrderLine(sku, Decimal(1)),),
-    )
+    order = new_order(reference="PHONE-1", skus=(store.products[0]["sku"],))
     before = len(store.order_ids())
     with SQLiteLedger() as ledger, _connector(store, ledger) as connector:
         placing = [0]

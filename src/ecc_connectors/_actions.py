@@ -6,16 +6,18 @@ design is in docs/design.md ("Post-backs, acknowledgements, cancellations: exact
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import logging
+import re
 import uuid
 from collections.abc import Callable, Generator, Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import attrs
-import orjson
+import msgspec
 
 from . import rules
 from ._context import Context
@@ -48,10 +50,34 @@ logger = logging.getLogger("ecc_connectors.engine")
 _Core_T = Generator[_Effect, Any, T]
 
 
+def _digest_form(value: Any) -> Any:
+    """``value`` as the digest has always seen it (orjson with ``default=str`` wrote the first keys, and keys
+    already in ledgers must still match): JSON's own types as they are, a float's exponent with its sign,
+    datetimes in ``isoformat``, an enum as its value, anything else as ``str(value)``."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        text = _digest_encoder.encode(value)
+        return msgspec.Raw(_EXPONENT.sub(rb"e+\1", text))
+    if isinstance(value, dict):
+        return {k: _digest_form(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_digest_form(v) for v in value]
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return _digest_form(value.value)
+    return str(value)
+
+
+_digest_encoder = msgspec.json.Encoder(order="sorted")
+_EXPONENT = re.compile(rb"e(\d)")
+
+
 def _action_key(kind: str, store: str, order_id: str, request: Any) -> str:
+    """The default idempotency key of a write: its kind, its order and a digest of the whole request."""
     digest = hashlib.blake2b(
-        orjson.dumps([kind, store, order_id, request], default=str, option=orjson.OPT_SORT_KEYS),
-        digest_size=12,
+        _digest_encoder.encode(_digest_form([kind, store, order_id, request])), digest_size=12
     ).hexdigest()
     return f"{kind}:{order_id}:{digest}"
 

@@ -50,7 +50,7 @@ def pages_from_total(
     that is missing, negative or not a number plans nothing. The engine also stops at a short later page."""
     if total is None or isinstance(total, bool) or total < 0 or page_size < 1:
         return None
-    if shown is not None and (shown < page_size or shown >= total):
+    if shown is not None and (shown != page_size or shown >= total):
         return None
     pages = math.ceil(total / page_size)
     if pages <= 1:

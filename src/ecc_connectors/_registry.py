@@ -2,7 +2,8 @@
 
 The rules (docs/policy.md, "Plugins"):
 
-* **Built-in drivers win.** ``magento2``, ``netsuite`` and any entry point of the ``ecc-connectors`` distribution
+* **Built-in drivers win.** ``magento2``, ``netsuite``, ``netsuite_rest``, ``shopify``, ``woocommerce``,
+  ``bigcommerce`` and any entry point of the ``ecc-connectors`` distribution
   itself are built-in; a plugin claiming one of their names is left out with a :class:`PluginWarning`.
 * **Between two plugins, the distribution first in name order wins** (names compared normalised, as
   packaging does: lower case, runs of ``-_.`` as one ``-``), so the outcome does not depend on the order in which
@@ -13,8 +14,10 @@ The rules (docs/policy.md, "Plugins"):
   with the whole traceback; asking for its name raises :class:`ConfigurationError` naming the distribution and
   the original error. A winner that fails to load is not replaced by the entry point it beat.
 
-Each warning is also logged on the ``ecc_connectors.registry`` logger. Discovery happens once, on the first
-look-up (:func:`refresh` forgets it), so each warning is given once.
+Each warning is also logged on the ``ecc_connectors.registry`` logger. Entry points are listed once, on the
+first look-up (:func:`refresh` forgets them), and clashes are warned about then; a driver's module is imported
+the first time that driver is asked for (:func:`get_driver`, :func:`create_driver`), or with every other one by
+:func:`available_drivers` and :func:`plugin_errors`. Each warning is given once per discovery.
 """
 
 from __future__ import annotations
@@ -56,6 +59,10 @@ _BUILTINS = {
     # Built-in even when this package runs from a source tree without installed metadata.
     "magento2": "ecc_connectors.drivers.magento2:Magento2Driver",
     "netsuite": "ecc_connectors.drivers.netsuite:NetSuiteDriver",
+    "netsuite_rest": "ecc_connectors.drivers.netsuite_rest:NetSuiteRestDriver",
+    "shopify": "ecc_connectors.drivers.shopify:ShopifyDriver",
+    "woocommerce": "ecc_connectors.drivers.woocommerce:WooCommerceDriver",
+    "bigcommerce": "ecc_connectors.drivers.bigcommerce:BigCommerceDriver",
 }
 _UNKNOWN_DISTRIBUTION = "unknown distribution"
 _UNKNOWN_VERSION = "unknown version"
@@ -100,12 +107,16 @@ class _Candidate:
         return f"{self.distribution} {self.version} ({self.value})"
 
 
-@attrs.frozen
+@attrs.define
 class _State:
-    drivers: dict[str, type[Driver]]
-    errors: dict[str, PluginLoadError]
+    """What one discovery found: the winning entry point per name (imported on first use), what loaded, what
+    failed, and the clash messages (given when the entry points are listed, which imports nothing)."""
+
+    winners: dict[str, _Candidate]
     builtin_names: frozenset[str]
     messages: tuple[str, ...]
+    drivers: dict[str, type[Driver]] = attrs.Factory(dict)
+    errors: dict[str, PluginLoadError] = attrs.Factory(dict)
 
 
 _lock = threading.Lock()
@@ -212,26 +223,27 @@ def _discover() -> _State:
     by_name: dict[str, list[_Candidate]] = {}
     for candidate in _candidates():
         by_name.setdefault(candidate.name, []).append(candidate)
-    drivers: dict[str, type[Driver]] = {}
-    errors: dict[str, PluginLoadError] = {}
+    winners: dict[str, _Candidate] = {}
     messages: list[str] = []
     for name in sorted(by_name):
         ranked = sorted(by_name[name], key=_winner_order)
-        winner = ranked[0]
-        messages.extend(_clash_message(name, winner, loser) for loser in ranked[1:])
-        driver, error, message = _load(winner)
-        if driver is not None:
-            drivers[name] = driver
-        else:
-            assert error is not None
-            errors[name] = error
-            messages.append(message)
+        winners[name] = ranked[0]
+        messages.extend(_clash_message(name, ranked[0], loser) for loser in ranked[1:])
     builtin_names = frozenset(name for name, candidates in by_name.items() if any(c.builtin for c in candidates))
-    return _State(drivers, errors, builtin_names, tuple(messages))
+    return _State(winners, builtin_names, tuple(messages))
+
+
+def _warn(messages: Iterable[str]) -> None:
+    # stacklevel 4: _warn, the _current/_loaded helper, the public function, its caller.
+    texts = list(messages)
+    for message in texts:
+        logger.warning("%s", message)
+    for message in texts:
+        warnings.warn(message, PluginWarning, stacklevel=4)
 
 
 def _current() -> _State:
-    """The discovered drivers; on the first call after a refresh, the warnings about them.
+    """The discovered entry points; on the first call after a refresh, the warnings about clashes.
 
     Called directly by each public function, so the warnings point at the caller's line."""
     global _state
@@ -242,11 +254,31 @@ def _current() -> _State:
         state = _state
     if fresh:
         # Given after the state is stored, so even warnings turned into errors leave a usable registry.
-        for message in state.messages:
-            logger.warning("%s", message)
-        for message in state.messages:
-            warnings.warn(message, PluginWarning, stacklevel=3)
+        _warn(state.messages)
     return state
+
+
+def _loaded(state: _State, names: Iterable[str]) -> None:
+    """Import the winners of ``names`` not tried yet (each once per discovery), warning about each failure.
+
+    Only the driver asked for is imported by :func:`get_driver`: a command line or a worker that uses one cart
+    does not pay for importing every installed driver, nor hear about a broken plugin it never uses."""
+    with _lock:
+        todo = [state.winners[name] for name in names
+                if name in state.winners and name not in state.drivers and name not in state.errors]
+    failures: list[str] = []
+    for candidate in todo:
+        driver, error, message = _load(candidate)
+        with _lock:
+            if candidate.name in state.drivers or candidate.name in state.errors:
+                continue  # another thread got there first
+            if driver is not None:
+                state.drivers[candidate.name] = driver
+            else:
+                assert error is not None
+                state.errors[candidate.name] = error
+                failures.append(message)
+    _warn(failures)
 
 
 def register(name: str, driver: type[Driver], *, replace: bool = False) -> None:
@@ -278,15 +310,19 @@ def refresh() -> None:
 
 
 def available_drivers() -> dict[str, type[Driver]]:
-    """Every driver that loaded, and every registered one, by name."""
+    """Every driver that loaded, and every registered one, by name (this imports every installed driver)."""
     state = _current()
+    _loaded(state, list(state.winners))
     with _lock:
         return {**state.drivers, **_registered}
 
 
 def plugin_errors() -> list[PluginLoadError]:
     """Every driver entry point that failed to load, sorted by name, each with its traceback."""
-    return [error for _, error in sorted(_current().errors.items())]
+    state = _current()
+    _loaded(state, list(state.winners))
+    with _lock:
+        return [error for _, error in sorted(state.errors.items())]
 
 
 def get_driver(name: str) -> type[Driver]:
@@ -294,10 +330,18 @@ def get_driver(name: str) -> type[Driver]:
     distribution and its error when the plugin failed to load, or listing the available names."""
     state = _current()
     with _lock:
+        registered = _registered.get(name)
+    if registered is not None:
+        return registered
+    _loaded(state, [name])
+    with _lock:
+        found = state.drivers.get(name)
+        error = state.errors.get(name)
+    if found is not None:
+        return found
+    _loaded(state, list(state.winners))  # the message lists every driver that loads
+    with _lock:
         drivers = {**state.drivers, **_registered}
-    if name in drivers:
-        return drivers[name]
-    error = state.errors.get(name)
     if error is not None:
         raise ConfigurationError(
             f"driver {name!r} from {error.distribution} {error.version} ({error.value}) failed to load: "

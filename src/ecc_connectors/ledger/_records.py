@@ -12,12 +12,12 @@ from datetime import datetime
 from typing import Any
 
 import attrs
-import orjson
 
 from .._convert import order_from_snapshot
 from .._errors import PayloadError
 from .._model import FieldChange, Order
 from .._outcomes import Seen, Tab
+from ._codec import _loads
 
 __all__ = [
     "ActionRecord",
@@ -67,8 +67,16 @@ class StoredOrder:
     when asked for (without its raw payload), since most re-read orders turn out unchanged."""
 
     __slots__ = (
-        "_order", "_snapshot", "dismissed", "fingerprint", "order_id", "paid", "replaced_by", "shipped",
-        "tab", "updated_at",
+        "_order",
+        "_snapshot",
+        "dismissed",
+        "fingerprint",
+        "order_id",
+        "paid",
+        "replaced_by",
+        "shipped",
+        "tab",
+        "updated_at",
     )
 
     def __init__(
@@ -99,7 +107,7 @@ class StoredOrder:
     @property
     def order(self) -> Order:
         if self._order is None:
-            self._order = order_from_snapshot(orjson.loads(self._snapshot))
+            self._order = order_from_snapshot(_loads(self._snapshot))
         return self._order
 
     @property

@@ -10,11 +10,9 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-import orjson
-
 from .._convert import order_from_snapshot
 from .._errors import ConfigurationError
-from ._codec import _dumps, _ts
+from ._codec import _dumps, _loads, _ts
 from ._records import ActionState
 
 __all__ = ["MIGRATIONS", "migrate", "schema_version"]
@@ -137,15 +135,13 @@ def _migrate_v4(conn: sqlite3.Connection) -> None:
     conn.executemany(
         "UPDATE pending_updates SET updated_at = ? WHERE store = ? AND order_id = ?",
         [
-            (_ts(order_from_snapshot(orjson.loads(snapshot)).updated_at), store, order_id)
+            (_ts(order_from_snapshot(_loads(snapshot)).updated_at), store, order_id)
             for store, order_id, snapshot in pending
         ],
     )
     # Actions written before have no owner and no lease (an unfinished one is taken over by the next caller);
     # their log starts with the latest attempt, as far as the row tells.
-    actions = conn.execute(
-        "SELECT id, state, error, attempts, started_at, finished_at FROM actions"
-    ).fetchall()
+    actions = conn.execute("SELECT id, state, error, attempts, started_at, finished_at FROM actions").fetchall()
     logs = []
     for id_, state, error, attempts, started_at, finished_at in actions:
         entry: dict[str, Any] = {"attempt": attempts, "owner": None, "started": started_at}

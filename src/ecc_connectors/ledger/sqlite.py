@@ -18,29 +18,23 @@
   commits pages on a ledger thread of its own and the async shell calls it from a worker thread, never from
   the event loop.
 
-The contract each method keeps is on the protocols in :mod:`ecc_connectors.ledger`.
+The contract each method keeps is on the protocols in :mod:`ecc_connectors.ledger`. The class is built in
+layers: the connection and its transactions (``_sqlite_connection``), the action log with its leases
+(``_sqlite_actions``), and here the download state, the tabs, phone orders and the inspection dump.
 """
 
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
-from datetime import datetime, timedelta
-from pathlib import Path
+from collections.abc import Collection
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from .._convert import fingerprint, order_from_snapshot, snapshot_json
-from .._errors import ActionInProgress, ConnectorError
 from .._model import Order
 from .._outcomes import Tab
 from ._codec import _changes_json, _dt, _dumps, _dumps_raw, _loads, _loads_raw, _ts
 from ._records import (
-    ActionRecord,
-    ActionState,
     FailureRecord,
     HighWater,
     OrderRecord,
@@ -50,7 +44,7 @@ from ._records import (
     RowWrite,
     StoredOrder,
 )
-from ._rows import _ACTION, _PENDING, _action_record, _order_record, _pending_record
+from ._rows import _PENDING, _order_record, _pending_record
 from ._schema import (
     _EARLIEST,
     _LATEST,
@@ -64,6 +58,8 @@ from ._schema import (
     migrate,
     schema_version,
 )
+from ._sqlite_actions import SQLiteActionLog
+from ._sqlite_connection import _typed
 
 if TYPE_CHECKING:
     from ._protocols import Ledger
@@ -71,69 +67,18 @@ if TYPE_CHECKING:
 __all__ = ["MIGRATIONS", "SQLiteLedger", "migrate", "schema_version"]
 
 
-@contextmanager
-def _typed(operation: str) -> Iterator[None]:
-    """Turn a storage failure into ``ConnectorError`` naming the operation. Integrity and programming errors
-    (a bug in the SDK or the caller, not the environment) go through as they are."""
-    try:
-        yield
-    except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
-        raise
-    except sqlite3.DatabaseError as exc:  # OperationalError (locked, disk full, I/O), corrupt file, ...
-        raise ConnectorError(f"ledger: {operation} failed: {exc}") from exc
-
-
-class SQLiteLedger:
+class SQLiteLedger(SQLiteActionLog):
     """The ledger in one SQLite file (or ``":memory:"``).
 
     Safe to share between threads (one connection behind a lock). Close it when done, or use it as a context
     manager.
     """
 
-    def __init__(self, path: str | Path = ":memory:") -> None:
-        self.path = str(path)
-        self._lock = threading.RLock()
-        with _typed(f"opening {self.path}"):
-            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            try:
-                if self.path != ":memory:":
-                    self._conn.execute("PRAGMA journal_mode=WAL")
-                    self._conn.execute("PRAGMA synchronous=NORMAL")
-                self._conn.execute("PRAGMA busy_timeout=5000")
-                with self._lock:
-                    self.version = migrate(self._conn)
-            except BaseException:
-                self._conn.close()
-                raise
-
     def __enter__(self) -> SQLiteLedger:
         return self
 
     def __exit__(self, *_: object) -> None:
         self.close()
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    @contextmanager
-    def _transaction(self, operation: str = "write") -> Iterator[sqlite3.Connection]:
-        """One write transaction, begun ``IMMEDIATE`` (it takes the database's write lock at once, so a
-        read-then-write inside it is atomic across connections and processes)."""
-        with self._lock, _typed(operation):
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:  # SQLite may already have rolled back (disk full)
-                    with suppress(sqlite3.Error):  # the first error is the one to report
-                        self._conn.execute("ROLLBACK")
-                raise
-
-    def _query(self, operation: str, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._lock, _typed(operation):
-            return self._conn.execute(sql, params).fetchall()
 
     # -- download ------------------------------------------------------------------------------------------
 
@@ -156,14 +101,19 @@ class SQLiteLedger:
             )
             for order_id, tab, paid, shipped, fp, replaced_by, dismissed, snapshot, updated_at in rows:
                 found[order_id] = StoredOrder(
-                    order_id, Tab(tab), bool(paid), bool(shipped), fp, replaced_by, dismissed, snapshot,
+                    order_id,
+                    Tab(tab),
+                    bool(paid),
+                    bool(shipped),
+                    fp,
+                    replaced_by,
+                    dismissed,
+                    snapshot,
                     _dt(updated_at),
                 )
         return found
 
-    def known_keys(
-        self, store: str, start: datetime | None = None, end: datetime | None = None
-    ) -> dict[str, datetime]:
+    def known_keys(self, store: str, start: datetime | None = None, end: datetime | None = None) -> dict[str, datetime]:
         """Every order the ledger knows for the store with the store ``updated_at`` of the newest copy it
         holds, limited to ``start <= updated_at <= end`` when given (see :meth:`Ledger.known_keys`).
 
@@ -227,36 +177,50 @@ class SQLiteLedger:
                 raw_id = next_id
                 next_id += 1
                 payload_rows.append((raw_id, _dumps_raw(row.order.raw)))
-            order_rows.append((
-                store, row.order.order_id, row.order.number, row.order.status, row.tab.value, int(row.paid),
-                int(row.shipped), fingerprint(row.order), _ts(row.order.updated_at),
-                snapshot_json(row.order).decode(), None, raw_id, now, now,
-            ))
+            order_rows.append(
+                (
+                    store,
+                    row.order.order_id,
+                    row.order.number,
+                    row.order.status,
+                    row.tab.value,
+                    int(row.paid),
+                    int(row.shipped),
+                    fingerprint(row.order),
+                    _ts(row.order.updated_at),
+                    snapshot_json(row.order).decode(),
+                    None,
+                    raw_id,
+                    now,
+                    now,
+                )
+            )
         if payload_rows:
             conn.executemany("INSERT INTO payloads (id, raw) VALUES (?, ?)", payload_rows)
         superseded = [
-            (row.order.order_id, now, store, row.supersedes)
-            for row in batch.rows
-            if row.supersedes is not None
+            (row.order.order_id, now, store, row.supersedes) for row in batch.rows if row.supersedes is not None
         ]
         update_rows = [
             (
-                store, u.target, u.order.order_id, u.replaces, _changes_json(u.changes),
-                snapshot_json(u.order).decode(), _dumps_raw(u.order.raw), now, _ts(u.order.updated_at),
+                store,
+                u.target,
+                u.order.order_id,
+                u.replaces,
+                _changes_json(u.changes),
+                snapshot_json(u.order).decode(),
+                _dumps_raw(u.order.raw),
+                now,
+                _ts(u.order.updated_at),
             )
             for u in batch.updates
         ]
-        failure_rows = [
-            (store, f.order_ref or "", f.field, f.problem, _dumps_raw(f.raw), now) for f in batch.failures
-        ]
+        failure_rows = [(store, f.order_ref or "", f.field, f.problem, _dumps_raw(f.raw), now) for f in batch.failures]
         if order_rows:
             conn.executemany(_UPSERT_ORDER, order_rows)
             # An order that now parses clears the failures recorded for it.
             refs = [(store, r[1], r[2]) for r in order_rows]
             if conn.execute("SELECT 1 FROM failures WHERE store = ? LIMIT 1", (store,)).fetchone():
-                conn.executemany(
-                    "DELETE FROM failures WHERE store = ? AND order_ref IN (?, ?)", refs
-                )
+                conn.executemany("DELETE FROM failures WHERE store = ? AND order_ref IN (?, ?)", refs)
         if superseded:
             conn.executemany(
                 "UPDATE orders SET replaced_by = ?, last_changed = ? WHERE store = ? AND order_id = ?",
@@ -283,8 +247,7 @@ class SQLiteLedger:
 
     def get(self, store: str, order_id: str) -> OrderRecord | None:
         rows = self._query(
-            "get",
-            f"SELECT {_ORDER_COLUMNS} FROM orders WHERE store = ? AND order_id = ?", (store, order_id)
+            "get", f"SELECT {_ORDER_COLUMNS} FROM orders WHERE store = ? AND order_id = ?", (store, order_id)
         )
         return _order_record(rows[0]) if rows else None
 
@@ -326,14 +289,25 @@ class SQLiteLedger:
             if old is None:
                 raise KeyError(f"order {order_id!r} of store {store!r} is not in the ledger")
             tab, paid, shipped, first_seen = old
-            accepted = order_from_snapshot(orjson.loads(snapshot_text))
+            accepted = order_from_snapshot(_loads(snapshot_text))
             stamp = _ts(now)
             conn.execute(
                 _UPSERT_ORDER,
                 (
-                    store, new_id, accepted.number, accepted.status, tab, paid, shipped,
-                    fingerprint(accepted), _ts(accepted.updated_at), snapshot_text, raw_text, None,
-                    first_seen, stamp,
+                    store,
+                    new_id,
+                    accepted.number,
+                    accepted.status,
+                    tab,
+                    paid,
+                    shipped,
+                    fingerprint(accepted),
+                    _ts(accepted.updated_at),
+                    snapshot_text,
+                    raw_text,
+                    None,
+                    first_seen,
+                    stamp,
                 ),
             )
             if new_id != order_id:
@@ -359,7 +333,7 @@ class SQLiteLedger:
                 return False
             conn.execute(
                 "UPDATE orders SET dismissed = ? WHERE store = ? AND order_id = ?",
-                (fingerprint(order_from_snapshot(orjson.loads(row[0]))), store, order_id),
+                (fingerprint(order_from_snapshot(_loads(row[0]))), store, order_id),
             )
             conn.execute("DELETE FROM pending_updates WHERE store = ? AND order_id = ?", (store, order_id))
             return True
@@ -367,8 +341,7 @@ class SQLiteLedger:
     def failures(self, store: str) -> list[FailureRecord]:
         rows = self._query(
             "failures",
-            "SELECT store, order_ref, field, problem, raw, at FROM failures WHERE store = ? "
-            "ORDER BY order_ref, field",
+            "SELECT store, order_ref, field, problem, raw, at FROM failures WHERE store = ? ORDER BY order_ref, field",
             (store,),
         )
         return [FailureRecord(s, ref or None, f, p, _loads_raw(raw), _dt(at)) for s, ref, f, p, raw, at in rows]
@@ -404,167 +377,22 @@ class SQLiteLedger:
                 "UPDATE orders SET number = ?, status = ?, fingerprint = ?, updated_at = ?, snapshot = ?, raw = ?, "
                 "raw_id = NULL, last_changed = ?, dismissed = NULL WHERE store = ? AND order_id = ?",
                 (
-                    order.number, order.status, fingerprint(order), _ts(order.updated_at),
-                    snapshot_json(order).decode(), _dumps_raw(order.raw), _ts(now), store, order.order_id,
+                    order.number,
+                    order.status,
+                    fingerprint(order),
+                    _ts(order.updated_at),
+                    snapshot_json(order).decode(),
+                    _dumps_raw(order.raw),
+                    _ts(now),
+                    store,
+                    order.order_id,
                 ),
             )
             return cursor.rowcount == 1
 
-    # -- actions -------------------------------------------------------------------------------------------
-
-    def _action_row(self, conn: sqlite3.Connection, action_id: int) -> ActionRecord:
-        row = conn.execute(f"{_ACTION} WHERE id = ?", (action_id,)).fetchone()
-        if row is None:
-            raise KeyError(f"no action with id {action_id}")
-        return _action_record(row)
-
-    def begin_action(
-        self,
-        store: str,
-        order_id: str,
-        kind: str,
-        key: str,
-        request: Any,
-        now: datetime,
-        *,
-        owner: str = "",
-        lease: timedelta = timedelta(minutes=5),
-    ) -> tuple[ActionRecord, bool]:
-        """Claim the action for ``owner`` until ``now + lease``; returns the row and whether to go ahead.
-
-        See :meth:`Ledger.begin_action`. The row is read and written in one ``BEGIN IMMEDIATE`` transaction,
-        which holds the database's write lock from the start, so callers racing on one key (threads, or
-        processes with their own connections) are served one after the other and exactly one goes."""
-        stamp = _ts(now)
-        at = _dt(stamp)
-        until = _ts(now + lease)
-        with self._transaction("begin_action") as conn:
-            row = conn.execute(
-                f"{_ACTION} WHERE store = ? AND idempotency_key = ?", (store, key)
-            ).fetchone()
-            if row is None:
-                log: list[Mapping[str, Any]] = [{"attempt": 1, "owner": owner, "started": stamp}]
-                cursor = conn.execute(
-                    "INSERT INTO actions (store, order_id, kind, idempotency_key, request, state, started_at, "
-                    "owner, lease_until, log) VALUES (?, ?, ?, ?, ?, 'started', ?, ?, ?, ?)",
-                    (store, order_id, kind, key, _dumps(request), stamp, owner, until, _dumps(log)),
-                )
-                assert cursor.lastrowid is not None
-                action_id = cursor.lastrowid
-            else:
-                existing = _action_record(row)
-                if existing.state == ActionState.DONE:
-                    return existing, False
-                if existing.state == ActionState.FAILED:
-                    after = f"failed: {existing.error or 'no error recorded'}"
-                elif existing.lease_until is None:  # started before leases existed (schema 3) and never finished
-                    after = f"attempt {existing.attempts} started at {_ts(existing.started_at)} was not finished"
-                elif existing.lease_until > at:
-                    raise ActionInProgress(
-                        f"{existing.kind} of order {existing.order_id} is already in progress "
-                        f"({existing.owner or 'unnamed owner'}) until {existing.lease_until.isoformat()}; "
-                        "try again after that",
-                        key=key,
-                        owner=existing.owner or "",
-                        lease_until=existing.lease_until,
-                    )
-                else:
-                    after = (
-                        f"lease of {existing.owner or 'unnamed owner'} expired at "
-                        f"{existing.lease_until.isoformat()}"
-                    )
-                attempt = existing.attempts + 1
-                log = [
-                    *existing.log,
-                    {"attempt": attempt, "owner": owner, "started": stamp, "after": after},
-                ]
-                conn.execute(
-                    "UPDATE actions SET state = 'started', attempts = ?, started_at = ?, finished_at = NULL, "
-                    "result = NULL, error = NULL, owner = ?, lease_until = ?, log = ? WHERE id = ?",
-                    (attempt, stamp, owner, until, _dumps(log), existing.id),
-                )
-                action_id = existing.id
-            fresh = self._action_row(conn, action_id)
-        return fresh, True
-
-    def finish_action(
-        self,
-        action_id: int,
-        *,
-        ok: bool,
-        result: Any = None,
-        error: str | None = None,
-        now: datetime,
-        note: str = "",
-        owner: str | None = None,
-    ) -> ActionRecord:
-        """Mark the action ``done`` or ``failed`` and complete its log (see :meth:`Ledger.finish_action`)."""
-        stamp = _ts(now)
-        outcome: dict[str, Any] = {"finished": stamp, "ok": ok}
-        if error is not None:
-            outcome["error"] = error
-        outcome["note"] = note
-        with self._transaction("finish_action") as conn:
-            current = self._action_row(conn, action_id)
-            log = list(current.log)
-            holder = current.owner or ""
-            if owner is not None and holder != owner:
-                # Our lease expired and another caller took the action over: theirs is the state to keep.
-                ours = [entry.get("attempt") for entry in log if entry.get("owner") == owner]
-                late: dict[str, Any] = {"attempt": ours[-1] if ours else None, "owner": owner, **outcome}
-                if ok and result is not None:
-                    late["result"] = result
-                late["late"] = (
-                    f"finished after the action passed to {holder or 'unnamed owner'}; not recorded on the action"
-                )
-                log.append(late)
-                conn.execute("UPDATE actions SET log = ? WHERE id = ?", (_dumps(log), action_id))
-            else:
-                # The current attempt's entry is the last one, but for late finishes of earlier holders.
-                mine = next(
-                    (
-                        i for i in range(len(log) - 1, -1, -1)
-                        if log[i].get("attempt") == current.attempts and "late" not in log[i]
-                    ),
-                    None,
-                )
-                if mine is not None and "finished" not in log[mine]:
-                    log[mine] = {**log[mine], **outcome}
-                else:  # finished twice, or a row without a log: keep both ends on record
-                    log.append({"attempt": current.attempts, "owner": current.owner, **outcome})
-                conn.execute(
-                    "UPDATE actions SET state = ?, result = ?, error = ?, finished_at = ?, lease_until = NULL, "
-                    "log = ? WHERE id = ?",
-                    (
-                        ActionState.DONE if ok else ActionState.FAILED, _dumps(result) if ok else None, error,
-                        stamp, _dumps(log), action_id,
-                    ),
-                )
-            return self._action_row(conn, action_id)
-
-    def checkpoint_action(self, action_id: int, checkpoint: str) -> None:
-        """Keep ``checkpoint`` on the action for a later attempt (see :meth:`Ledger.checkpoint_action`)."""
-        with self._transaction("checkpoint_action") as conn:
-            cursor = conn.execute("UPDATE actions SET checkpoint = ? WHERE id = ?", (checkpoint, action_id))
-            if cursor.rowcount != 1:
-                raise KeyError(f"no action with id {action_id}")
-
-    def actions(self, store: str, order_id: str | None = None) -> list[ActionRecord]:
-        """The action log (the per-order audit trail when ``order_id`` is given), oldest first."""
-        if order_id is None:
-            rows = self._query("actions", f"{_ACTION} WHERE store = ? ORDER BY id", (store,))
-        else:
-            rows = self._query(
-                "actions",
-                f"{_ACTION} WHERE store = ? AND order_id = ? ORDER BY id", (store, order_id)
-            )
-        return [_action_record(row) for row in rows]
-
     # -- phone orders --------------------------------------------------------------------------------------
 
-    def record_phone_order(
-        self, store: str, reference: str, payload: Any, row: RowWrite, now: datetime
-    ) -> None:
+    def record_phone_order(self, store: str, reference: str, payload: Any, row: RowWrite, now: datetime) -> None:
         """Record a phone order created in the store and put the created order in the ledger, in one
         transaction, so the next download sees it as known rather than new."""
         with self._transaction("record_phone_order") as conn:
@@ -610,8 +438,7 @@ class SQLiteLedger:
             "FROM pending_updates",
             "failures": "SELECT store, order_ref, field, problem, raw FROM failures",
             "high_water": "SELECT store, mark, scope FROM high_water",
-            "actions": "SELECT store, order_id, kind, idempotency_key, request, state, result, error "
-            "FROM actions",
+            "actions": "SELECT store, order_id, kind, idempotency_key, request, state, result, error FROM actions",
             "phone_orders": "SELECT store, reference, order_id, number, payload FROM phone_orders",
         }
         return {

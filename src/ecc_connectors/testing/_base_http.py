@@ -7,7 +7,7 @@ threaded server that carries them over a real socket.
 * :class:`HttpError`: raised by a handler (or an auth check) to answer with an error body;
 * ``Server`` / ``Handler``: ``ThreadingHTTPServer`` with keep-alive, ``TCP_NODELAY``, a ``Date`` header read from
   the store's own clock, and ``close_open_connections`` so a stopped store really stops answering;
-* wire helpers: ``dumps`` / ``loads`` (orjson when installed), ``http_date``, ``truncate``.
+* wire helpers: ``dumps`` / ``loads`` (msgspec), ``http_date``, ``truncate``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import contextlib
 import json
 import re
 import socket
+import sys
 import threading
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -25,23 +26,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
 import attrs
+import msgspec
 
-try:  # orjson is several times faster at rendering large pages; plain json works the same.
-    import orjson
+_encoder = msgspec.json.Encoder()
 
-    def dumps(value: Any) -> bytes:
-        return orjson.dumps(value)
 
-    def loads(data: bytes) -> Any:
-        return orjson.loads(data)
+def dumps(value: Any) -> bytes:
+    return _encoder.encode(value)
 
-except ImportError:  # pragma: no cover - depends on the environment
 
-    def dumps(value: Any) -> bytes:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-
-    def loads(data: bytes) -> Any:
-        return json.loads(data)
+def loads(data: bytes) -> Any:
+    return msgspec.json.decode(data)
 
 
 __all__ = [
@@ -164,6 +159,14 @@ class Server(ThreadingHTTPServer):
         self.store = store
         self.open_connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up (a killed worker, a cancelled request) is what a store sees every day: not worth
+        # a traceback on stderr. Anything else is still printed.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+            return
+        super().handle_error(request, client_address)
 
     def close_open_connections(self) -> None:
         """Hang up on kept-alive clients, so a stopped store really stops answering."""

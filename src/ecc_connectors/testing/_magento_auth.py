@@ -66,4 +66,3 @@ def oauth_valid(keys: MagentoOAuthKeys, method: str, full_url: str, authorizatio
     expected = base64.b64encode(hmac.new(key.encode(), base.encode(), digest).digest()).decode()
     # The header carries the signature percent-encoded.
     return hmac.compare_digest(expected, utils.unescape(params["oauth_signature"]))
-

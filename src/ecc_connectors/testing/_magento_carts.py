@@ -82,9 +82,7 @@ class MagentoCarts(MagentoState):
             cart = self._cart(cart_id, guest)
             product = self._catalogue.get(str(item.get("sku")))
             if product is None:
-                raise _ApiError(
-                    404, "The product that was requested doesn't exist. Verify the product and try again."
-                )
+                raise _ApiError(404, "The product that was requested doesn't exist. Verify the product and try again.")
             qty = _dec(item.get("qty"))
             if qty <= 0:
                 raise _ApiError(400, 'The quantity "%1" is not valid.', [str(item.get("qty"))])
@@ -158,9 +156,7 @@ class MagentoCarts(MagentoState):
         with self._lock:
             cart = self._cart(cart_id, guest)
             if cart.shipping_address is None or cart.shipping_method is None:
-                raise _ApiError(
-                    400, "The shipping method is missing. Select the shipping method and try again."
-                )
+                raise _ApiError(400, "The shipping method is missing. Select the shipping method and try again.")
             methods = dict(METHODS)
             if method_code not in methods:
                 raise _ApiError(400, "The requested Payment Method is not available.")

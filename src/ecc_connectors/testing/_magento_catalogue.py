@@ -100,26 +100,20 @@ def generate_products(created_at: str = "2024-01-15 09:00:00") -> list[Product]:
     products: list[Product] = []
     next_id = 1
     for name, prefix, price in _GARMENTS:
-        parent = Product(
-            next_id, f"{prefix}{next_id:02d}", name, price, Decimal(1), "configurable", created_at
-        )
+        parent = Product(next_id, f"{prefix}{next_id:02d}", name, price, Decimal(1), "configurable", created_at)
         next_id += 1
         products.append(parent)
         for size in _SIZES[:4]:
             for color, color_value in _COLORS[:3]:
                 child_sku = f"{parent.sku}-{size}-{color}"
-                child = Product(
-                    next_id, child_sku, f"{name}-{size}-{color}", price, Decimal(1), "simple", created_at
-                )
+                child = Product(next_id, child_sku, f"{name}-{size}-{color}", price, Decimal(1), "simple", created_at)
                 child.payload["visibility"] = 1
                 child.parent = parent
                 child.option_values = (5590 + _SIZES.index(size), color_value)
                 parent.children.append(child)
                 products.append(child)
                 next_id += 1
-        parent.payload["extension_attributes"]["configurable_product_links"] = [
-            c.product_id for c in parent.children
-        ]
+        parent.payload["extension_attributes"]["configurable_product_links"] = [c.product_id for c in parent.children]
     for name, sku, price, weight in _GEAR:
         products.append(Product(next_id, sku, name, price, weight, "simple", created_at))
         next_id += 1
@@ -213,9 +207,7 @@ class Person:
         self.firstname = rng.choice(_FIRST)
         self.lastname = rng.choice(_LAST)
         self.customer_id = customer_id
-        local = (
-            f"{self.firstname}.{self.lastname}".lower().replace("'", "").replace("é", "e").replace("ä", "ae")
-        )
+        local = f"{self.firstname}.{self.lastname}".lower().replace("'", "").replace("é", "e").replace("ä", "ae")
         self.email = f"{local}{rng.randint(1, 99)}@example.com"
         self.place = rng.choice(_PLACES)
         self.telephone = f"({rng.randint(200, 989)}) 555-{rng.randint(1000, 9999)}"

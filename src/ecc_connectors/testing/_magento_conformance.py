@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from ._base_faults import ListingHook, LostAnswerMode
-from ._base_http import ReceivedRequest
 from ._magento import FakeMagentoStore
+from .conformance import FakeStoreAdapter
 
 __all__ = ["MagentoConformanceStore"]
 
 
-class MagentoConformanceStore:
+class MagentoConformanceStore(FakeStoreAdapter[FakeMagentoStore]):
     """Adapts a :class:`FakeMagentoStore` to the conformance checks (order ids are ``entity_id`` strings, as
     ``Magento2Driver`` names orders). Made without a store, it starts one with ``store_kwargs`` (by default 30
     generated orders and no admin-edited pair); ``fake`` is the store, ``base_url`` and ``token`` what a
@@ -30,22 +28,11 @@ class MagentoConformanceStore:
             store_kwargs.setdefault("order_count", 30)
             store_kwargs.setdefault("edited_pairs", 0)
             fake = FakeMagentoStore(**store_kwargs)
-        self.fake = fake.start()
-
-    @property
-    def base_url(self) -> str:
-        return self.fake.base_url
+        super().__init__(fake)
 
     @property
     def token(self) -> str:
         return self.fake.token
-
-    @property
-    def requests(self) -> list[ReceivedRequest]:
-        return self.fake.requests
-
-    def is_write(self, request: ReceivedRequest) -> bool:
-        return self.fake.is_write(request)
 
     def order_ids(self) -> list[str]:
         """Every order's ``entity_id``, in the order of a listing sorted by ``updated_at`` then ``entity_id``."""
@@ -64,21 +51,8 @@ class MagentoConformanceStore:
     def status_of(self, order_id: str) -> str:
         return str(self.fake.order(int(order_id))["status"])
 
-    def lose_next_write_answer(self, mode: LostAnswerMode) -> None:
-        self.fake.lose_write_answers(1, mode=mode)
-
     def count_comments(self, order_id: str, text: str) -> int:
         return sum(1 for c in self.fake.comments(int(order_id)) if c.get("comment") == text)
 
     def count_shipments(self, order_id: str) -> int:
         return len(self.fake.shipments(int(order_id)))
-
-    def on_listing(self, callback: Callable[[int], object] | None) -> ListingHook | None:
-        """Order listings (``GET /V1/orders``) count, probes and key listings included."""
-        return self.fake.on_listing(callback)
-
-    def stop(self) -> None:
-        self.fake.stop()
-
-    def __repr__(self) -> str:
-        return f"<MagentoConformanceStore {self.fake!r}>"

@@ -25,9 +25,7 @@ __all__ = ["MagentoEdits"]
 class MagentoEdits(MagentoState):
     """``edit_order``, ``admin_edit`` and ``churn``."""
 
-    def edit_order(
-        self, entity_id: int, changes: Mapping[str, Any] | Callable[[dict[str, Any]], None]
-    ) -> None:
+    def edit_order(self, entity_id: int, changes: Mapping[str, Any] | Callable[[dict[str, Any]], None]) -> None:
         """Change an order now, as a store admin or an extension would, bumping ``updated_at``.
 
         ``changes`` is a callable mutating the payload, or a mapping deep-merged into it, where two keys are
@@ -40,9 +38,7 @@ class MagentoEdits(MagentoState):
             self._touch(order)
             self._store(order)
 
-    def admin_edit(
-        self, entity_id: int, changes: Mapping[str, Any] | Callable[[dict[str, Any]], None]
-    ) -> int:
+    def admin_edit(self, entity_id: int, changes: Mapping[str, Any] | Callable[[dict[str, Any]], None]) -> int:
         """What the admin "Edit" button does: a new order ``<increment>-N`` linked by ``relation_parent_id``,
         holding the changed copy; the original is canceled. Returns the new entity id."""
         with self._lock:
@@ -95,9 +91,7 @@ class MagentoEdits(MagentoState):
             self._schedule.add(trigger)
         return handle
 
-    def _churn_step(
-        self, rng: random.Random, handle: Churn, listing: int, edit: int, create: int, leave: int
-    ) -> None:
+    def _churn_step(self, rng: random.Random, handle: Churn, listing: int, edit: int, create: int, leave: int) -> None:
         ids = sorted(self._orders)
         edited = rng.sample(ids, min(edit, len(ids)))
         for entity_id in edited:
@@ -106,9 +100,7 @@ class MagentoEdits(MagentoState):
             stamp = self._touch(order)
             self._store(order)
             handle.record(ChurnEvent(listing, "edit", entity_id, stamp))
-        candidates = [
-            i for i in ids if i not in edited and self._orders[i].row.get("state") in ("new", "processing")
-        ]
+        candidates = [i for i in ids if i not in edited and self._orders[i].row.get("state") in ("new", "processing")]
         for entity_id in rng.sample(candidates, min(leave, len(candidates))):
             order = self._load(entity_id)
             order["hold_before_state"] = order.get("state")
@@ -174,9 +166,7 @@ class MagentoEdits(MagentoState):
             ):
                 life.set_item_field(order, item["item_id"], key, num(value))
                 life.set_item_field(order, item["item_id"], f"base_{key}", num(value))
-            life.set_item_field(
-                order, item["item_id"], "row_weight", num(Decimal(str(item.get("weight") or 0)) * qty)
-            )
+            life.set_item_field(order, item["item_id"], "row_weight", num(Decimal(str(item.get("weight") or 0)) * qty))
         _recompute_totals(order)
 
     def _admin_edit(
@@ -215,9 +205,7 @@ class MagentoEdits(MagentoState):
             # Callers name lines by the original's item ids; the copy has new ones.
             changes = {
                 **changes,
-                "item_qty": {
-                    mapping.get(k, k) if isinstance(k, int) else k: v for k, v in changes["item_qty"].items()
-                },
+                "item_qty": {mapping.get(k, k) if isinstance(k, int) else k: v for k, v in changes["item_qty"].items()},
             }
         self._apply_changes(edited, changes)
         original.update(

@@ -96,9 +96,7 @@ def ship_all(order: dict[str, Any]) -> None:
             - _d(item.get("qty_refunded"))
         )
         if remaining > 0:
-            set_item_field(
-                order, item["item_id"], "qty_shipped", num(_d(item.get("qty_shipped")) + remaining)
-            )
+            set_item_field(order, item["item_id"], "qty_shipped", num(_d(item.get("qty_shipped")) + remaining))
 
 
 def invoice_all(order: dict[str, Any]) -> Decimal:
@@ -106,9 +104,7 @@ def invoice_all(order: dict[str, Any]) -> Decimal:
     for item in order["items"]:
         remaining = _d(item["qty_ordered"]) - _d(item.get("qty_invoiced")) - _d(item.get("qty_canceled"))
         if remaining > 0:
-            set_item_field(
-                order, item["item_id"], "qty_invoiced", num(_d(item.get("qty_invoiced")) + remaining)
-            )
+            set_item_field(order, item["item_id"], "qty_invoiced", num(_d(item.get("qty_invoiced")) + remaining))
             for key in ("row_invoiced", "tax_invoiced", "discount_invoiced"):
                 source = {
                     "row_invoiced": "row_total",
@@ -237,9 +233,7 @@ def cancel_all(order: dict[str, Any]) -> None:
     for item in order["items"]:
         remaining = _d(item["qty_ordered"]) - _d(item.get("qty_invoiced")) - _d(item.get("qty_canceled"))
         if remaining > 0:
-            set_item_field(
-                order, item["item_id"], "qty_canceled", num(_d(item.get("qty_canceled")) + remaining)
-            )
+            set_item_field(order, item["item_id"], "qty_canceled", num(_d(item.get("qty_canceled")) + remaining))
     if "total_paid" in order:
         return
     for prefix in ("base_", ""):

@@ -149,8 +149,10 @@ class MagentoRoutes(MagentoState):
         """The answer as it goes on the wire: PHP's escaping, a cut body, gzip (in that order)."""
         with self._lock:
             php, use_gzip = self._php_json, self._gzip
-        response = answer if isinstance(answer, _Response) else _Response(
-            answer.status, answer.body, answer.headers, answer.content_type, answer.truncate_to
+        response = (
+            answer
+            if isinstance(answer, _Response)
+            else _Response(answer.status, answer.body, answer.headers, answer.content_type, answer.truncate_to)
         )
         if php and not response.php:
             response.body = wire.php_escape(response.body)
@@ -161,9 +163,7 @@ class MagentoRoutes(MagentoState):
             response.parts = None
         if use_gzip:
             response.headers.setdefault("Vary", "Accept-Encoding")
-            if len(response.body) >= wire.GZIP_MIN_LENGTH and wire.accepts_gzip(
-                request.headers.get("accept-encoding")
-            ):
+            if len(response.body) >= wire.GZIP_MIN_LENGTH and wire.accepts_gzip(request.headers.get("accept-encoding")):
                 if response.parts is not None:
                     response.body = wire.gzip_join(response.parts, response.body)
                 else:
@@ -363,6 +363,4 @@ class MagentoRoutes(MagentoState):
             for product in self._products:
                 if product.get("sku") == sku:
                     return copy.deepcopy(product)
-        raise _ApiError(
-            404, "The product that was requested doesn't exist. Verify the product and try again."
-        )
+        raise _ApiError(404, "The product that was requested doesn't exist. Verify the product and try again.")

@@ -77,18 +77,12 @@ class _Criteria:
     def echo(self) -> dict[str, Any]:
         echo: dict[str, Any] = {
             "filter_groups": [
-                {
-                    "filters": [
-                        {"field": f.field, "value": f.value, "condition_type": f.condition} for f in group
-                    ]
-                }
+                {"filters": [{"field": f.field, "value": f.value, "condition_type": f.condition} for f in group]}
                 for group in self.groups
             ],
         }
         if self.sorts:
-            echo["sort_orders"] = [
-                {"field": field, "direction": direction} for field, direction in self.sorts
-            ]
+            echo["sort_orders"] = [{"field": field, "direction": direction} for field, direction in self.sorts]
         # Since 2.4.4 page_size is left out of the echo when the request sent none (magento/magento2#35310).
         if self.page_size is not None:
             echo["page_size"] = self.page_size
@@ -135,9 +129,7 @@ def _parse_criteria(query: Sequence[tuple[str, str]]) -> _Criteria:
                 {"value": value, "type": "int"},
             ) from exc
     if not seen:
-        raise _ApiError(
-            400, '"%fieldName" is required. Enter and try again.', {"fieldName": "searchCriteria"}
-        )
+        raise _ApiError(400, '"%fieldName" is required. Enter and try again.', {"fieldName": "searchCriteria"})
     parsed_groups: list[list[_Filter]] = []
     for _, filters in sorted(groups.items()):
         group = []
@@ -238,9 +230,7 @@ def _matches(row: Mapping[str, Any], flt: _Filter) -> bool:
     raise _ApiError(400, "Invalid condition type: %1", [condition])
 
 
-def _search(
-    rows: Iterable[dict[str, Any]], criteria: _Criteria, always: Iterable[int] = ()
-) -> list[dict[str, Any]]:
+def _search(rows: Iterable[dict[str, Any]], criteria: _Criteria, always: Iterable[int] = ()) -> list[dict[str, Any]]:
     leaked = set(always)
     found = [
         r
@@ -344,4 +334,3 @@ def _pick_fields(data: Any, tree: Mapping[str, Any]) -> Any:
     if isinstance(data, dict):
         return {k: _pick_fields(v, tree[k]) for k, v in data.items() if k in tree}
     return data
-

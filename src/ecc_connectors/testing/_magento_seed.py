@@ -99,9 +99,7 @@ class OrderBuilder:
 
     # -- public ----------------------------------------------------------------------------------------------
 
-    def generate(
-        self, rng: random.Random, count: int, anchor: datetime, days: int = 60
-    ) -> Iterator[dict[str, Any]]:
+    def generate(self, rng: random.Random, count: int, anchor: datetime, days: int = 60) -> Iterator[dict[str, Any]]:
         """``count`` orders created over the ``days`` before ``anchor`` (oldest first), a realistic mix."""
         span = days * 86400
         offsets = sorted(rng.randrange(span) for _ in range(count))
@@ -198,9 +196,7 @@ class OrderBuilder:
                 "increment_id": increment_id,
                 "is_virtual": 0,
                 "order_currency_code": "USD",
-                "protect_code": hashlib.md5(
-                    f"{entity_id}:{rng.random()}".encode(), usedforsecurity=False
-                ).hexdigest(),
+                "protect_code": hashlib.md5(f"{entity_id}:{rng.random()}".encode(), usedforsecurity=False).hexdigest(),
                 "quote_id": self.ids.next("quote"),
                 "remote_ip": f"203.0.113.{rng.randint(1, 254)}",
                 "state": state,
@@ -318,9 +314,7 @@ class OrderBuilder:
                         ]
                     }
                 }
-                child = self._item(
-                    order, product, qty, created, tax_percent, discount_percent, child_of=parent
-                )
+                child = self._item(order, product, qty, created, tax_percent, discount_percent, child_of=parent)
                 items.extend([parent, child])
             else:
                 items.append(self._item(order, product, qty, created, tax_percent, discount_percent))
@@ -384,9 +378,7 @@ class OrderBuilder:
             address["customer_address_id"] = person.customer_id * 2 + (kind == "billing")
         return address
 
-    def _addresses(
-        self, order: dict[str, Any], person: Person, method: tuple[str, str, Decimal | None]
-    ) -> None:
+    def _addresses(self, order: dict[str, Any], person: Person, method: tuple[str, str, Decimal | None]) -> None:
         shipping = self._address(order, person, "shipping")
         billing = self._address(order, person, "billing")
         order["billing_address_id"] = billing["entity_id"]
@@ -426,9 +418,7 @@ class OrderBuilder:
         if tax:
             code = f"{person.place[4]}-{person.place[2]}-*-Rate 1"
             rate = {"code": code, "title": code, "percent": num(percent)}
-            order["extension_attributes"]["applied_taxes"] = [
-                {**rate, "amount": num(tax), "base_amount": num(tax)}
-            ]
+            order["extension_attributes"]["applied_taxes"] = [{**rate, "amount": num(tax), "base_amount": num(tax)}]
             order["extension_attributes"]["item_applied_taxes"] = [
                 {
                     "type": "product",
@@ -485,9 +475,7 @@ class OrderBuilder:
 
         if state in ("processing", "complete", "closed") or (state == "holded" and rng.random() < 0.5):
             amount = invoice_all(order)
-            self.history(
-                order, "invoice", "processing", f"Invoiced amount of ${num(amount)}.", format_date(later())
-            )
+            self.history(order, "invoice", "processing", f"Invoiced amount of ${num(amount)}.", format_date(later()))
         if state == "complete" or state == "closed":
             ship_all(order)
             later()
@@ -497,9 +485,7 @@ class OrderBuilder:
             later()
         if state == "closed":
             refund_all(order)
-            self.history(
-                order, "creditmemo", "closed", "We refunded the full amount offline.", format_date(later())
-            )
+            self.history(order, "creditmemo", "closed", "We refunded the full amount offline.", format_date(later()))
         if state == "canceled":
             cancel_all(order)
             self.history(order, "order", "canceled", None, format_date(later()))

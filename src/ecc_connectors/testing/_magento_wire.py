@@ -3,7 +3,7 @@
 Nothing here knows about orders or routes; the store (``_magento_routes.py``) calls these to turn answers into
 bytes. ``dumps`` / ``loads`` / ``http_date`` / ``truncate`` are the fake-store base's, re-exported.
 
-* JSON: ``encode_json(value, php=False)`` renders compact UTF-8 JSON (orjson when installed); with ``php=True``
+* JSON: ``encode_json(value, php=False)`` renders compact UTF-8 JSON (the base's ``dumps``); with ``php=True``
   it renders what PHP's ``json_encode`` writes with its default flags, which is what Magento's REST renderer
   calls: every non-ASCII character as a ``\\uXXXX`` escape (UTF-16 surrogate pairs above U+FFFF) and ``/``
   as ``\\/`` (``JSON_UNESCAPED_SLASHES`` / ``JSON_UNESCAPED_UNICODE`` not set). ``php_escape`` converts

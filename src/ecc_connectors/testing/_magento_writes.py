@@ -39,8 +39,7 @@ class MagentoWrites(MagentoState):
             ):
                 raise _ApiError(
                     400,
-                    "Shipment Document Validation Error(s):\n"
-                    "The order does not allow a shipment to be created.",
+                    "Shipment Document Validation Error(s):\nThe order does not allow a shipment to be created.",
                 )
             requested: list[tuple[dict[str, Any], Decimal]] = []
             for line in body.get("items") or []:
@@ -48,21 +47,16 @@ class MagentoWrites(MagentoState):
                 item = items.get(item_id)
                 qty = _dec(line.get("qty"))
                 if item is None:
-                    raise _ApiError(
-                        400, "Shipment Document Validation Error(s):\nThe shipment couldn't be saved."
-                    )
+                    raise _ApiError(400, "Shipment Document Validation Error(s):\nThe shipment couldn't be saved.")
                 if qty <= 0 or qty > remaining(item):
                     raise _ApiError(
                         400,
-                        "Shipment Document Validation Error(s):\n"
-                        "You can't create a shipment without products.",
+                        "Shipment Document Validation Error(s):\nYou can't create a shipment without products.",
                     )
                 requested.append((item, qty))
             if not body.get("items"):
                 requested = [
-                    (i, remaining(i))
-                    for i in items.values()
-                    if "parent_item_id" not in i and remaining(i) > 0
+                    (i, remaining(i)) for i in items.values() if "parent_item_id" not in i and remaining(i) > 0
                 ]
             stamp = self._touch(order)
             shipment_id = self._ids.next("shipment")
@@ -209,8 +203,7 @@ class MagentoWrites(MagentoState):
             ):
                 raise _ApiError(
                     400,
-                    "Invoice Document Validation Error(s):\n"
-                    "The order does not allow an invoice to be created.",
+                    "Invoice Document Validation Error(s):\nThe order does not allow an invoice to be created.",
                 )
             wanted = self._invoice_quantities(order, body.get("items") or [])
             stamp = self._touch(order)
@@ -254,7 +247,7 @@ class MagentoWrites(MagentoState):
                 raise _ApiError(
                     400,
                     "Invoice Document Validation Error(s):\n"
-                    f'The quantity to invoice must not be greater than the uninvoiced quantity for product SKU '
+                    f"The quantity to invoice must not be greater than the uninvoiced quantity for product SKU "
                     f'"{item.get("sku")}".',
                 )
         if not any(q > 0 for q in wanted.values()):
@@ -361,8 +354,7 @@ class MagentoWrites(MagentoState):
             for i in top
         )
         to_invoice = any(
-            _dec(i.get("qty_ordered")) - _dec(i.get("qty_invoiced")) - _dec(i.get("qty_canceled")) > 0
-            for i in top
+            _dec(i.get("qty_ordered")) - _dec(i.get("qty_invoiced")) - _dec(i.get("qty_canceled")) > 0 for i in top
         )
         state = "processing" if to_ship or to_invoice else "complete"
         if order.get("state") != state:
@@ -372,9 +364,7 @@ class MagentoWrites(MagentoState):
     def _h_comments(self, order_id: str, *, query: Any, payload: Any) -> Any:
         history = payload.get("statusHistory") if isinstance(payload, dict) else None
         if not isinstance(history, dict):
-            raise _ApiError(
-                400, '"%fieldName" is required. Enter and try again.', {"fieldName": "statusHistory"}
-            )
+            raise _ApiError(400, '"%fieldName" is required. Enter and try again.', {"fieldName": "statusHistory"})
         with self._lock:
             order = self._load(_int_id(order_id))
             status = history.get("status") or None
@@ -404,13 +394,9 @@ class MagentoWrites(MagentoState):
             order = self._load(_int_id(order_id))
             top = [i for i in order.get("items", []) if "parent_item_id" not in i]
             all_invoiced = bool(top) and all(
-                _dec(i.get("qty_invoiced")) + _dec(i.get("qty_canceled")) >= _dec(i.get("qty_ordered"))
-                for i in top
+                _dec(i.get("qty_invoiced")) + _dec(i.get("qty_canceled")) >= _dec(i.get("qty_ordered")) for i in top
             )
-            if (
-                order.get("state") in ("canceled", "complete", "closed", "holded", "payment_review")
-                or all_invoiced
-            ):
+            if order.get("state") in ("canceled", "complete", "closed", "holded", "payment_review") or all_invoiced:
                 return False
             life.cancel_all(order)
             stamp = self._touch(order)
@@ -441,8 +427,7 @@ class MagentoWrites(MagentoState):
             self._touch(order)
             order["state"] = order.pop("hold_before_state", None) or "new"
             order["status"] = (
-                order.pop("hold_before_status", None)
-                or self._state_statuses.get(order["state"], ("pending",))[0]
+                order.pop("hold_before_status", None) or self._state_statuses.get(order["state"], ("pending",))[0]
             )
             self._store(order)
         return True

@@ -108,15 +108,11 @@ class AdminToken(httpx.Auth):
     def _accept_token(self, response: httpx.Response) -> str:
         if response.status_code in (400, 401, 403):
             message = _error_text(response)[0]
-            raise AuthenticationError(
-                f"Magento refused the admin credentials for {self.username!r}: {message}"
-            )
+            raise AuthenticationError(f"Magento refused the admin credentials for {self.username!r}: {message}")
         if response.status_code != 200:
             # The store failed, not the credentials (maintenance, overload): say so, with its status.
             message = _error_text(response)[0]
-            raise StoreError(
-                f"the admin token endpoint failed: {message}", http_status=response.status_code
-            )
+            raise StoreError(f"the admin token endpoint failed: {message}", http_status=response.status_code)
         try:
             token = decode_json(response)
         except ValueError:

@@ -189,9 +189,7 @@ def _lines(items: Any) -> tuple[OrderLine, ...]:
         else:
             # A dynamic-price bundle's children carry the amounts; then the bundle line itself must not count.
             kids = children.get(line_id, [])
-            counts = not (
-                types.get(line_id) == "bundle" and any(_amount(k, "row_total") != ZERO for k in kids)
-            )
+            counts = not (types.get(line_id) == "bundle" and any(_amount(k, "row_total") != ZERO for k in kids))
         quantity = _money(row, "qty_ordered", f"{field}.qty_ordered")
         if quantity is None:
             raise _Bad(f"{field}.qty_ordered", "missing")
@@ -267,9 +265,7 @@ def _notes(data: Mapping[str, Any]) -> tuple[Note, ...]:
 
 
 def _customer(data: Mapping[str, Any], billing: Address | None) -> Customer:
-    name = " ".join(
-        p for p in (_text(data, "customer_firstname"), _text(data, "customer_lastname")) if p
-    )
+    name = " ".join(p for p in (_text(data, "customer_firstname"), _text(data, "customer_lastname")) if p)
     is_guest = bool(data.get("customer_is_guest"))
     return Customer(
         name=name or (billing.name if billing else ""),

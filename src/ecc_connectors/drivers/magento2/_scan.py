@@ -71,9 +71,7 @@ def envelope(content: bytes, key: bytes) -> tuple[dict[bytes, Member], list[Memb
     return {m.key: m for m in children if m.key is not None}, expanded
 
 
-def _walk(
-    content: bytes, start: int, end: int, expand: bytes | None
-) -> tuple[bool, list[Member], list[Member] | None]:
+def _walk(content: bytes, start: int, end: int, expand: bytes | None) -> tuple[bool, list[Member], list[Member] | None]:
     start, end = _trim(content, start, end)
     if start >= end or content[start] not in _CLOSER:
         raise ScanError("not a JSON object or array")

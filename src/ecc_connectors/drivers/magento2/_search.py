@@ -7,7 +7,6 @@ alike.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
@@ -22,7 +21,6 @@ __all__ = [
     "SearchCriteria",
     "magento_datetime",
     "order_criteria",
-    "page_count",
     "seek_criteria",
     "whole_second",
 ]
@@ -79,10 +77,6 @@ class SearchCriteria:
 
 def clamp_page_size(requested: int, store_max: int = MAX_PAGE_SIZE) -> int:
     return max(1, min(requested, store_max, MAX_PAGE_SIZE))
-
-
-def page_count(total: int, page_size: int) -> int:
-    return max(0, math.ceil(total / page_size))
 
 
 def _group(*filters: Filter) -> tuple[Filter, ...]:

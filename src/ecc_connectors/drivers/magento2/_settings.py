@@ -34,7 +34,13 @@ def _one_token(_inst: object, _attribute: attrs.Attribute[Any], value: Secret | 
         raise ValueError("must be one word, without spaces, line breaks or control characters")
 
 
-@attrs.frozen
+def _keys_are_one_token(_cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
+    """The one rule of the four integration keys, given to each of them (checked field by field, so a bad key
+    is reported with every other bad setting at once)."""
+    return [field.evolve(validator=_one_token) if field.name in _OAUTH else field for field in fields]
+
+
+@attrs.frozen(field_transformer=_keys_are_one_token)
 class Magento2Settings:
     """How to reach one Magento 2 store view: its URL, its store code and one set of credentials.
 
@@ -48,8 +54,7 @@ class Magento2Settings:
         env="MAGENTO_BASE_URL",
         url=True,
         label="Base URL",
-        help="The store's address, e.g. https://shop.example.com (add /index.php if the store has no URL"
-        " rewrites).",
+        help="The store's address, e.g. https://shop.example.com (add /index.php if the store has no URL rewrites).",
     )
     store_code: str = setting(
         "default",
@@ -57,35 +62,19 @@ class Magento2Settings:
         validator=_store_code,
         help="The store view code the REST calls go to (Stores > All Stores), or 'all'.",
     )
+    # Secret by their type; the four OAuth keys must each be one word (_keys_are_one_token).
     access_token: Secret | None = setting(
         None,
         env="MAGENTO_ACCESS_TOKEN",
-        secret=True,
-        validator=_one_token,
         help="The integration's access token (System > Extensions > Integrations). Alone it is sent as a Bearer"
         " token; with the three other OAuth keys, requests are signed with OAuth 1.0a.",
     )
-    consumer_key: Secret | None = setting(
-        None,
-        env="MAGENTO_CONSUMER_KEY",
-        secret=True,
-        validator=_one_token,
-        help="OAuth 1.0a: the integration's consumer key (with the consumer secret, access token and access"
-        " token secret).",
-    )
+    consumer_key: Secret | None = setting(None, env="MAGENTO_CONSUMER_KEY", help="OAuth 1.0a: the consumer key.")
     consumer_secret: Secret | None = setting(
-        None,
-        env="MAGENTO_CONSUMER_SECRET",
-        secret=True,
-        validator=_one_token,
-        help="OAuth 1.0a: the integration's consumer secret.",
+        None, env="MAGENTO_CONSUMER_SECRET", help="OAuth 1.0a: the consumer secret."
     )
     access_token_secret: Secret | None = setting(
-        None,
-        env="MAGENTO_ACCESS_TOKEN_SECRET",
-        secret=True,
-        validator=_one_token,
-        help="OAuth 1.0a: the integration's access token secret.",
+        None, env="MAGENTO_ACCESS_TOKEN_SECRET", help="OAuth 1.0a: the access token secret (with the three keys above)."
     )
     username: str | None = setting(
         None,
@@ -93,9 +82,7 @@ class Magento2Settings:
         help="An admin user, traded with the password for an admin token when no integration is available"
         " (stores with two-factor authentication refuse this).",
     )
-    password: Secret | None = setting(
-        None, env="MAGENTO_PASSWORD", secret=True, help="The admin user's password."
-    )
+    password: Secret | None = setting(None, env="MAGENTO_PASSWORD", secret=True, help="The admin user's password.")
     page_size: int = setting(
         100,
         env="MAGENTO_PAGE_SIZE",
@@ -153,4 +140,3 @@ class Magento2Settings:
 
 def _revealed(value: Secret | None) -> str:
     return value.reveal() if value is not None else ""
-

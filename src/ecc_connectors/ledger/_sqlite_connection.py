@@ -1,0 +1,77 @@
+"""The SQLite ledger's connection: one ``sqlite3`` connection behind a lock, write transactions begun
+``IMMEDIATE``, and storage failures turned into the SDK's errors.
+
+``IMMEDIATE`` takes the database's write lock when the transaction begins, so a read-then-write inside one is
+atomic across threads, connections and processes: the action log's leases rest on it. A SQLite failure of the
+environment (disk full, locked past the busy timeout, a corrupt file) leaves as :class:`ConnectorError` naming
+the operation; integrity and programming errors are bugs and go through as they are.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from .._errors import ConnectorError
+from ._schema import migrate
+
+__all__ = ["SQLiteConnection"]
+
+
+@contextmanager
+def _typed(operation: str) -> Iterator[None]:
+    """Turn a storage failure into ``ConnectorError`` naming the operation. Integrity and programming errors
+    (a bug in the SDK or the caller, not the environment) go through as they are."""
+    try:
+        yield
+    except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
+        raise
+    except sqlite3.DatabaseError as exc:  # OperationalError (locked, disk full, I/O), corrupt file, ...
+        raise ConnectorError(f"ledger: {operation} failed: {exc}") from exc
+
+
+class SQLiteConnection:
+    """Opens (and migrates) the database and runs the ledger's statements on it, one at a time."""
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        self._lock = threading.RLock()
+        with _typed(f"opening {self.path}"):
+            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            try:
+                if self.path != ":memory:":
+                    self._conn.execute("PRAGMA journal_mode=WAL")
+                    self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._conn.execute("PRAGMA busy_timeout=5000")
+                with self._lock:
+                    self.version = migrate(self._conn)
+            except BaseException:
+                self._conn.close()
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def _transaction(self, operation: str = "write") -> Iterator[sqlite3.Connection]:
+        """One write transaction, begun ``IMMEDIATE`` (it takes the database's write lock at once, so a
+        read-then-write inside it is atomic across connections and processes)."""
+        with self._lock, _typed(operation):
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:  # SQLite may already have rolled back (disk full)
+                    with suppress(sqlite3.Error):  # the first error is the one to report
+                        self._conn.execute("ROLLBACK")
+                raise
+
+    def _query(self, operation: str, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._lock, _typed(operation):
+            return self._conn.execute(sql, params).fetchall()
