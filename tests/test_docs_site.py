@@ -28,6 +28,13 @@ PAGES = {
     "testing-base": "ecc_connectors.testing.base",
     "magento2": "ecc_connectors.drivers.magento2",
     "netsuite": "ecc_connectors.drivers.netsuite",
+    "netsuite-rest": "ecc_connectors.drivers.netsuite_rest",
+    "shopify": "ecc_connectors.drivers.shopify",
+    "woocommerce": "ecc_connectors.drivers.woocommerce",
+    "bigcommerce": "ecc_connectors.drivers.bigcommerce",
+    "postgres": "ecc_connectors.ledger.postgres",
+    "celery": "ecc_connectors.contrib.celery",
+    "cli": "ecc_connectors.cli",
 }
 
 
@@ -89,8 +96,9 @@ def _heading_ids(page: Path) -> set[str]:
 
 def test_site_builds_strictly(site: Path) -> None:
     assert (site / "index.html").is_file()
-    for page in ("design", "policy", "testing", "writing-a-driver", "performance", "drivers/magento2",
-                 "drivers/netsuite", "reference/ledger", *(f"reference/{name}" for name in PAGES)):
+    for page in ("design", "policy", "testing", "writing-a-driver", "performance", "scale", "cli",
+                 "drivers/magento2", "drivers/netsuite", "drivers/netsuite-rest", "drivers/woocommerce",
+                 "drivers/bigcommerce", "drivers/shopify", "reference/ledger", *(f"reference/{name}" for name in PAGES)):
         assert (site / page / "index.html").is_file(), page
 
 

@@ -151,6 +151,23 @@ def test_import_does_not_need_zeep() -> None:
     assert result.stdout.strip() == "ok", result.stderr
 
 
+def test_every_builtin_driver_loads_without_the_optional_dependencies() -> None:
+    # Each driver's extra (zeep, PyJWT, ...) is needed when it talks to a store, never to import it: a plain
+    # install lists every built-in driver, warns about none, and imports the ledger and the command line.
+    optional = ["jwt", "graphql", "psycopg", "psycopg_pool", "celery", "typer", "rich", "zeep", "lxml", "yaml",
+                "openapi_core", "pycountry", "redis", "cryptography"]
+    code = (
+        f"import sys; sys.modules.update(dict.fromkeys({optional!r})); import warnings; "
+        "warnings.simplefilter('error'); import ecc_connectors, ecc_connectors.ledger, ecc_connectors.cli; "
+        "print(' '.join(sorted(ecc_connectors.available_drivers())), len(ecc_connectors.plugin_errors()))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    names, errors = result.stdout.rsplit(" ", 1)
+    assert {"magento2", "netsuite", "netsuite_rest", "shopify", "woocommerce", "bigcommerce"} <= set(names.split())
+    assert errors.strip() == "0"
+
+
 def test_every_exported_name_is_documented() -> None:
     from pathlib import Path
 

@@ -1,0 +1,108 @@
+"""A download from the fake WooCommerce store, timed against its physical bound.
+
+    python benchmarks/woocommerce.py --orders 8000 --latency 0.25 --concurrency 8 [--sync]
+
+Starts ``FakeWooCommerce`` with ``--orders`` seeded orders and ``--latency`` seconds on every answer, downloads
+them all through ``AsyncConnector`` (``--sync``: ``Connector``) with the WooCommerce driver at 100 orders a
+page, and prints one JSON line: the seconds taken, the requests by kind (listing pages, and the one-row
+``per_page=1`` requests that count a window and probe the cuts between slices), the physical bound and the
+ratio to it.
+
+The bound is the offset listing's: ``(1 + ceil((pages - 1) / c)) x latency``, the fewest round trips any client
+can read that many pages in with ``c`` requests in flight (the same bound as the Magento table's). The keyset
+listing adds its probes on top, so it cannot quite reach it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import math
+import sys
+import time
+from datetime import datetime, timezone
+
+from ecc_connectors import (
+    AsyncConnector,
+    Connector,
+    DownloadRange,
+    DownloadReport,
+    Limits,
+    SQLiteLedger,
+    StatusMapping,
+    StatusRule,
+    SyncPolicy,
+    Unselected,
+)
+from ecc_connectors.drivers.woocommerce import WooCommerceDriver
+from ecc_connectors.testing.woocommerce import FakeWooCommerce
+
+POLICY = SyncPolicy(
+    statuses=StatusMapping((StatusRule("*"),)),
+    range=DownloadRange(start=datetime(2000, 1, 1, tzinfo=timezone.utc)),
+    unselected=Unselected.IGNORE_TAB,
+)
+PAGE = 100
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--orders", type=int, default=8000)
+    parser.add_argument("--latency", type=float, default=0.25)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--sync", action="store_true", help="use Connector instead of AsyncConnector")
+    args = parser.parse_args(argv)
+    logging.disable(logging.WARNING)
+    store = FakeWooCommerce(args.orders, seed=args.seed, latency=args.latency, request_log_size=1_000_000).start()
+    try:
+        driver = WooCommerceDriver(
+            store.url, store.consumer_key, store.consumer_secret, page_size=PAGE,
+            limits=Limits(concurrency=args.concurrency),
+        )
+        started = time.perf_counter()
+        report = _sync(driver) if args.sync else asyncio.run(_async(driver))
+        took = time.perf_counter() - started
+        kinds = {"pages": 0, "one-row": 0, "other": 0}
+        for request in store.requests:
+            if not request.path.endswith("/orders"):
+                kinds["other"] += 1
+            elif request.param("per_page") == "1":
+                kinds["one-row"] += 1
+            else:
+                kinds["pages"] += 1
+        pages = math.ceil(args.orders / PAGE)
+        bound = (1 + math.ceil((pages - 1) / args.concurrency)) * args.latency
+        read = report.downloaded + report.ignored + report.skipped + report.failures
+        print(json.dumps({
+            "cart": "woocommerce",
+            "orders": args.orders,
+            "shell": "sync" if args.sync else "async",
+            "latency": args.latency,
+            "concurrency": args.concurrency,
+            "seconds": round(took, 2),
+            "requests": sum(kinds.values()),
+            "by_kind": kinds,
+            "bound_seconds": round(bound, 4),
+            "of_bound": round(bound / took, 3),
+            "read": read,
+        }))
+        return 0 if read == args.orders else 1
+    finally:
+        store.stop()
+
+
+def _sync(driver: WooCommerceDriver) -> DownloadReport:
+    with Connector(driver, POLICY, SQLiteLedger()) as connector:
+        return connector.download()
+
+
+async def _async(driver: WooCommerceDriver) -> DownloadReport:
+    async with AsyncConnector(driver, POLICY, SQLiteLedger()) as connector:
+        return await connector.download()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
