@@ -69,9 +69,7 @@ class DownloadState(Protocol):
         Raises ``ConnectorError`` on a storage failure."""
         ...
 
-    def known_keys(
-        self, store: str, start: datetime | None = None, end: datetime | None = None
-    ) -> dict[str, datetime]:
+    def known_keys(self, store: str, start: datetime | None = None, end: datetime | None = None) -> dict[str, datetime]:
         """Every order the ledger knows for the store, with the store ``updated_at`` of the newest copy it
         holds: for reconciling against the store's own list of keys.
 
@@ -268,9 +266,7 @@ class PhoneOrderLog(Protocol):
 
     The rules on :class:`Ledger` (threads, atomic writes, errors) apply to every method."""
 
-    def record_phone_order(
-        self, store: str, reference: str, payload: Any, row: RowWrite, now: datetime
-    ) -> None:
+    def record_phone_order(self, store: str, reference: str, payload: Any, row: RowWrite, now: datetime) -> None:
         """Record the phone order ``reference`` (the created order's id and number, the ``payload`` sent,
         created at ``now``) and write ``row``, the created order, as :meth:`DownloadState.commit_page` writes
         a row, **in one transaction**: the next download then sees the order as known rather than new.

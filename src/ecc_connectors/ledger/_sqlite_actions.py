@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from .._errors import ActionInProgress
 from ._codec import _dt, _dumps, _ts
 from ._records import ActionRecord, ActionState
 from ._rows import _ACTION, _action_record
+from ._shared_rows import finished_log, retake_reason
 from ._sqlite_connection import SQLiteConnection
 
 __all__ = ["SQLiteActionLog"]
@@ -69,23 +69,7 @@ class SQLiteActionLog(SQLiteConnection):
                 existing = _action_record(row)
                 if existing.state == ActionState.DONE:
                     return existing, False
-                if existing.state == ActionState.FAILED:
-                    after = f"failed: {existing.error or 'no error recorded'}"
-                elif existing.lease_until is None:  # started before leases existed (schema 3) and never finished
-                    after = f"attempt {existing.attempts} started at {_ts(existing.started_at)} was not finished"
-                elif existing.lease_until > at:
-                    raise ActionInProgress(
-                        f"{existing.kind} of order {existing.order_id} is already in progress "
-                        f"({existing.owner or 'unnamed owner'}) until {existing.lease_until.isoformat()}; "
-                        "try again after that",
-                        key=key,
-                        owner=existing.owner or "",
-                        lease_until=existing.lease_until,
-                    )
-                else:
-                    after = (
-                        f"lease of {existing.owner or 'unnamed owner'} expired at {existing.lease_until.isoformat()}"
-                    )
+                after = retake_reason(existing, at, key)
                 attempt = existing.attempts + 1
                 log = [
                     *existing.log,
@@ -113,39 +97,12 @@ class SQLiteActionLog(SQLiteConnection):
     ) -> ActionRecord:
         """Mark the action ``done`` or ``failed`` and complete its log (see :meth:`Ledger.finish_action`)."""
         stamp = _ts(now)
-        outcome: dict[str, Any] = {"finished": stamp, "ok": ok}
-        if error is not None:
-            outcome["error"] = error
-        outcome["note"] = note
         with self._transaction("finish_action") as conn:
             current = self._action_row(conn, action_id)
-            log = list(current.log)
-            holder = current.owner or ""
-            if owner is not None and holder != owner:
-                # Our lease expired and another caller took the action over: theirs is the state to keep.
-                ours = [entry.get("attempt") for entry in log if entry.get("owner") == owner]
-                late: dict[str, Any] = {"attempt": ours[-1] if ours else None, "owner": owner, **outcome}
-                if ok and result is not None:
-                    late["result"] = result
-                late["late"] = (
-                    f"finished after the action passed to {holder or 'unnamed owner'}; not recorded on the action"
-                )
-                log.append(late)
+            log, own = finished_log(current, ok=ok, result=result, error=error, now=now, note=note, owner=owner)
+            if not own:
                 conn.execute("UPDATE actions SET log = ? WHERE id = ?", (_dumps(log), action_id))
             else:
-                # The current attempt's entry is the last one, but for late finishes of earlier holders.
-                mine = next(
-                    (
-                        i
-                        for i in range(len(log) - 1, -1, -1)
-                        if log[i].get("attempt") == current.attempts and "late" not in log[i]
-                    ),
-                    None,
-                )
-                if mine is not None and "finished" not in log[mine]:
-                    log[mine] = {**log[mine], **outcome}
-                else:  # finished twice, or a row without a log: keep both ends on record
-                    log.append({"attempt": current.attempts, "owner": current.owner, **outcome})
                 conn.execute(
                     "UPDATE actions SET state = ?, result = ?, error = ?, finished_at = ?, lease_until = NULL, "
                     "log = ? WHERE id = ?",

@@ -6,61 +6,44 @@ same protocols (``ecc_connectors.testing.ledger_suite`` runs against both), with
 * **One transaction per page.** :meth:`PostgresLedger.commit_page` writes a page's rows, pending updates,
   failures and the store's high-water mark in one transaction on one pooled connection (``executemany`` runs
   as one pipeline: one round trip per statement kind, not per row).
-* **A connection pool** (``psycopg_pool.ConnectionPool``) shared by the threads of a process: the engine's
-  ledger thread, the async shell's worker threads, a web app's request threads. Each call borrows a connection
-  for its one transaction; broken connections are checked for and replaced on the way out of the pool.
+* **A connection pool** shared by the threads of a process; each call borrows a connection for its one
+  transaction (see :mod:`._pg_connection`).
 * **Atomic across processes by the server's own locks.** ``begin_action`` reads the action row ``FOR UPDATE``
   (or inserts it with ``ON CONFLICT DO NOTHING`` and reads again), so of callers racing on one key in any number
-  of processes exactly one goes; reads of several statements run ``REPEATABLE READ READ ONLY`` (one snapshot).
+  of processes exactly one goes (see :mod:`._pg_actions`); reads of several statements see one snapshot.
 * **Versioned schema** in a schema of its own (:mod:`._pg_schema`), migrated on open under an advisory lock.
 * **One store, one syncer.** :meth:`PostgresLedger.download_lock` is the per-store lock a download or reconcile
   runs under (see :mod:`._pg_lock`): an advisory lock that dies with a crashed worker's connection, plus a
   fencing token checked by every page the holder commits.
-* **Typed errors.** A server or connection failure (``OperationalError``: connection lost, disk full, a
-  deadlock, a pool timeout) leaves a public method as :class:`~ecc_connectors.ConnectorError` beginning
-  ``"ledger: <operation> failed"``, with the psycopg error as its cause. Integrity, data and programming errors
-  (bugs, not the environment) stay as they are.
-* **Secrets.** The connection string may hold a password: it is never in a repr or a message of this module.
+* **Typed errors.** A server or connection failure leaves a public method as
+  :class:`~ecc_connectors.ConnectorError` beginning ``"ledger: <operation> failed"``, with the psycopg error as
+  its cause; bugs stay as they are.
+* **Secrets.** The connection string may hold a password: it is never in a repr or a message.
 
-The contract each method keeps is on the protocols in :mod:`ecc_connectors.ledger`.
+The contract each method keeps is on the protocols in :mod:`ecc_connectors.ledger`. The class is built in
+layers, as :class:`~ecc_connectors.ledger.SQLiteLedger` is: the pool, its transactions, errors and schema
+migration (``_pg_connection``), the per-store download lock (``_pg_lock``), the action log with its leases
+(``_pg_actions``), and here the download state, the tabs, phone orders and inspection. Rows are decoded and a
+page's parameters prepared by the code both ledgers share (``_shared_rows``).
 """
 
 from __future__ import annotations
 
 import os
-import socket
-import threading
-from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
-from datetime import datetime, timedelta
+from collections.abc import Collection, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import orjson
-import psycopg
-import psycopg_pool
-from psycopg.conninfo import conninfo_to_dict
-
 from .._convert import fingerprint, order_from_snapshot, snapshot_json
-from .._errors import ActionInProgress, ConfigurationError, ConnectorError
 from .._model import Order
 from .._outcomes import Tab
-from ._codec import _changes_json, _dumps, _dumps_raw, _loads, _loads_raw, _ts
-from ._pg_lock import DownloadLock, DownloadLockLost, StoreBusy
-from ._pg_rows import action_record, order_record, pending_record
-from ._pg_schema import (
-    ACTION,
-    ORDER_COLUMNS,
-    PENDING,
-    PG_MIGRATIONS,
-    UPSERT_FAILURE,
-    UPSERT_ORDER,
-    UPSERT_UPDATE,
-    check_schema_name,
-    lock_key_sql,
-)
+from ._codec import _dumps, _dumps_raw, _loads, _loads_raw
+from ._pg_actions import PostgresActionLog
+from ._pg_connection import Conn, _typed
+from ._pg_lock import DownloadLock, DownloadLocking, DownloadLockLost, StoreBusy
+from ._pg_rows import order_record, pending_record
+from ._pg_schema import ORDER_COLUMNS, PENDING, PG_MIGRATIONS, UPSERT_FAILURE, UPSERT_ORDER, UPSERT_UPDATE
 from ._records import (
-    ActionRecord,
-    ActionState,
     FailureRecord,
     HighWater,
     OrderRecord,
@@ -70,29 +53,15 @@ from ._records import (
     RowWrite,
     StoredOrder,
 )
+from ._shared_rows import as_is, failure_params, superseded_params, update_params
 
 if TYPE_CHECKING:
     from ._protocols import Ledger
 
 __all__ = ["PG_MIGRATIONS", "DownloadLock", "DownloadLockLost", "PostgresLedger", "StoreBusy"]
 
-Conn = psycopg.Connection[tuple[Any, ...]]
 
-
-@contextmanager
-def _typed(operation: str) -> Iterator[None]:
-    """Turn a server or connection failure into ``ConnectorError`` naming the operation; bugs pass through."""
-    try:
-        yield
-    except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
-        raise ConnectorError(f"ledger: {operation} failed: {_first_line(exc)}") from exc
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-class PostgresLedger:
+class PostgresLedger(PostgresActionLog, DownloadLocking):
     """The ledger in a PostgreSQL schema, for many stores, processes and machines.
 
     ``conninfo``: a libpq connection string or URL (``"host=127.0.0.1 dbname=test user=postgres"``); empty uses
@@ -107,45 +76,6 @@ class PostgresLedger:
     :class:`~ecc_connectors.ledger.Ledger` holds between instances in different processes.
     """
 
-    def __init__(
-        self,
-        conninfo: str = "",
-        *,
-        schema: str = "ecc",
-        min_size: int = 1,
-        max_size: int = 4,
-        timeout: float = 30.0,
-        connect_kwargs: Mapping[str, Any] | None = None,
-        lock_conninfo: str | None = None,
-    ) -> None:
-        self.conninfo = conninfo
-        self.lock_conninfo = conninfo if lock_conninfo is None else lock_conninfo
-        self.schema = schema
-        self._s = check_schema_name(schema)
-        self._kwargs: dict[str, Any] = {**(connect_kwargs or {}), "autocommit": False}
-        self._held_locks: dict[str, int | None] = {}  # store -> fencing token of the lock this instance holds
-        self._lock_threads: dict[str, tuple[str, int]] = {}  # store -> the thread or task that took it (re-entry)
-        self._closed = False
-        self._lock = threading.Lock()
-        with _typed(f"opening {self._where()}"):
-            self._pool: psycopg_pool.ConnectionPool[Conn] = psycopg_pool.ConnectionPool(
-                conninfo,
-                min_size=min_size,
-                max_size=max(max_size, min_size),
-                timeout=timeout,
-                kwargs=self._kwargs,
-                configure=self._configure,
-                check=psycopg_pool.ConnectionPool.check_connection,
-                name=f"ecc-ledger-{schema}",
-                open=False,
-            )
-            try:
-                self._pool.open(wait=True, timeout=timeout)
-                self.version = self._migrate()
-            except BaseException:
-                self._pool.close()
-                raise
-
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **kwargs: Any) -> PostgresLedger:
         """A ledger from ``ECC_LEDGER_DSN`` (a connection string; empty: the ``PG*`` variables) and
@@ -153,140 +83,11 @@ class PostgresLedger:
         source = os.environ if env is None else env
         return cls(source.get("ECC_LEDGER_DSN", ""), schema=source.get("ECC_LEDGER_SCHEMA") or "ecc", **kwargs)
 
-    def _where(self) -> str:
-        """Where the ledger lives, without credentials: ``host:port/dbname schema``."""
-        try:
-            parts = conninfo_to_dict(self.conninfo)
-        except psycopg.ProgrammingError:
-            return f"PostgreSQL (schema {self.schema})"
-        host = parts.get("host") or os.environ.get("PGHOST") or "localhost"
-        port = parts.get("port") or os.environ.get("PGPORT") or 5432
-        db = parts.get("dbname") or os.environ.get("PGDATABASE") or "postgres"
-        return f"PostgreSQL {host}:{port}/{db} (schema {self.schema})"
-
-    def __repr__(self) -> str:
-        return f"PostgresLedger({self._where()})"
-
-    @staticmethod
-    def _configure(conn: Conn) -> None:
-        # Stamps come back in UTC whatever the server's default zone (messages quote them).
-        conn.execute("SET TIME ZONE 'UTC'")
-        conn.commit()
-
-    def _sql(self, template: str) -> str:
-        return template.replace("{s}", self._s).replace("{key}", lock_key_sql("%s"))
-
     def __enter__(self) -> PostgresLedger:
         return self
 
     def __exit__(self, *_: object) -> None:
         self.close()
-
-    def close(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-        self._pool.close()
-
-    # -- connections ---------------------------------------------------------------------------------------
-
-    @contextmanager
-    def _transaction(self, operation: str) -> Iterator[Conn]:
-        """One transaction on a pooled connection: committed when the block ends, rolled back when it
-        raises."""
-        with _typed(operation), self._pool.connection() as conn:
-            yield conn
-
-    @contextmanager
-    def _snapshot(self, operation: str) -> Iterator[Conn]:
-        """A read-only transaction whose statements all see one snapshot."""
-        with self._transaction(operation) as conn:
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            yield conn
-
-    def _query(self, operation: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._transaction(operation) as conn:
-            return conn.execute(self._sql(sql), params).fetchall()
-
-    def connect(self, *, for_lock: bool = False) -> Conn:
-        """A new connection of this ledger's server outside the pool, in autocommit mode (the download lock
-        holds one, on ``lock_conninfo`` when ``for_lock``; also handy for tools). The caller closes it."""
-        kwargs = {**self._kwargs, "autocommit": True}
-        with _typed(f"connecting to {self._where()}"):
-            conn: Conn = psycopg.connect(self.lock_conninfo if for_lock else self.conninfo, **kwargs)
-            try:
-                self._configure(conn)
-            except BaseException:
-                conn.close()
-                raise
-            return conn
-
-    # -- schema --------------------------------------------------------------------------------------------
-
-    def _migrate(self, upto: int | None = None) -> int:
-        """Bring the schema up to ``upto`` (default: the newest), each step in its own transaction under an
-        advisory lock keyed by the schema (workers opening together migrate once). Returns the version."""
-        target = len(PG_MIGRATIONS) if upto is None else upto
-        current = -1
-        while current < target:
-            with self._transaction("migrating the schema") as conn:
-                conn.execute(self._sql("SELECT pg_advisory_xact_lock({key})"), (f"migrate:{self.schema}",))
-                conn.execute(self._sql("CREATE SCHEMA IF NOT EXISTS {s}"))
-                conn.execute(self._sql("CREATE TABLE IF NOT EXISTS {s}.schema_version (version integer NOT NULL)"))
-                row = conn.execute(self._sql("SELECT version FROM {s}.schema_version")).fetchone()
-                current = int(row[0]) if row else 0
-                if current > len(PG_MIGRATIONS):
-                    raise ConfigurationError(
-                        f"the ledger in {self._where()} has schema version {current}, newer than this "
-                        f"ecc-connectors understands ({len(PG_MIGRATIONS)}); upgrade ecc-connectors"
-                    )
-                if current >= target:
-                    break
-                for statement in self._sql(PG_MIGRATIONS[current]).split(";"):
-                    if statement.strip():
-                        conn.execute(statement.encode())
-                conn.execute(self._sql("DELETE FROM {s}.schema_version"))
-                conn.execute(self._sql("INSERT INTO {s}.schema_version (version) VALUES (%s)"), (current + 1,))
-                current += 1
-        return current
-
-    # -- one store, one syncer -----------------------------------------------------------------------------
-
-    def download_lock(self, store: str, *, owner: str = "", wait: float = 0.0) -> DownloadLock:
-        """The store's download lock, to hold around a download or reconcile (``with ledger.download_lock(s):``).
-
-        Entering it raises :class:`StoreBusy` when another syncer (any process, any machine) holds the store,
-        after polling for up to ``wait`` seconds. While it is held, every page this ledger commits for the store
-        checks the lock's fencing token in its own transaction (:class:`DownloadLockLost` if another syncer took
-        the store over). ``owner`` is recorded with ``host:pid`` so a busy answer can name the holder."""
-        holder = f"{socket.gethostname()}:{os.getpid()}" + (f" {owner}" if owner else "")
-        return DownloadLock(self, store, holder, wait, self._lock_connection)
-
-    def _lock_connection(self) -> Conn:
-        conn = self.connect(for_lock=True)
-        try:
-            # The server probes an idle lock holder: a vanished machine's lock is released in about 25 s
-            # (10 s idle + 3 probes 5 s apart) instead of the kernel's default two hours.
-            with _typed("download_lock"):
-                conn.execute("SET tcp_keepalives_idle = 10")
-                conn.execute("SET tcp_keepalives_interval = 5")
-                conn.execute("SET tcp_keepalives_count = 3")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    def _check_fence(self, conn: Conn, store: str) -> None:
-        mine = self._held_locks.get(store)
-        if mine is None:
-            return
-        row = conn.execute(
-            self._sql("SELECT token FROM {s}.download_locks WHERE store = %s FOR SHARE"), (store,)
-        ).fetchone()
-        current = None if row is None else int(row[0])
-        if current != mine:
-            raise DownloadLockLost(store, mine, current)
 
     # -- download ------------------------------------------------------------------------------------------
 
@@ -385,24 +186,9 @@ class PostgresLedger:
             )
             for row in batch.rows
         ]
-        superseded = [
-            (row.order.order_id, now, store, row.supersedes) for row in batch.rows if row.supersedes is not None
-        ]
-        update_rows = [
-            (
-                store,
-                u.target,
-                u.order.order_id,
-                u.replaces,
-                _changes_json(u.changes),
-                snapshot_json(u.order).decode(),
-                _dumps_raw(u.order.raw),
-                now,
-                u.order.updated_at,
-            )
-            for u in batch.updates
-        ]
-        failure_rows = [(store, f.order_ref or "", f.field, f.problem, _dumps_raw(f.raw), now) for f in batch.failures]
+        superseded = superseded_params(batch, now)
+        update_rows = update_params(batch, now, as_is)
+        failure_rows = failure_params(batch, now)
         mark = batch.high_water
         mark_row = None if mark is None else (store, mark.mark, mark.scope, now)
         with conn.cursor() as cur:
@@ -488,7 +274,7 @@ class PostgresLedger:
             if old is None:
                 raise KeyError(f"order {order_id!r} of store {store!r} is not in the ledger")
             tab, paid, shipped, first_seen = old
-            accepted = order_from_snapshot(orjson.loads(snapshot_text))
+            accepted = order_from_snapshot(_loads(snapshot_text))
             conn.execute(
                 self._sql(UPSERT_ORDER),
                 (
@@ -535,7 +321,7 @@ class PostgresLedger:
                 return False
             conn.execute(
                 self._sql("UPDATE {s}.orders SET dismissed = %s WHERE store = %s AND order_id = %s"),
-                (fingerprint(order_from_snapshot(orjson.loads(row[0]))), store, order_id),
+                (fingerprint(order_from_snapshot(_loads(row[0]))), store, order_id),
             )
             return True
 
@@ -588,157 +374,6 @@ class PostgresLedger:
                 ),
             )
             return cursor.rowcount == 1
-
-    # -- actions -------------------------------------------------------------------------------------------
-
-    def _action_row(self, conn: Conn, action_id: int, *, lock: bool = False) -> ActionRecord:
-        row = conn.execute(
-            self._sql(f"{ACTION} WHERE id = %s" + (" FOR UPDATE" if lock else "")), (action_id,)
-        ).fetchone()
-        if row is None:
-            raise KeyError(f"no action with id {action_id}")
-        return action_record(row)
-
-    def begin_action(
-        self,
-        store: str,
-        order_id: str,
-        kind: str,
-        key: str,
-        request: Any,
-        now: datetime,
-        *,
-        owner: str = "",
-        lease: timedelta = timedelta(minutes=5),
-    ) -> tuple[ActionRecord, bool]:
-        """Claim the action for ``owner`` until ``now + lease``; returns the row and whether to go ahead.
-
-        See :meth:`Ledger.begin_action`. The row is read ``FOR UPDATE`` (racers on an existing row queue on its
-        row lock); a missing row is inserted ``ON CONFLICT DO NOTHING``, and a racer that lost that insert
-        reads the winner's committed row (``READ COMMITTED``: each statement sees what committed before it) and
-        finds its live lease."""
-        stamp = _ts(now)
-        select = self._sql(f"{ACTION} WHERE store = %s AND idempotency_key = %s FOR UPDATE")
-        with self._transaction("begin_action") as conn:
-            row = conn.execute(select, (store, key)).fetchone()
-            if row is None:
-                log: list[Mapping[str, Any]] = [{"attempt": 1, "owner": owner, "started": stamp}]
-                inserted = conn.execute(
-                    self._sql(
-                        "INSERT INTO {s}.actions (store, order_id, kind, idempotency_key, request, state, "
-                        "started_at, owner, lease_until, log) VALUES (%s, %s, %s, %s, %s, 'started', %s, %s, %s, %s) "
-                        "ON CONFLICT (store, idempotency_key) DO NOTHING RETURNING id"
-                    ),
-                    (store, order_id, kind, key, _dumps(request), now, owner, now + lease, _dumps(log)),
-                ).fetchone()
-                if inserted is not None:
-                    return self._action_row(conn, int(inserted[0])), True
-                row = conn.execute(select, (store, key)).fetchone()
-                assert row is not None, "an action row that blocked our insert is gone"
-            existing = action_record(row)
-            if existing.state == ActionState.DONE:
-                return existing, False
-            if existing.state == ActionState.FAILED:
-                after = f"failed: {existing.error or 'no error recorded'}"
-            elif existing.lease_until is None:  # never written by this ledger; kept for imported rows
-                after = f"attempt {existing.attempts} started at {_ts(existing.started_at)} was not finished"
-            elif existing.lease_until > now:
-                raise ActionInProgress(
-                    f"{existing.kind} of order {existing.order_id} is already in progress "
-                    f"({existing.owner or 'unnamed owner'}) until {_ts(existing.lease_until)}; try again after that",
-                    key=key,
-                    owner=existing.owner or "",
-                    lease_until=existing.lease_until,
-                )
-            else:
-                after = f"lease of {existing.owner or 'unnamed owner'} expired at {_ts(existing.lease_until)}"
-            attempt = existing.attempts + 1
-            log = [*existing.log, {"attempt": attempt, "owner": owner, "started": stamp, "after": after}]
-            conn.execute(
-                self._sql(
-                    "UPDATE {s}.actions SET state = 'started', attempts = %s, started_at = %s, finished_at = NULL, "
-                    "result = NULL, error = NULL, owner = %s, lease_until = %s, log = %s WHERE id = %s"
-                ),
-                (attempt, now, owner, now + lease, _dumps(log), existing.id),
-            )
-            return self._action_row(conn, existing.id), True
-
-    def finish_action(
-        self,
-        action_id: int,
-        *,
-        ok: bool,
-        result: Any = None,
-        error: str | None = None,
-        now: datetime,
-        note: str = "",
-        owner: str | None = None,
-    ) -> ActionRecord:
-        """Mark the action ``done`` or ``failed`` and complete its log (see :meth:`Ledger.finish_action`)."""
-        outcome: dict[str, Any] = {"finished": _ts(now), "ok": ok}
-        if error is not None:
-            outcome["error"] = error
-        outcome["note"] = note
-        with self._transaction("finish_action") as conn:
-            current = self._action_row(conn, action_id, lock=True)
-            log = list(current.log)
-            holder = current.owner or ""
-            if owner is not None and holder != owner:
-                # Our lease expired and another caller took the action over: theirs is the state to keep.
-                ours = [entry.get("attempt") for entry in log if entry.get("owner") == owner]
-                late: dict[str, Any] = {"attempt": ours[-1] if ours else None, "owner": owner, **outcome}
-                if ok and result is not None:
-                    late["result"] = result
-                late["late"] = (
-                    f"finished after the action passed to {holder or 'unnamed owner'}; not recorded on the action"
-                )
-                log.append(late)
-                conn.execute(self._sql("UPDATE {s}.actions SET log = %s WHERE id = %s"), (_dumps(log), action_id))
-            else:
-                mine = next(
-                    (
-                        i
-                        for i in range(len(log) - 1, -1, -1)
-                        if log[i].get("attempt") == current.attempts and "late" not in log[i]
-                    ),
-                    None,
-                )
-                if mine is not None and "finished" not in log[mine]:
-                    log[mine] = {**log[mine], **outcome}
-                else:  # finished twice: keep both ends on record
-                    log.append({"attempt": current.attempts, "owner": current.owner, **outcome})
-                conn.execute(
-                    self._sql(
-                        "UPDATE {s}.actions SET state = %s, result = %s, error = %s, finished_at = %s, "
-                        "lease_until = NULL, log = %s WHERE id = %s"
-                    ),
-                    (
-                        ActionState.DONE if ok else ActionState.FAILED,
-                        _dumps(result) if ok else None,
-                        error,
-                        now,
-                        _dumps(log),
-                        action_id,
-                    ),
-                )
-            return self._action_row(conn, action_id)
-
-    def checkpoint_action(self, action_id: int, checkpoint: str) -> None:
-        """Keep ``checkpoint`` on the action for a later attempt (see :meth:`Ledger.checkpoint_action`)."""
-        with self._transaction("checkpoint_action") as conn:
-            cursor = conn.execute(
-                self._sql("UPDATE {s}.actions SET checkpoint = %s WHERE id = %s"), (checkpoint, action_id)
-            )
-            if cursor.rowcount != 1:
-                raise KeyError(f"no action with id {action_id}")
-
-    def actions(self, store: str, order_id: str | None = None) -> list[ActionRecord]:
-        """The action log (the per-order audit trail when ``order_id`` is given), oldest first."""
-        if order_id is None:
-            rows = self._query("actions", f"{ACTION} WHERE store = %s ORDER BY id", (store,))
-        else:
-            rows = self._query("actions", f"{ACTION} WHERE store = %s AND order_id = %s ORDER BY id", (store, order_id))
-        return [action_record(row) for row in rows]
 
     # -- phone orders --------------------------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from .._convert import fingerprint, order_from_snapshot, snapshot_json
 from .._model import Order
 from .._outcomes import Tab
-from ._codec import _changes_json, _dt, _dumps, _dumps_raw, _loads, _loads_raw, _ts
+from ._codec import _dt, _dumps, _dumps_raw, _loads, _loads_raw, _ts
 from ._records import (
     FailureRecord,
     HighWater,
@@ -58,6 +58,7 @@ from ._schema import (
     migrate,
     schema_version,
 )
+from ._shared_rows import failure_params, superseded_params, update_params
 from ._sqlite_actions import SQLiteActionLog
 from ._sqlite_connection import _typed
 
@@ -197,24 +198,9 @@ class SQLiteLedger(SQLiteActionLog):
             )
         if payload_rows:
             conn.executemany("INSERT INTO payloads (id, raw) VALUES (?, ?)", payload_rows)
-        superseded = [
-            (row.order.order_id, now, store, row.supersedes) for row in batch.rows if row.supersedes is not None
-        ]
-        update_rows = [
-            (
-                store,
-                u.target,
-                u.order.order_id,
-                u.replaces,
-                _changes_json(u.changes),
-                snapshot_json(u.order).decode(),
-                _dumps_raw(u.order.raw),
-                now,
-                _ts(u.order.updated_at),
-            )
-            for u in batch.updates
-        ]
-        failure_rows = [(store, f.order_ref or "", f.field, f.problem, _dumps_raw(f.raw), now) for f in batch.failures]
+        superseded = superseded_params(batch, now)
+        update_rows = update_params(batch, now, _ts)
+        failure_rows = failure_params(batch, now)
         if order_rows:
             conn.executemany(_UPSERT_ORDER, order_rows)
             # An order that now parses clears the failures recorded for it.

@@ -32,6 +32,9 @@ from zoneinfo import ZoneInfo
 from ...driver import OrderKey, OrderQuery, Seek
 
 __all__ = [
+    "MAX_LIMIT",
+    "MAX_OFFSET",
+    "SUITEQL_PATH",
     "STAMP_FORMAT",
     "addresses_query",
     "by_external_id",
@@ -44,6 +47,12 @@ __all__ = [
     "stamp",
     "stock_query",
 ]
+
+SUITEQL_PATH = "/services/rest/query/v1/suiteql"
+MAX_LIMIT = 1000
+"""SuiteQL over REST answers at most 1000 rows a request."""
+MAX_OFFSET = 100_000
+"""Rows past this offset cannot be paged to without SuiteAnalytics Connect: probes stop there."""
 
 STAMP_FORMAT = "YYYY-MM-DD HH24:MI:SS"
 _PY_STAMP = "%Y-%m-%d %H:%M:%S"
