@@ -30,8 +30,9 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def examples(session: nox.Session) -> None:
     session.install("-e", ".[examples]")
-    session.run("python", "examples/quickstart.py")
-    session.run("python", "examples/netsuite_items_phone_order.py")
+    for example in ("quickstart.py", "netsuite_items_phone_order.py", "netsuite_rest_items_phone_order.py",
+                    "shopify_quickstart.py", "woocommerce_quickstart.py", "bigcommerce_quickstart.py"):
+        session.run("python", f"examples/{example}")
 
 
 @nox.session
