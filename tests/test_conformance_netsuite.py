@@ -4,7 +4,7 @@ fake the ``ConformanceStore`` side the checks need."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -13,31 +13,26 @@ import pytest
 from ecc_connectors.drivers.netsuite import NetSuiteDriver, NetSuiteSettings
 from ecc_connectors.drivers.netsuite._auth import TokenCredentials
 from ecc_connectors.testing import FakeSuiteTalk
-from ecc_connectors.testing.base import ListingHook, LostAnswerMode, ReceivedRequest
-from ecc_connectors.testing.conformance import CHECKS, ConformanceStore, run_checks
+from ecc_connectors.testing.conformance import CHECKS, ConformanceStore, FakeStoreAdapter, run_checks
 from ecc_connectors.testing.pytest_plugin import DriverConformance
 
 ITEM = "15"  # TD-100 of the sample data: active, in stock
 CUSTOMER = "87"
 
 
-class NetSuiteConformanceStore:
+class NetSuiteConformanceStore(FakeStoreAdapter[FakeSuiteTalk]):
     """Adapts a :class:`FakeSuiteTalk` to the conformance checks. Order ids are sales order internal ids (as
     ``NetSuiteDriver`` names orders). Comments: NetSuite has no order comment history; what a post-back writes
     as text is the ``memo`` of the record it adds or updates, so a comment here is the order's ``memo`` or the
     ``memo`` of one of its item fulfilments. Shipments are item fulfilments created from the order."""
 
     def __init__(self, fake: FakeSuiteTalk | None = None, orders: int = 14) -> None:
-        self.fake = (fake or FakeSuiteTalk()).start()
+        super().__init__(fake or FakeSuiteTalk())
         start = self.fake.now() - timedelta(days=2)
         for n in range(orders):  # besides the three sample orders: a store big enough to list in several pages
             self.fake.add_sales_order(
                 [(ITEM, n % 3 + 1, "14.00")], customer=CUSTOMER, created=start + timedelta(minutes=n)
             )
-
-    @property
-    def base_url(self) -> str:
-        return self.fake.base_url
 
     @property
     def url(self) -> str:
@@ -47,13 +42,6 @@ class NetSuiteConformanceStore:
     @property
     def credentials(self) -> TokenCredentials:
         return self.fake.credentials
-
-    @property
-    def requests(self) -> list[ReceivedRequest]:
-        return self.fake.requests
-
-    def is_write(self, request: ReceivedRequest) -> bool:
-        return self.fake.is_write(request)
 
     def order_ids(self) -> list[str]:
         """Sales order internal ids, oldest ``lastModifiedDate`` first (ties by internal id)."""
@@ -76,9 +64,6 @@ class NetSuiteConformanceStore:
         with self.fake.lock:
             return str(self.fake.sales_orders[order_id]["orderStatus"])
 
-    def lose_next_write_answer(self, mode: LostAnswerMode) -> None:
-        self.fake.lose_write_answers(1, mode=mode)
-
     def count_comments(self, order_id: str, text: str) -> int:
         with self.fake.lock:
             memos = [self.fake.sales_orders[order_id].get("memo")]
@@ -88,16 +73,6 @@ class NetSuiteConformanceStore:
     def count_shipments(self, order_id: str) -> int:
         with self.fake.lock:
             return sum(1 for f in self.fake.fulfilments.values() if f["createdFrom"] == order_id)
-
-    def on_listing(self, callback: Callable[[int], object] | None) -> ListingHook | None:
-        """Listing requests are searches of sales orders."""
-        return self.fake.on_listing(callback)
-
-    def stop(self) -> None:
-        self.fake.stop()
-
-    def __repr__(self) -> str:
-        return f"<NetSuiteConformanceStore {self.fake!r}>"
 
 
 def netsuite_store() -> NetSuiteConformanceStore:

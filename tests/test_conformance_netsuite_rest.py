@@ -4,14 +4,13 @@ adapter that gives the fake the ``ConformanceStore`` side the checks need."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 
 from ecc_connectors.drivers.netsuite_rest import ClientCredentials, NetSuiteRestDriver, NetSuiteRestSettings
-from ecc_connectors.testing.base import ListingHook, LostAnswerMode, ReceivedRequest
-from ecc_connectors.testing.conformance import CHECKS, ConformanceStore, run_checks
+from ecc_connectors.testing.conformance import CHECKS, ConformanceStore, FakeStoreAdapter, run_checks
 from ecc_connectors.testing.netsuite_rest import FakeNetSuiteRest, status_code
 from ecc_connectors.testing.pytest_plugin import DriverConformance
 
@@ -19,30 +18,19 @@ ITEM = "15"  # TD-100 of the sample data: active, in stock
 CUSTOMER = "87"
 
 
-class NetSuiteRestConformanceStore:
+class NetSuiteRestConformanceStore(FakeStoreAdapter[FakeNetSuiteRest]):
     """Adapts a :class:`FakeNetSuiteRest` to the checks. Order ids are sales order internal ids; a status is the
     schema's ``SalesOrderOrderStatus`` value of the order's letter (what the driver reports). NetSuite keeps no
     comment history: a comment is a line of the order's ``memo`` or the ``memo`` of one of its fulfilments.
     Shipments are item fulfilments created from the order."""
 
     def __init__(self, orders: int = 14) -> None:
-        self.fake = FakeNetSuiteRest().start()
+        super().__init__(FakeNetSuiteRest())
         start = self.fake.now() - timedelta(days=2)
         for n in range(orders):
             self.fake.add_sales_order(
                 [(ITEM, n % 3 + 1, "14.00")], customer=CUSTOMER, created=start + timedelta(minutes=n)
             )
-
-    @property
-    def base_url(self) -> str:
-        return self.fake.base_url
-
-    @property
-    def requests(self) -> list[ReceivedRequest]:
-        return self.fake.requests
-
-    def is_write(self, request: ReceivedRequest) -> bool:
-        return self.fake.is_write(request)
 
     def order_ids(self) -> list[str]:
         with self.fake.lock:
@@ -59,9 +47,6 @@ class NetSuiteRestConformanceStore:
     def status_of(self, order_id: str) -> str:
         return status_code(self.fake.status_of(order_id))
 
-    def lose_next_write_answer(self, mode: LostAnswerMode) -> None:
-        self.fake.lose_write_answers(1, mode=mode)
-
     def count_comments(self, order_id: str, text: str) -> int:
         with self.fake.lock:
             memos = str(self.fake.sales_orders[order_id].get("memo") or "").splitlines()
@@ -71,12 +56,6 @@ class NetSuiteRestConformanceStore:
     def count_shipments(self, order_id: str) -> int:
         with self.fake.lock:
             return sum(1 for f in self.fake.fulfilments.values() if f["createdFrom"] == order_id)
-
-    def on_listing(self, callback: Callable[[int], object] | None) -> ListingHook | None:
-        return self.fake.on_listing(callback)
-
-    def stop(self) -> None:
-        self.fake.stop()
 
 
 def rest_store() -> NetSuiteRestConformanceStore:

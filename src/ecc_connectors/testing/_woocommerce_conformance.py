@@ -7,34 +7,26 @@ the Shipment Tracking extension (on in this store), since WooCommerce core has n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._base_faults import ListingHook, LostAnswerMode
 from ._woocommerce import FakeWooCommerce
-from .base import ReceivedRequest
+from .conformance import FakeStoreAdapter
 
 __all__ = ["WooCommerceConformanceStore"]
 
 
-class WooCommerceConformanceStore:
+class WooCommerceConformanceStore(FakeStoreAdapter[FakeWooCommerce]):
     """A started :class:`FakeWooCommerce` with ``order_count`` orders, adapted to ``ConformanceStore``;
     ``spec`` (the wc/v3 OpenAPI file) checks every request the suite makes."""
 
     def __init__(self, order_count: int = 30, seed: int = 3, spec: str | Path | None = None, **kwargs: Any) -> None:
-        self.fake = FakeWooCommerce.started(order_count, seed=seed, spec=spec, **kwargs)
+        super().__init__(FakeWooCommerce(order_count, seed=seed, spec=spec, **kwargs))
 
     @property
     def base_url(self) -> str:
+        """The site's address (``FakeWooCommerce.url``), what the driver takes; it adds ``/wp-json/wc/v3``."""
         return self.fake.url
-
-    @property
-    def requests(self) -> Sequence[ReceivedRequest]:
-        return self.fake.requests
-
-    def is_write(self, request: ReceivedRequest) -> bool:
-        return self.fake.is_write(request)
 
     def order_ids(self) -> list[str]:
         with self.fake.lock:
@@ -53,9 +45,6 @@ class WooCommerceConformanceStore:
         with self.fake.lock:
             return str(self.fake.shop.orders[int(order_id)]["status"])
 
-    def lose_next_write_answer(self, mode: LostAnswerMode) -> None:
-        self.fake.lose_write_answers(1, mode=mode)
-
     def count_comments(self, order_id: str, text: str) -> int:
         with self.fake.lock:
             return sum(1 for note in self.fake.shop.notes.get(int(order_id), []) if note["note"] == text)
@@ -63,9 +52,3 @@ class WooCommerceConformanceStore:
     def count_shipments(self, order_id: str) -> int:
         with self.fake.lock:
             return len(self.fake.shop.trackings(order_id))
-
-    def on_listing(self, callback: Callable[[int], object] | None) -> ListingHook | None:
-        return self.fake.on_listing(callback)
-
-    def stop(self) -> None:
-        self.fake.stop()

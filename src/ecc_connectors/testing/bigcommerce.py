@@ -32,9 +32,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ._base_faults import LostAnswerMode
 from ._bigcommerce_shop import BigCommerceShop, Reply, ShopError
-from .base import Answer, FakeStore, HttpError, ListingHook, ReceivedRequest, Route
+from .base import Answer, FakeStore, HttpError, ReceivedRequest, Route
+from .conformance import FakeStoreAdapter
 
 __all__ = ["BigCommerceConformanceStore", "FakeBigCommerce"]
 
@@ -237,7 +237,7 @@ def _default_spec_dir() -> Path | None:
     return folder if folder.is_dir() else None
 
 
-class BigCommerceConformanceStore:
+class BigCommerceConformanceStore(FakeStoreAdapter[FakeBigCommerce]):
     """The fake BigCommerce store as a ``ConformanceStore``: order ids are BigCommerce's order ids (what
     ``BigCommerceDriver`` calls ``Order.order_id``), a status is ``status_id`` as a string, a comment is a line
     of the order's staff notes, a shipment is one of ``/orders/{id}/shipments``.
@@ -247,18 +247,7 @@ class BigCommerceConformanceStore:
 
     def __init__(self, orders: int = 30, seed: int = 3, spec_dir: str | Path | None = None, **kwargs: Any) -> None:
         folder = spec_dir if spec_dir is not None else _default_spec_dir()
-        self.fake = FakeBigCommerce.started(orders, seed=seed, spec_dir=folder, **kwargs)
-
-    @property
-    def base_url(self) -> str:
-        return self.fake.base_url
-
-    @property
-    def requests(self) -> list[ReceivedRequest]:
-        return self.fake.requests
-
-    def is_write(self, request: ReceivedRequest) -> bool:
-        return self.fake.is_write(request)
+        super().__init__(FakeBigCommerce(orders, seed=seed, spec_dir=folder, **kwargs))
 
     def order_ids(self) -> list[str]:
         with self.fake.lock:
@@ -281,9 +270,6 @@ class BigCommerceConformanceStore:
         with self.fake.lock:
             return str(self.fake.shop.orders[int(order_id)]["status_id"])
 
-    def lose_next_write_answer(self, mode: LostAnswerMode) -> None:
-        self.fake.lose_write_answers(1, mode=mode)
-
     def count_comments(self, order_id: str, text: str) -> int:
         with self.fake.lock:
             notes = str(self.fake.shop.orders[int(order_id)].get("staff_notes") or "")
@@ -293,9 +279,7 @@ class BigCommerceConformanceStore:
         with self.fake.lock:
             return len(self.fake.shop.shipments.get(int(order_id), []))
 
-    def on_listing(self, callback: Callable[[int], object] | None) -> ListingHook | None:
-        return self.fake.on_listing(callback)
-
     def stop(self) -> None:
-        self.fake.stop()
+        """Stop serving; a request BigCommerce's OpenAPI refuses fails the check that sent it."""
+        super().stop()
         self.fake.assert_valid()

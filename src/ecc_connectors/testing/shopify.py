@@ -42,13 +42,13 @@ from typing import Any
 
 from graphql import GraphQLError
 
-from ._base_faults import ListingHook, LostAnswerMode
 from ._base_http import Answer, HttpError, ReceivedRequest, Route
 from ._shopify_graphql import CostBucket, GraphQLEndpoint
 from ._shopify_rest import order_from_rest
 from ._shopify_schema import admin_schema, load_seconds
 from ._shopify_shop import ShopifyShop, numeric_id
 from .base import FakeStore
+from .conformance import FakeStoreAdapter
 
 __all__ = ["FakeShopify", "ShopifyConformanceStore", "shopify_status"]
 
@@ -255,24 +255,13 @@ class FakeShopify(FakeStore):
             return self.shop.orders[int(order_id)]
 
 
-class ShopifyConformanceStore:
+class ShopifyConformanceStore(FakeStoreAdapter[FakeShopify]):
     """The fake Shopify store as a ``ConformanceStore``: order ids are ``legacyResourceId`` strings (what
     ``ShopifyDriver`` calls ``Order.order_id``); a status is :func:`shopify_status`; a comment is a line of the
     order's note or its cancellation's staff note; a shipment is a fulfilment."""
 
     def __init__(self, orders: int = 30, seed: int = 3, **kwargs: Any) -> None:
-        self.fake = FakeShopify.started(orders, seed=seed, **kwargs)
-
-    @property
-    def base_url(self) -> str:
-        return self.fake.base_url
-
-    @property
-    def requests(self) -> list[ReceivedRequest]:
-        return self.fake.requests
-
-    def is_write(self, request: ReceivedRequest) -> bool:
-        return self.fake.is_write(request)
+        super().__init__(FakeShopify(orders, seed=seed, **kwargs))
 
     def order_ids(self) -> list[str]:
         with self.fake.lock:
@@ -292,9 +281,6 @@ class ShopifyConformanceStore:
         with self.fake.lock:
             return shopify_status(self.fake.shop.orders[int(order_id)])
 
-    def lose_next_write_answer(self, mode: LostAnswerMode) -> None:
-        self.fake.lose_write_answers(1, mode=mode)
-
     def count_comments(self, order_id: str, text: str) -> int:
         with self.fake.lock:
             order = self.fake.shop.orders[int(order_id)]
@@ -306,11 +292,8 @@ class ShopifyConformanceStore:
         with self.fake.lock:
             return len(self.fake.shop.orders[int(order_id)]["fulfillments"])
 
-    def on_listing(self, callback: Callable[[int], object] | None) -> ListingHook | None:
-        return self.fake.on_listing(callback)
-
     def stop(self) -> None:
         """Stop serving; a document the real API would refuse fails the check that sent it."""
-        self.fake.stop()
+        super().stop()
         if self.fake.violations:
             raise AssertionError(f"the driver sent documents the Admin schema refuses: {self.fake.violations[:3]}")
