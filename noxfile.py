@@ -53,3 +53,12 @@ def docs(session: nox.Session) -> None:
     """The docs site, built strictly (any warning fails): ``nox -s docs``; the site lands in ``build/site/``."""
     session.install("-e", ".[docs]")
     session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+@nox.session(name="bench-fleet")
+def bench_fleet(session: nox.Session) -> None:
+    """The fleet benchmark: 200 fake stores, W = 1, 2, 4, 8 Celery workers, then a worker killed mid-run
+    (needs PostgreSQL and Redis on 127.0.0.1; `.ci/services` starts them). Minutes per W on 2 cores."""
+    session.install("-e", ".[celery,postgres,test]")
+    session.run("python", "examples/fleet/bench.py", "--stores", "200", "--orders", "300", "--latency", "0.1",
+                "--workers", "1,2,4,8", *session.posargs)
