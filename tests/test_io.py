@@ -151,6 +151,25 @@ def test_the_driver_decides_which_answers_are_worth_retrying(sleeps: Sleeps) -> 
     assert sleeps == [1.5]
 
 
+def test_a_quiet_hint_is_logged_at_debug_and_a_fault_at_warning(
+    caplog: pytest.LogCaptureFixture, sleeps: Sleeps
+) -> None:
+    class Polling(FakeDriver):
+        def retry_hint(self, response: httpx.Response) -> RetryHint | None:
+            if response.status_code == 202:
+                return RetryHint("job still running", 0.5, quiet=True)
+            return super().retry_hint(response)
+
+    caplog.set_level(logging.DEBUG, logger="ecc_connectors")
+    script = Script((202,), (202,), (503,), (200,))
+    io = SyncIO(Polling(), client=httpx.Client(transport=httpx.MockTransport(script)), sleep=sleeps)
+    assert io.run(get()) == 200
+    retries = [r for r in caplog.records if "retrying in" in r.getMessage()]
+    assert [(r.levelno, "job still running" in r.getMessage()) for r in retries] == [
+        (logging.DEBUG, True), (logging.DEBUG, True), (logging.WARNING, False),
+    ]
+
+
 def test_secrets_stay_out_of_logs_and_errors(caplog: pytest.LogCaptureFixture, sleeps: Sleeps) -> None:
     caplog.set_level(logging.DEBUG, logger="ecc_connectors")
     script = Script((429, {"Retry-After": "1"}), httpx.ReadTimeout, (200,))

@@ -280,11 +280,14 @@ class IOPolicy:
     def _before_sleep(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
+        quiet = False
         if isinstance(exc, _RetryResponse):
             what = f"{_where(exc.response.request)} -> {exc.response.status_code} ({exc.hint.reason})"
+            quiet = exc.hint.quiet
         else:
             what = str(exc)
-        logger.warning(
+        logger.log(
+            logging.DEBUG if quiet else logging.WARNING,
             "%s; retrying in %.2f s (attempt %d of %d)",
             what, wait, state.attempt_number, self.limits.max_attempts,
         )

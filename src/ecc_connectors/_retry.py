@@ -34,10 +34,14 @@ def is_idempotent(request: httpx.Request) -> bool:
 
 @attrs.frozen
 class RetryHint:
-    """The driver's reading of a response the engine should retry: wait ``after`` seconds (``None``: back off)."""
+    """The driver's reading of a response the engine should retry: wait ``after`` seconds (``None``: back off).
+
+    ``quiet``: the wait is expected, not a fault (a job the store is still running, polled until it is done), so
+    the retry is logged at DEBUG instead of WARNING."""
 
     reason: str
     after: float | None = None
+    quiet: bool = False
 
 
 # status -> (reason, retried for writes too?). A 429 or 503 means the store did not act, so even a write may be

@@ -254,7 +254,7 @@ class ShopifyDriver(JsonRest, Driver):
             and (b'"RUNNING"' in response.content or b'"CREATED"' in response.content)
         ):
             # The bulk operation is still running: ask again after a pause (a poll changes nothing).
-            return RetryHint("bulk operation running", self.bulk_poll_seconds)
+            return RetryHint("bulk operation running", self.bulk_poll_seconds, quiet=True)
         if response.status_code == 200 and b"THROTTLED" in response.content:
             try:
                 body = json.loads(response.content)
