@@ -41,6 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _orders import magento_order
 
 from ecc_connectors import (
+    AsyncConnector,
+    Connector,
     DownloadRange,
     Limits,
     StatusMapping,
@@ -48,7 +50,6 @@ from ecc_connectors import (
     SyncPolicy,
     Unselected,
 )
-from ecc_connectors._engine import AsyncConnector, Connector
 from ecc_connectors.drivers.magento2 import BearerToken, Magento2Driver
 from ecc_connectors.ledger import SQLiteLedger
 
@@ -338,8 +339,7 @@ def mode_memory(args: argparse.Namespace) -> dict[str, Any]:
 def mode_cpu(args: argparse.Namespace) -> dict[str, Any]:
     """Each stage timed on its own, calling the functions the engine calls, page by page; then the whole
     engine over the same pages (MockTransport, one worker) for the end-to-end figure."""
-    from ecc_connectors import RawJSON, rules
-    from ecc_connectors._outcomes import Download, Ignore, Tab
+    from ecc_connectors import Download, Ignore, RawJSON, Tab, rules
     from ecc_connectors.drivers.magento2._errors import decode_list_envelope
     from ecc_connectors.drivers.magento2._mapping import map_order
     from ecc_connectors.drivers.magento2._schema import _order_decoder as order_decoder

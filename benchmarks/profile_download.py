@@ -77,7 +77,7 @@ def trace_worker(url: str, token: str, concurrency: int, engine: str) -> dict[st
     import httpx
     from _sdk import driver, policy
 
-    from ecc_connectors._engine import AsyncConnector, Connector
+    from ecc_connectors import AsyncConnector, Connector
     from ecc_connectors.drivers.magento2 import Magento2Driver
     from ecc_connectors.ledger import SQLiteLedger
 

@@ -12,26 +12,34 @@ import attrs
 import httpx
 import pytest
 
-from ecc_connectors import Connector, DownloadReport, rules
-from ecc_connectors._convert import fingerprint
-from ecc_connectors._driver import Capability, ItemQuery, NewOrder, NewOrderLine, Tracking
-from ecc_connectors._errors import (
+from ecc_connectors import (
     ActionInProgress,
+    Address,
+    Capability,
     CapabilityNotSupported,
-    ConfigurationError,
-    PayloadError,
-    StoreError,
-    TransportError,
-)
-from ecc_connectors._model import Address, ChangeKind, Customer
-from ecc_connectors._outcomes import Seen, Tab, Unchanged
-from ecc_connectors._policy import (
     ChangeDetection,
+    ChangeKind,
+    ConfigurationError,
+    Connector,
+    Customer,
     DownloadRange,
+    DownloadReport,
+    ItemQuery,
     ItemSource,
+    NewOrder,
+    NewOrderLine,
+    PayloadError,
     PhoneOrders,
+    Seen,
+    StoreError,
     SyncPolicy,
+    Tab,
+    Tracking,
+    TransportError,
+    Unchanged,
     Unselected,
+    fingerprint,
+    rules,
 )
 from ecc_connectors.ledger import PageBatch, SQLiteLedger
 from fakedriver import SECRET, FakeDriver, FakeStore, InjectedCrash, iso, make_order

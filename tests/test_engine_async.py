@@ -12,10 +12,17 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from ecc_connectors import AsyncConnector, Connector
-from ecc_connectors._driver import Capability, NewOrder, NewOrderLine
-from ecc_connectors._errors import CapabilityNotSupported, RateLimited
-from ecc_connectors._model import Address, Customer
+from ecc_connectors import (
+    Address,
+    AsyncConnector,
+    Capability,
+    CapabilityNotSupported,
+    Connector,
+    Customer,
+    NewOrder,
+    NewOrderLine,
+    RateLimited,
+)
 from ecc_connectors.ledger import PageBatch, SQLiteLedger
 from fakedriver import FakeDriver, FakeStore, InjectedCrash, iso, make_order
 from plugin_engine import T0, Clock, Sleeps, make_policy, standard_orders

@@ -17,6 +17,7 @@ from ecc_connectors import (
     AsyncConnector,
     Capability,
     DownloadRange,
+    Driver,
     Limits,
     NumberedPages,
     Order,
@@ -28,7 +29,6 @@ from ecc_connectors import (
     StatusRule,
     SyncPolicy,
 )
-from ecc_connectors._driver import Driver
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 

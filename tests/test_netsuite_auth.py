@@ -13,7 +13,6 @@ import pytest
 from lxml import etree
 
 from ecc_connectors import AuthenticationError, OrderQuery
-from ecc_connectors._io import SyncIO
 from ecc_connectors.drivers.netsuite import (
     NetSuiteDriver,
     NetSuiteSettings,
@@ -23,7 +22,7 @@ from ecc_connectors.drivers.netsuite import (
     passport_account,
     passport_signature,
 )
-from ecc_connectors.testing import FakeSuiteTalk
+from ecc_connectors.testing import FakeSuiteTalk, SyncIO
 from plugin_netsuite import run_flow
 
 SECRETS = ("ck-4f1c0a9e", "cs-SECRET-77d2", "tok-91ab3c", "ts-SECRET-0b8e")

@@ -21,9 +21,8 @@ from ecc_connectors import (
     RateLimited,
     StoreError,
 )
-from ecc_connectors._io import SyncIO
 from ecc_connectors.drivers.netsuite import NetSuiteDriver, NetSuiteSettings
-from ecc_connectors.testing import FakeSuiteTalk
+from ecc_connectors.testing import FakeSuiteTalk, SyncIO
 from plugin_netsuite import Runner, rewrite_to_2023_2
 
 
@@ -205,7 +204,7 @@ def test_real_add_error_carries_netsuite_code(netsuite_fixtures_dir: Path, ns_dr
 def test_async_engine_io_runs_the_same_flows_with_fresh_passports(
     fake_suitetalk: FakeSuiteTalk, ns_driver: NetSuiteDriver
 ) -> None:
-    from ecc_connectors._io import AsyncIO
+    from ecc_connectors.testing import AsyncIO
 
     fake_suitetalk.fail_next("concurrency")
 

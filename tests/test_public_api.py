@@ -117,6 +117,7 @@ EXPECTED = [
     "policy_to_dict",
     "policy_to_json",
     "policy_to_toml",
+    "refresh_drivers",
     "register",
     "rules",
     "setting",

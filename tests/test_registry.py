@@ -15,7 +15,7 @@ import pytest
 
 import ecc_connectors
 from ecc_connectors import ConfigurationError, Driver, PluginLoadError, PluginWarning, plugin_errors
-from ecc_connectors._registry import refresh  # private: forgets discovery so a test sees new dist-info folders
+from ecc_connectors import refresh_drivers as refresh
 from ecc_connectors.drivers.magento2 import Magento2Driver
 
 GROUP = "ecc_connectors.drivers"  # the documented entry-point group of drivers

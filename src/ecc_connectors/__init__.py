@@ -116,6 +116,7 @@ from ._registry import (
     register,
     unregister,
 )
+from ._registry import refresh as refresh_drivers
 from ._reports import (
     DownloadReport,
     ReconcileReport,
@@ -254,6 +255,7 @@ __all__ = [
     "policy_to_dict",
     "policy_to_json",
     "policy_to_toml",
+    "refresh_drivers",
     "register",
     "rules",
     "setting",

@@ -13,9 +13,12 @@ Each fake runs in its own thread on ``127.0.0.1`` with an ephemeral port, and ha
 
 To write a fake for your own cart, start from :class:`FakeStore` (``ecc_connectors.testing.base``): the server,
 request log, hooks, faults, rate limit, clock and route table are there; you add the store's dialect. To prove
-a driver against it, see ``ecc_connectors.testing.conformance`` and its pytest plugin.
+a driver against it, see ``ecc_connectors.testing.conformance`` and its pytest plugin. To unit-test one flow of a
+driver with the engine's own retry, pacing and clock rules, run it with :class:`SyncIO` or :class:`AsyncIO` over an
+``httpx`` client of your own (``httpx.MockTransport``, a fake store), with ``sleep`` injected so nothing waits.
 """
 
+from .._io import AsyncIO, SyncIO
 from ._magento import Churn, ChurnEvent, FakeMagentoStore, MagentoOAuthKeys, ReceivedRequest
 from ._magento_conformance import MagentoConformanceStore
 from ._netsuite import FakeSuiteTalk
@@ -23,6 +26,7 @@ from .base import FakeStore
 from .magento_main import FakeMagentoProcess, spawn_fake_magento
 
 __all__ = [
+    "AsyncIO",
     "Churn",
     "ChurnEvent",
     "FakeMagentoProcess",
@@ -32,5 +36,6 @@ __all__ = [
     "MagentoConformanceStore",
     "MagentoOAuthKeys",
     "ReceivedRequest",
+    "SyncIO",
     "spawn_fake_magento",
 ]

@@ -25,7 +25,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ...driver import Address, Customer, Item, Order, OrderLine, PayloadError, StoreStatus, Totals
+from ...driver import Address, Customer, Item, Order, OrderLine, PayloadError, Totals
+from ..netsuite import ORDER_STATUSES
 from ._suiteql import parse_stamp
 
 __all__ = [
@@ -37,18 +38,7 @@ __all__ = [
     "status_letters",
 ]
 
-ORDER_STATUSES: tuple[StoreStatus, ...] = (
-    StoreStatus("_pendingApproval", "Pending Approval", "new"),
-    StoreStatus("_pendingFulfillment", "Pending Fulfillment", "processing"),
-    StoreStatus("_cancelled", "Cancelled", "canceled"),
-    StoreStatus("_partiallyFulfilled", "Partially Fulfilled", "processing"),
-    StoreStatus("_pendingBillingPartFulfilled", "Pending Billing/Partially Fulfilled", "processing"),
-    StoreStatus("_pendingBilling", "Pending Billing", "complete"),
-    StoreStatus("_fullyBilled", "Billed", "complete"),
-    StoreStatus("_closed", "Closed", "closed"),
-    StoreStatus("_undefined", "Undefined", None),
-)
-"""The same codes, labels and states as the SOAP driver's ``ORDER_STATUSES``."""
+# The record's status codes are the SOAP driver's, one table for both: a ledger moves between them unchanged.
 _STATE = {status.code: status.state for status in ORDER_STATUSES}
 LETTER_TO_CODE: dict[str, str] = {
     letter: status.code for letter, status in zip("ABCDEFGH", ORDER_STATUSES[:8], strict=True)
