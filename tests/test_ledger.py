@@ -135,6 +135,36 @@ def test_the_stored_fingerprint_is_the_public_one() -> None:
         assert record.fingerprint == fingerprint(o)
 
 
+def test_the_stored_fingerprint_is_the_public_one_whatever_the_text_holds() -> None:
+    # The ledger hashes the snapshot's bytes with the order's own stamp swapped out; text that looks like the
+    # stamp's member must not be swapped, nor change the hash.
+    stamp = '"updated_at":"2024-05-01T03:00:00Z"'
+    with SQLiteLedger() as ledger:
+        orders = [order(3, name=stamp), order(4, name=stamp.replace('"', "")), order(5, email=f"x{stamp}")]
+        ledger.commit_page(PageBatch(STORE, NOW, rows=[RowWrite(o, Tab.ORDERS, False, False) for o in orders]))
+        for o in orders:
+            record = ledger.get(STORE, o.order_id)
+            assert record is not None
+            assert record.fingerprint == fingerprint(o)
+            assert record.order == o
+            assert record.order.customer.name == o.customer.name
+
+
+def test_a_large_page_with_an_order_twice_keeps_its_last_copy() -> None:
+    # Rows go in as few multi-row statements as SQLite's parameter limit allows: more rows than one statement
+    # holds, and a repeated order whose later row must win, as it did with one statement per row.
+    with SQLiteLedger() as ledger:
+        rows = [RowWrite(order(n), Tab.ORDERS, False, False) for n in range(1, 1201)]
+        rows.append(RowWrite(order(7, status="complete"), Tab.ORDERS, True, True))
+        ledger.commit_page(PageBatch(STORE, NOW, rows=rows))
+        assert len(ledger.orders(STORE)) == 1200
+        seventh = ledger.get(STORE, "7")
+        assert seventh is not None
+        assert (seventh.order.status, seventh.paid, seventh.shipped) == ("complete", True, True)
+        assert seventh.order.raw is not None
+        assert seventh.order.raw.data() == rows[-1].order.raw
+
+
 def test_a_page_commits_whole_or_not_at_all() -> None:
     with SQLiteLedger() as ledger:
         bad = PayloadError(STORE, "9", None, "x")  # type: ignore[arg-type]  # NOT NULL field: the write fails

@@ -203,10 +203,13 @@ _ORDER_COLUMNS = (
     f"{_ORDER_RAW}, first_seen, last_changed, replaced_by, dismissed"
 )
 
-_UPSERT_ORDER = """
+_ORDER_INSERT = """
 INSERT INTO orders (store, order_id, number, status, tab, paid, shipped, fingerprint, updated_at, snapshot,
                     raw, raw_id, first_seen, last_changed)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_ORDER_WIDTH = 14  # the columns of _ORDER_INSERT
+
+_ORDER_ON_CONFLICT = """
 ON CONFLICT (store, order_id) DO UPDATE SET
     number = excluded.number, status = excluded.status, tab = excluded.tab, paid = excluded.paid,
     shipped = excluded.shipped, fingerprint = excluded.fingerprint, updated_at = excluded.updated_at,
@@ -214,6 +217,8 @@ ON CONFLICT (store, order_id) DO UPDATE SET
     last_changed = excluded.last_changed,
     replaced_by = NULL, dismissed = NULL
 """
+
+_UPSERT_ORDER = f"{_ORDER_INSERT} VALUES ({', '.join('?' * _ORDER_WIDTH)}) {_ORDER_ON_CONFLICT}"
 
 _UPSERT_UPDATE = """
 INSERT INTO pending_updates (store, order_id, new_order_id, replaces, changes, snapshot, raw, detected_at,

@@ -34,7 +34,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .._convert import fingerprint, order_from_snapshot, snapshot_json
+from .._convert import fingerprint, order_from_snapshot, snapshot_json, snapshot_with_fingerprint
 from .._model import Order
 from .._outcomes import Tab
 from ._codec import _dumps, _dumps_raw, _loads, _loads_raw
@@ -168,24 +168,26 @@ class PostgresLedger(PostgresActionLog, DownloadLocking):
     def _write_page(self, conn: Conn, batch: PageBatch) -> None:
         now = batch.now
         store = batch.store
-        order_rows = [
-            (
-                store,
-                row.order.order_id,
-                row.order.number,
-                row.order.status,
-                row.tab.value,
-                row.paid,
-                row.shipped,
-                fingerprint(row.order),
-                row.order.updated_at,
-                snapshot_json(row.order).decode(),
-                None if row.order.raw is None else _dumps_raw(row.order.raw),
-                now,
-                now,
+        order_rows = []
+        for row in batch.rows:
+            snapshot, order_fingerprint = snapshot_with_fingerprint(row.order)
+            order_rows.append(
+                (
+                    store,
+                    row.order.order_id,
+                    row.order.number,
+                    row.order.status,
+                    row.tab.value,
+                    row.paid,
+                    row.shipped,
+                    order_fingerprint,
+                    row.order.updated_at,
+                    snapshot,
+                    None if row.order.raw is None else _dumps_raw(row.order.raw),
+                    now,
+                    now,
+                )
             )
-            for row in batch.rows
-        ]
         superseded = superseded_params(batch, now)
         update_rows = update_params(batch, now, as_is)
         failure_rows = failure_params(batch, now)
