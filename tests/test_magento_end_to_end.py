@@ -68,10 +68,37 @@ def test_download_pages_concurrently_to_total_count_and_fills_the_tabs(fake_mage
         pages = [q for q in listing if q.get("searchCriteria[pageSize]") == "25"]
         assert len(probes) == 3  # four slices for concurrency 4
         assert all(q["searchCriteria[currentPage]"] == "1" for q in pages)
-        assert 6 <= len(pages) <= 6 + 4  # ceil(130 / 25), plus at most one short page per slice
+        # ceil(130 / 25): the cuts fall on page boundaries, so only the last slice reads a part-filled page.
+        assert len(pages) == 6
         for record in connector.orders():
             assert record.paid is (record.status != "pending")
             assert record.shipped is (record.status == "complete")
+
+
+@pytest.mark.parametrize("shell", ["sync", "async"])
+def test_under_a_rate_limit_the_window_is_cut_into_no_more_slices_than_the_rate_keeps_busy(
+    fake_magento_factory: Factory, shell: str
+) -> None:
+    # 60 ms a round trip at 20 requests a second: one slice asks about 16 a second, so two slices keep the rate
+    # busy and a third covers a slow answer; the five more that concurrency 8 allows would only add probes.
+    store = fake_magento_factory(seed=4, order_count=200, edited_pairs=0, latency=0.06)
+    driver = Magento2Driver(
+        store.base_url, auth=BearerToken(store.token), page_size=20, limits=Limits(concurrency=8, rate=20)
+    )
+    if shell == "sync":
+        with Connector(driver, POLICY, SQLiteLedger()) as connector:
+            report = connector.download()
+    else:
+
+        async def run() -> Any:
+            async with AsyncConnector(driver, POLICY, SQLiteLedger()) as connector:
+                return await connector.download()
+
+        report = asyncio.run(run())
+    assert report.seen == 200
+    listing = [dict(r.query) for r in store.requests if r.path.endswith("/V1/orders")]
+    probes = [q for q in listing if q.get("searchCriteria[pageSize]") == "1"]
+    assert 1 <= len(probes) <= 3  # 2 to 4 slices (round trips of 60-100 ms), not 8
 
 
 def test_sync_and_async_connectors_write_the_same_ledger(fake_magento_factory: Factory, tmp_path: Path) -> None:

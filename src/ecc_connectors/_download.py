@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
+import math
 from collections import deque
 from collections.abc import Callable, Generator, Sequence
 from datetime import datetime
@@ -36,12 +37,13 @@ from ._effects import Effect as _Effect
 from ._effects import Flush as _Flush
 from ._effects import Progress as _Progress
 from ._effects import ProgressCallback as Progress
+from ._effects import RoundTrip as _RoundTrip
 from ._effects import Run as _Run
 from ._effects import StoreNow as _StoreNow
 from ._effects import Submit as _Submit
 from ._effects import Write as _Write
 from ._errors import BrokenAnswer, ConnectorError, PayloadError, StoreError
-from ._keyset import Slice, cut, frontier, step
+from ._keyset import Slice, cut, cut_offsets, frontier, step
 from ._model import Order, utc
 from ._outcomes import Download, Ignore, Skip, Tab, Unchanged, Update
 from ._reports import DownloadReport, ReconcileReport
@@ -250,14 +252,14 @@ class Downloads(Context):
         if head.done:
             return upper
         remaining = None if first.total is None else max(0, first.total - len(first.keys))
-        width = max(1, self.driver.limits().concurrency)
+        width = yield from self._slice_count()
         # Pages hold what the first one held (the driver or the store may cap the size asked for).
         held = max(1, min(size, len(first.keys)))
         parts = 1 if remaining is None else min(width, -(-remaining // held))
         pending: deque[tuple[Slice, Seek, int]] = deque()
         if parts >= 2:
             # The probes and the head slice's next page go out together: the head does not wait for the cut.
-            offsets = [len(first.keys) + (remaining or 0) * i // parts for i in range(1, parts)]
+            offsets = cut_offsets(len(first.keys), remaining or 0, held, parts)
             probe_tickets: list[int] = []
             for offset in offsets:
                 probe_tickets.append((yield _Submit(self._read(functools.partial(self.driver.probe, bounded, offset)))))
@@ -283,6 +285,20 @@ class Downloads(Context):
                 pending.append((yield from fetch(part)))
             yield from commit(page, inside)
         return upper
+
+    def _slice_count(self) -> _Core_T[int]:
+        """How many slices to cut the window into: the driver's concurrency; under a rate limit, no more than
+        the rate keeps busy. A slice has one request out at a time, so it asks ``1 / round trip`` requests
+        per second; slices beyond ``rate x round trip`` only wait for their turn, and each costs a probe and
+        a part-filled last page, requests the rate must pay for like any other (measured on the first page's
+        round trip, plus one slice so the rate is never starved by a slow answer)."""
+        limits = self.driver.limits()
+        width = max(1, limits.concurrency)
+        if limits.rate is not None:
+            trip = yield _RoundTrip()
+            if trip is not None and trip > 0:
+                width = min(width, math.ceil(limits.rate * trip) + 1)
+        return width
 
     # Pages (numbered or cursor) for drivers without keyset listing.
 
@@ -398,12 +414,12 @@ class Downloads(Context):
         if head.done:
             return listed
         remaining = None if first.total is None else max(0, first.total - len(first.keys))
-        width = max(1, self.driver.limits().concurrency)
+        width = yield from self._slice_count()
         held = max(1, min(size, len(first.keys)))
         parts = 1 if remaining is None else min(width, -(-remaining // held))
         slices = [head]
         if parts >= 2 and Capability.SEEK_ORDERS in self.driver.capabilities:
-            offsets = [len(first.keys) + (remaining or 0) * i // parts for i in range(1, parts)]
+            offsets = cut_offsets(len(first.keys), remaining or 0, held, parts)
             tickets: list[int] = []
             for offset in offsets:
                 tickets.append((yield _Submit(self._read(functools.partial(self.driver.probe, bounded, offset)))))

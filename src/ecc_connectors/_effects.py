@@ -14,6 +14,7 @@ effect             meaning                                                     a
 ``Flush()``        wait until the page being written is committed              nothing (its error raised)
 ``Progress(...)``  call the caller's progress callback on the caller's side    nothing
 ``StoreNow()``     the store's own time, from the ``Date`` of its answers      ``datetime`` or ``None``
+``RoundTrip()``    how long the store's latest answer took, send to last byte  seconds (``float``) or ``None``
 =================  ==========================================================  ==============================
 """
 
@@ -27,7 +28,19 @@ import attrs
 from ._driver import Driver, Flow
 from .ledger import PageBatch
 
-__all__ = ["Await", "CoreGen", "Effect", "Flush", "Progress", "ProgressCallback", "Run", "StoreNow", "Submit", "Write"]
+__all__ = [
+    "Await",
+    "CoreGen",
+    "Effect",
+    "Flush",
+    "Progress",
+    "ProgressCallback",
+    "RoundTrip",
+    "Run",
+    "StoreNow",
+    "Submit",
+    "Write",
+]
 
 T = TypeVar("T")
 
@@ -76,5 +89,11 @@ class StoreNow:
     """The store's clock as its answers' ``Date`` headers tell it (erring early), ``None`` before any."""
 
 
-Effect = Run | Submit | Await | Write | Flush | Progress | StoreNow
+@attrs.frozen
+class RoundTrip:
+    """How long the store's latest answer took, from sending the request to its last byte, in seconds;
+    ``None`` before any answer."""
+
+
+Effect = Run | Submit | Await | Write | Flush | Progress | StoreNow | RoundTrip
 CoreGen = Generator[Effect, Any, T]

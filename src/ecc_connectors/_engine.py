@@ -55,6 +55,7 @@ from ._driver import (
 from ._effects import Await as _Await
 from ._effects import Effect as _Effect
 from ._effects import Progress as _Progress
+from ._effects import RoundTrip as _RoundTrip
 from ._effects import Run as _Run
 from ._effects import StoreNow as _StoreNow
 from ._effects import Submit as _Submit
@@ -240,6 +241,8 @@ class Connector(_Tabs):
                         effect.callback(effect.done, effect.total)
                     elif isinstance(effect, _StoreNow):
                         value = self._io.store_clock.now()
+                    elif isinstance(effect, _RoundTrip):
+                        value = self._io.store_clock.round_trip
                     elif isinstance(effect, _Write):
                         previous, writing = writing, None
                         if previous is not None:
@@ -449,6 +452,8 @@ class AsyncConnector(_Tabs):
                         effect.callback(effect.done, effect.total)
                     elif isinstance(effect, _StoreNow):
                         value = self._io.store_clock.now()
+                    elif isinstance(effect, _RoundTrip):
+                        value = self._io.store_clock.round_trip
                     elif isinstance(effect, _Write):
                         previous_write, writing = writing, None
                         if previous_write is not None:

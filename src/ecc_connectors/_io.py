@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import collections
+import contextlib
 import email.utils
 import functools
 import logging
@@ -99,8 +100,13 @@ class StoreClock:
         self._wall = wall
         self._bounds: collections.deque[float] = collections.deque(maxlen=keep)
         self._lock = threading.Lock()
+        self.round_trip: float | None = None
+        """Seconds the latest answer took, from sending its request to its last byte (``None`` before any)."""
 
     def observe(self, response: httpx.Response) -> None:
+        # A streamed answer not yet read to its end has no round trip.
+        with contextlib.suppress(RuntimeError):
+            self.round_trip = response.elapsed.total_seconds()
         header = response.headers.get("date")
         if not header:
             return

@@ -46,7 +46,7 @@ import attrs
 from ._driver import OrderKey, Seek
 from ._errors import BrokenAnswer
 
-__all__ = ["PageStep", "Slice", "cut", "frontier", "step"]
+__all__ = ["PageStep", "Slice", "cut", "cut_offsets", "frontier", "step"]
 
 
 @attrs.define
@@ -114,6 +114,18 @@ def step(
         or (part.through is not None and cursor is not None and cursor >= part.through)
     )
     return PageStep(tuple(inside), tuple(outside), cursor, finished)
+
+
+def cut_offsets(read: int, remaining: int, held: int, parts: int) -> list[int]:
+    """Where to probe for the cut keys of ``parts`` slices, as positions in the window's listing (0-based),
+    after a first page of ``read`` rows, with ``remaining`` rows to go and pages of ``held`` rows.
+
+    A probe's key is the last row of a slice (a slice runs through its cut key), so each slice before the last
+    is given a whole number of pages: it ends on a full page, and no slice pays a request for a part-filled
+    page but the last. Requires ``parts <= ceil(remaining / held)``, which gives every slice a page at least.
+    """
+    pages = -(-remaining // held)
+    return [read - 1 + held * (pages * i // parts) for i in range(1, parts)]
 
 
 def cut(start: OrderKey | None, probes: Sequence[OrderKey | None], through: OrderKey | None = None) -> list[Slice]:
