@@ -328,12 +328,14 @@ def _no_test_keys(_inst: object, _attribute: attrs.Attribute[Any], value: Secret
 @attrs.frozen
 class AcmeSettings:
     base_url: str = setting(env="ACME_BASE_URL", url=True, help="The shop's address.")
-    api_key: Secret = setting(env="ACME_API_KEY", secret=True, validator=_no_test_keys, help="Settings > API.")
+    api_key: Secret = setting(
+        env="ACME_API_KEY", secret=True, one_word=True, validator=_no_test_keys, help="Settings > API."
+    )
     mode: Mode = setting(Mode.NUMBERED, env="ACME_MODE", help="How the shop pages its orders.")
-    page_size: int = setting(3, env="ACME_PAGE_SIZE", help="Orders per page.")
+    page_size: int = setting(3, env="ACME_PAGE_SIZE", between=(1, 50), help="Orders per page.")
     sandbox: bool = setting(False, env="ACME_SANDBOX", help="Talk to the sandbox.")
     fee: Decimal = setting(Decimal("0.30"), env="ACME_FEE", help="Fee per order.")
-    rate: float | None = setting(None, env="ACME_RATE", help="Requests per second.")
+    rate: float | None = setting(None, env="ACME_RATE", positive=True, help="Requests per second.")
     region: Literal["eu", "us"] = setting("eu", help="Data centre (not read from the environment).")
     channel: str = setting("web", choices=("web", "pos"), env="ACME_CHANNEL", help="Sales channel.")
     export_dir: Path | None = setting(None, env="ACME_EXPORT_DIR", help="Where to write exports.")
@@ -466,6 +468,9 @@ def test_a_plugin_driver_from_env() -> None:
         ("region", "asia", "one of eu, us"),
         ("channel", "phone", "one of web, pos"),
         ("base_url", "shop.example.com", "http(s) URL"),
+        ("page_size", "51", "must be between 1 and 50, got 51"),
+        ("rate", "0", "must be positive"),
+        ("api_key", "sk_live_a sk_live_b", "must be one word"),
     ],
 )
 def test_bad_text_is_named_with_the_field(field: str, text: str, words: str) -> None:
@@ -474,6 +479,19 @@ def test_bad_text_is_named_with_the_field(field: str, text: str, words: str) -> 
         load_settings(AcmeSettings, values)
     assert list(caught.value.problems) == [field]
     assert words in caught.value.problems[field]
+
+
+def test_declared_checks_run_when_settings_are_built_in_code() -> None:
+    given: dict[str, Any] = {"base_url": FAKE_BASE, "api_key": Secret(FAKE_KEY), "account": "A-1"}
+    assert AcmeSettings(**given).rate is None  # an optional number not set passes its check
+    with pytest.raises(ValueError, match="one word"):
+        AcmeSettings(**{**given, "api_key": Secret("two\nlines")})
+    with pytest.raises(ValueError, match="one word"):
+        AcmeSettings(**{**given, "api_key": Secret("")})
+    with pytest.raises(ValueError, match="between 1 and 50, got 0"):
+        AcmeSettings(**given, page_size=0)
+    with pytest.raises(ValueError, match=r"positive, got 0\.0"):
+        AcmeSettings(**given, rate=0.0)
 
 
 def test_typed_values_are_taken_as_they_are() -> None:

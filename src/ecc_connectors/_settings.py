@@ -5,8 +5,8 @@ A driver declares its settings as an attrs class whose fields are made with :fun
     @attrs.frozen
     class AcmeSettings:
         base_url: str = setting(env="ACME_BASE_URL", url=True, help="The shop's address.")
-        api_key: Secret = setting(env="ACME_API_KEY", secret=True, help="Settings > API > Keys.")
-        page_size: int = setting(100, env="ACME_PAGE_SIZE", help="Orders per page (1 to 250).")
+        api_key: Secret = setting(env="ACME_API_KEY", secret=True, one_word=True, help="Settings > API > Keys.")
+        page_size: int = setting(100, env="ACME_PAGE_SIZE", between=(1, 250), help="Orders per page.")
 
 and names it as ``Driver.settings_class``. Then :meth:`Driver.from_settings` (a dict of strings from a form or a
 config file) and :meth:`Driver.from_env` (environment variables) work for it with nothing more than its
@@ -151,6 +151,29 @@ def _check_choices(choices: tuple[str, ...]) -> Callable[[object, attrs.Attribut
     return check
 
 
+def _check_one_word(_inst: object, _attribute: attrs.Attribute[Any], value: object) -> None:
+    # A key or token goes into a header or a signature as it is: a space or a line break inside it is a paste
+    # error (the key twice, a wrapped line) that is better refused here than answered 401 at the first request.
+    if value is None:
+        return
+    text = value.reveal() if isinstance(value, Secret) else value
+    if not isinstance(text, str) or not text or any(c.isspace() or not c.isprintable() for c in text):
+        raise ValueError("must be one word, without spaces, line breaks or control characters")
+
+
+def _check_between(low: float, high: float) -> Callable[[object, attrs.Attribute[Any], Any], None]:
+    def check(_inst: object, _attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}, got {value}")
+
+    return check
+
+
+def _check_positive(_inst: object, _attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and value <= 0:
+        raise ValueError(f"must be positive, got {value}")
+
+
 def setting(
     default: Any = attrs.NOTHING,
     *,
@@ -159,6 +182,9 @@ def setting(
     secret: bool = False,
     url: bool = False,
     choices: Iterable[str] = (),
+    one_word: bool = False,
+    between: tuple[float, float] | None = None,
+    positive: bool = False,
     label: str = "",
     validator: Callable[[Any, attrs.Attribute[Any], Any], Any]
     | list[Callable[[Any, attrs.Attribute[Any], Any], Any]]
@@ -176,6 +202,10 @@ def setting(
             constructor is wrapped. A field annotated ``Secret`` is secret even without this flag.
         url: the text must be an ``http(s)://host...`` URL.
         choices: the only values a ``str`` field accepts (an ``Enum`` or ``Literal`` field has them already).
+        one_word: a key or token (``str`` or ``Secret``): at least one character, none of them a space, a line
+            break or a control character.
+        between: ``(lowest, highest)``, both included: the range of a number (a page size, a status id).
+        positive: the number must be above zero (a timeout, a count of requests).
         label: a short name for a form; by default made from the field's name (``page_size``: "Page size").
         validator: an attrs validator (or a list of them), run on construction and, field by field, by
             :func:`load_settings`. Raise ``ValueError`` with a message that does not quote a secret.
@@ -190,6 +220,12 @@ def setting(
         validators.append(_check_url)
     if options:
         validators.append(_check_choices(options))
+    if one_word:
+        validators.append(_check_one_word)
+    if between is not None:
+        validators.append(_check_between(*between))
+    if positive:
+        validators.append(_check_positive)
     if isinstance(validator, list):
         validators.extend(validator)
     elif validator is not None:
@@ -379,9 +415,7 @@ class SettingsError(ConfigurationError):
             named = {info.name: info.described_as for info in describe_settings(settings_class)}
         except TypeError:
             named = {}
-        parts = [
-            text if name == _WHOLE else f"{named.get(name, name)}: {text}" for name, text in self.problems.items()
-        ]
+        parts = [text if name == _WHOLE else f"{named.get(name, name)}: {text}" for name, text in self.problems.items()]
         super().__init__(f"{settings_class.__name__}: {'; '.join(parts)}")
 
 

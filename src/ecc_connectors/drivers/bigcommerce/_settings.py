@@ -20,6 +20,7 @@ __all__ = ["DEFAULT_BASE_URL", "BigCommerceSettings", "XAuthToken"]
 
 DEFAULT_BASE_URL = "https://api.bigcommerce.com"
 _HASH = re.compile(r"^[a-z0-9]+$")
+_STATUS_IDS = (0, 14)  # the lowest and the highest order status id
 
 
 class XAuthToken(httpx.Auth):
@@ -43,25 +44,9 @@ def _store_hash(_inst: object, _attribute: attrs.Attribute[Any], value: str) -> 
         raise ValueError("a store hash is the short code in the API path (stores/<hash>/v3), letters and digits")
 
 
-def _one_word(_inst: object, _attribute: attrs.Attribute[Any], value: Secret) -> None:
-    text = value.reveal()
-    if not text or any(c.isspace() or not c.isprintable() for c in text):
-        raise ValueError("must be one word, without spaces, line breaks or control characters")
-
-
-def _status_id(_inst: object, attribute: attrs.Attribute[Any], value: int) -> None:
-    if not 0 <= value <= 14:
-        raise ValueError(f"{attribute.name} is a BigCommerce status id (0 to 14), got {value}")
-
-
 def _positive_or_zero(_inst: object, attribute: attrs.Attribute[Any], value: int) -> None:
     if value < 0:
         raise ValueError(f"{attribute.name} cannot be negative")
-
-
-def _page(_inst: object, _attribute: attrs.Attribute[Any], value: int) -> None:
-    if not 1 <= value <= 250:
-        raise ValueError("page_size is between 1 and 250 (BigCommerce's limit for /v2/orders)")
 
 
 @attrs.frozen
@@ -72,15 +57,13 @@ class BigCommerceSettings:
     store_hash: str = setting(
         env="BIGCOMMERCE_STORE_HASH",
         validator=_store_hash,
-        label="Store hash",
         help="The code in the store's API path (https://api.bigcommerce.com/stores/<hash>/v3), shown with the"
         " API account.",
     )
     access_token: Secret = setting(
         env="BIGCOMMERCE_ACCESS_TOKEN",
         secret=True,
-        validator=_one_word,
-        label="Access token",
+        one_word=True,
         help="The API account's access token (Settings > API > Store-level API accounts), with Orders: modify"
         " and Products: read-only.",
     )
@@ -94,14 +77,14 @@ class BigCommerceSettings:
     acknowledgement_status_id: int = setting(
         9,
         env="BIGCOMMERCE_ACK_STATUS_ID",
-        validator=_status_id,
+        between=_STATUS_IDS,
         label="Acknowledgement status",
         help="The status id an acknowledged order is set to (9 Awaiting Shipment by default).",
     )
     phone_order_status_id: int = setting(
         11,
         env="BIGCOMMERCE_PHONE_ORDER_STATUS_ID",
-        validator=_status_id,
+        between=_STATUS_IDS,
         label="Phone order status",
         help="The status id a phone order is created in (11 Awaiting Fulfillment by default).",
     )
@@ -116,7 +99,6 @@ class BigCommerceSettings:
     page_size: int = setting(
         250,
         env="BIGCOMMERCE_PAGE_SIZE",
-        validator=_page,
-        label="Page size",
+        between=(1, 250),  # BigCommerce's limit for /v2/orders
         help="Orders per listing request (at most 250).",
     )

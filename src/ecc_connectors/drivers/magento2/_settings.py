@@ -23,24 +23,7 @@ def _store_code(_inst: object, _attribute: attrs.Attribute[Any], value: str) -> 
         raise ValueError(f"must be a store view code or 'all', got {value!r}")
 
 
-def _page_size(_inst: object, _attribute: attrs.Attribute[Any], value: int) -> None:
-    if not 1 <= value <= MAX_PAGE_SIZE:
-        raise ValueError(f"must be between 1 and {MAX_PAGE_SIZE}, got {value}")
-
-
-def _one_token(_inst: object, _attribute: attrs.Attribute[Any], value: Secret | None) -> None:
-    # Keys and tokens are one word; a space or line break inside is a paste error (and breaks the header).
-    if value is not None and any(c.isspace() or not c.isprintable() for c in value.reveal()):
-        raise ValueError("must be one word, without spaces, line breaks or control characters")
-
-
-def _keys_are_one_token(_cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
-    """The one rule of the four integration keys, given to each of them (checked field by field, so a bad key
-    is reported with every other bad setting at once)."""
-    return [field.evolve(validator=_one_token) if field.name in _OAUTH else field for field in fields]
-
-
-@attrs.frozen(field_transformer=_keys_are_one_token)
+@attrs.frozen
 class Magento2Settings:
     """How to reach one Magento 2 store view: its URL, its store code and one set of credentials.
 
@@ -62,19 +45,25 @@ class Magento2Settings:
         validator=_store_code,
         help="The store view code the REST calls go to (Stores > All Stores), or 'all'.",
     )
-    # Secret by their type; the four OAuth keys must each be one word (_keys_are_one_token).
+    # Secret by their type; the four OAuth keys are one word each.
     access_token: Secret | None = setting(
         None,
         env="MAGENTO_ACCESS_TOKEN",
+        one_word=True,
         help="The integration's access token (System > Extensions > Integrations). Alone it is sent as a Bearer"
         " token; with the three other OAuth keys, requests are signed with OAuth 1.0a.",
     )
-    consumer_key: Secret | None = setting(None, env="MAGENTO_CONSUMER_KEY", help="OAuth 1.0a: the consumer key.")
+    consumer_key: Secret | None = setting(
+        None, env="MAGENTO_CONSUMER_KEY", one_word=True, help="OAuth 1.0a: the consumer key."
+    )
     consumer_secret: Secret | None = setting(
-        None, env="MAGENTO_CONSUMER_SECRET", help="OAuth 1.0a: the consumer secret."
+        None, env="MAGENTO_CONSUMER_SECRET", one_word=True, help="OAuth 1.0a: the consumer secret."
     )
     access_token_secret: Secret | None = setting(
-        None, env="MAGENTO_ACCESS_TOKEN_SECRET", help="OAuth 1.0a: the access token secret (with the three keys above)."
+        None,
+        env="MAGENTO_ACCESS_TOKEN_SECRET",
+        one_word=True,
+        help="OAuth 1.0a: the access token secret (with the three keys above).",
     )
     username: str | None = setting(
         None,
@@ -86,13 +75,12 @@ class Magento2Settings:
     page_size: int = setting(
         100,
         env="MAGENTO_PAGE_SIZE",
-        validator=_page_size,
+        between=(1, MAX_PAGE_SIZE),
         help=f"The largest page of orders asked for (1 to {MAX_PAGE_SIZE}).",
     )
     store_id: str | None = setting(
         None,
         env="MAGENTO_STORE_ID",
-        label="Store id",
         help="Names the store in the ledger; by default magento2:<host><path>/<store code>.",
     )
 

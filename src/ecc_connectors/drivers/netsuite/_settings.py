@@ -11,7 +11,6 @@ measurements).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import attrs
 
@@ -22,16 +21,6 @@ from ._soap import PACKAGED_VERSION, packaged_wsdl
 __all__ = ["DEFAULT_PAGE_SIZE", "NetSuiteConfig", "NetSuiteSettings", "wsdl_location"]
 
 DEFAULT_PAGE_SIZE = 200
-
-
-def _page_size(_inst: object, _attr: attrs.Attribute[int], value: int) -> None:
-    if not 5 <= value <= 1000:
-        raise ValueError(f"NetSuite page_size must be between 5 and 1000, got {value}")
-
-
-def _positive(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value <= 0:
-        raise ValueError(f"{attribute.name} must be positive, got {value}")
 
 
 @attrs.frozen
@@ -59,21 +48,21 @@ class NetSuiteSettings:
         None, env="NETSUITE_WSDL_CACHE", label="WSDL cache", help="zeep's SqliteCache file for remote WSDLs."
     )
     wsdl_load_timeout: float = setting(
-        60.0, env="NETSUITE_WSDL_LOAD_TIMEOUT", validator=_positive, help="Seconds to load the WSDL."
+        60.0, env="NETSUITE_WSDL_LOAD_TIMEOUT", positive=True, help="Seconds to load the WSDL."
     )
     page_size: int = setting(
         DEFAULT_PAGE_SIZE,
         env="NETSUITE_PAGE_SIZE",
-        validator=_page_size,
+        between=(5, 1000),
         help="Largest search page (5 to 1000); whole orders with their lines, so keep it small.",
     )
     concurrency: int = setting(
-        1, env="NETSUITE_CONCURRENCY", validator=_positive, help="Requests in flight for this account."
+        1, env="NETSUITE_CONCURRENCY", positive=True, help="Requests in flight for this account."
     )
-    connect_timeout: float = setting(10.0, env="NETSUITE_CONNECT_TIMEOUT", validator=_positive, help="Seconds.")
-    read_timeout: float = setting(300.0, env="NETSUITE_READ_TIMEOUT", validator=_positive, help="Seconds.")
+    connect_timeout: float = setting(10.0, env="NETSUITE_CONNECT_TIMEOUT", positive=True, help="Seconds.")
+    read_timeout: float = setting(300.0, env="NETSUITE_READ_TIMEOUT", positive=True, help="Seconds.")
     max_attempts: int = setting(
-        6, env="NETSUITE_MAX_ATTEMPTS", validator=_positive, help="Attempts per request when NetSuite is busy."
+        6, env="NETSUITE_MAX_ATTEMPTS", positive=True, help="Attempts per request when NetSuite is busy."
     )
     currency: str = setting(
         "USD", env="NETSUITE_CURRENCY", help="Currency of orders whose currency record has no ISO code."

@@ -12,7 +12,6 @@ settings object is made: a page size SuiteQL cannot answer, a non-positive timeo
 
 from __future__ import annotations
 
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
@@ -22,16 +21,6 @@ from ._auth import ClientCredentials, TbaCredentials
 from ._suiteql import MAX_LIMIT
 
 __all__ = ["NetSuiteRestConfig", "NetSuiteRestSettings"]
-
-
-def _page_size(_inst: object, _attr: attrs.Attribute[int], value: int) -> None:
-    if not 1 <= value <= MAX_LIMIT:
-        raise ValueError(f"NetSuite REST page_size must be between 1 and {MAX_LIMIT}, got {value}")
-
-
-def _positive(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value <= 0:
-        raise ValueError(f"{attribute.name} must be positive, got {value}")
 
 
 def _zone(_inst: object, _attr: attrs.Attribute[str], value: str) -> None:
@@ -57,15 +46,15 @@ class NetSuiteRestSettings:
     page_size: int = setting(
         100,
         env="NETSUITE_PAGE_SIZE",
-        validator=_page_size,
+        between=(1, MAX_LIMIT),
         help="Sales orders per SuiteQL page, at most what the engine asks for (100); lower it for huge orders.",
     )
     concurrency: int = setting(
-        2, env="NETSUITE_CONCURRENCY", validator=_positive, help="Requests in flight for this account."
+        2, env="NETSUITE_CONCURRENCY", positive=True, help="Requests in flight for this account."
     )
-    connect_timeout: float = setting(10.0, env="NETSUITE_CONNECT_TIMEOUT", validator=_positive, help="Seconds.")
-    read_timeout: float = setting(120.0, env="NETSUITE_READ_TIMEOUT", validator=_positive, help="Seconds.")
-    max_attempts: int = setting(6, env="NETSUITE_MAX_ATTEMPTS", validator=_positive, help="Attempts per request.")
+    connect_timeout: float = setting(10.0, env="NETSUITE_CONNECT_TIMEOUT", positive=True, help="Seconds.")
+    read_timeout: float = setting(120.0, env="NETSUITE_READ_TIMEOUT", positive=True, help="Seconds.")
+    max_attempts: int = setting(6, env="NETSUITE_MAX_ATTEMPTS", positive=True, help="Attempts per request.")
     currency: str = setting(
         "USD", env="NETSUITE_CURRENCY", help="Currency of orders whose currency's name is not an ISO code."
     )

@@ -63,12 +63,6 @@ def _version(_inst: Any, _attribute: attrs.Attribute[Any], value: str) -> None:
         raise ValueError(str(exc)) from None
 
 
-def _token(_inst: Any, _attribute: attrs.Attribute[Any], value: Secret) -> None:
-    text = value.reveal()
-    if not text or any(c.isspace() or not c.isprintable() for c in text):
-        raise ValueError("must be one word (an Admin API access token, shpat_...), without spaces")
-
-
 @attrs.frozen
 class ShopifySettings:
     """How to reach one Shopify shop: its domain, an Admin API access token, the API version, and the choices
@@ -89,7 +83,7 @@ class ShopifySettings:
     access_token: Secret = setting(
         env="SHOPIFY_ACCESS_TOKEN",
         secret=True,
-        validator=_token,
+        one_word=True,
         label="Admin API access token",
         kw_only=True,
         help="The custom app's Admin API access token (shpat_...), with the scopes listed in the Shopify guide.",

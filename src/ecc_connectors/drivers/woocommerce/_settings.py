@@ -7,27 +7,13 @@ variables); the keys are :class:`Secret` values, shown as ``***`` everywhere.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import attrs
 
 from ...driver import Secret, setting
 
 __all__ = ["WooCommerceSettings"]
-
-
-def _key(prefix: str) -> Any:
-    def check(_: Any, attribute: attrs.Attribute[Any], value: Secret) -> None:
-        text = value.reveal() if isinstance(value, Secret) else str(value)
-        if not text or any(c.isspace() for c in text):
-            raise ValueError(f"{attribute.name} is one word (WooCommerce keys start with {prefix})")
-
-    return check
-
-
-def _page_size(_: Any, attribute: attrs.Attribute[Any], value: int) -> None:
-    if not 1 <= value <= 100:
-        raise ValueError("page_size is 1 to 100 (WooCommerce's per_page maximum)")
 
 
 @attrs.frozen
@@ -43,15 +29,13 @@ class WooCommerceSettings:
     consumer_key: Secret = setting(
         env="WOOCOMMERCE_CONSUMER_KEY",
         secret=True,
-        validator=_key("ck_"),
-        label="Consumer key",
+        one_word=True,
         help="WooCommerce > Settings > Advanced > REST API: a key with Read/Write access (ck_...).",
     )
     consumer_secret: Secret = setting(
         env="WOOCOMMERCE_CONSUMER_SECRET",
         secret=True,
-        validator=_key("cs_"),
-        label="Consumer secret",
+        one_word=True,
         help="The secret shown once next to the consumer key (cs_...).",
     )
     auth: Literal["auto", "basic", "query", "oauth1"] = setting(
@@ -64,7 +48,7 @@ class WooCommerceSettings:
     page_size: int = setting(
         100,
         env="WOOCOMMERCE_PAGE_SIZE",
-        validator=_page_size,
+        between=(1, 100),  # WooCommerce's per_page maximum
         help="Orders per request, 1 to 100.",
     )
     phone_orders_paid: bool = setting(
