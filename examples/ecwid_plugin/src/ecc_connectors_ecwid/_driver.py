@@ -107,11 +107,6 @@ def _store_id(_inst: object, _attribute: attrs.Attribute[Any], value: str) -> No
         raise ValueError("an Ecwid store id is a number (Settings > General > Store Profile)")
 
 
-def _one_word(_inst: object, _attribute: attrs.Attribute[Any], value: Secret) -> None:
-    if any(c.isspace() or not c.isprintable() for c in value.reveal()):
-        raise ValueError("must be one word, without spaces, line breaks or control characters")
-
-
 # region: settings
 @attrs.frozen
 class EcwidSettings:
@@ -123,7 +118,7 @@ class EcwidSettings:
         help="The store's number (Settings > General > Store Profile, or the URL of the admin).",
     )
     token: Secret = setting(
-        env="ECWID_TOKEN", secret=True, validator=_one_word, label="Access token",
+        env="ECWID_TOKEN", secret=True, one_word=True, label="Access token",
         help="The app's secret access token (secret_...), with the read_orders, update_orders and"
         " read_store_profile scopes.",
     )
