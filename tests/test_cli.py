@@ -479,12 +479,12 @@ def test_secrets_never_reach_a_traceback(
     workdir: Path, store: FakeMagentoStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An unexpected crash inside a command: Typer's pretty traceback (with local variables) is off."""
-    import ecc_connectors.cli._cmd_store as commands
+    import ecc_connectors
 
     def boom(*_: Any, **__: Any) -> Any:
         raise RuntimeError("unexpected")
 
-    monkeypatch.setattr(commands, "_probe_listing", boom)
+    monkeypatch.setattr(ecc_connectors.Connector, "list_statuses", boom)
     result = runner.invoke(app, ["check"])
     assert result.exit_code != 0
     assert isinstance(result.exception, RuntimeError)

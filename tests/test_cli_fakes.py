@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from ecc_connectors import AuthenticationError, Driver, Flow, Secret, StoreStatus, get_driver, register, unregister
 from ecc_connectors.cli import app
-from ecc_connectors.cli._fakes import fake_settings, find_fake, known_fakes
+from ecc_connectors.cli.fakes import fake_settings, find_fake, known_fakes
 from ecc_connectors.driver import Capability, setting
 from ecc_connectors.testing.base import FakeStore
 

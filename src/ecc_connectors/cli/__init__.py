@@ -13,7 +13,8 @@ progress)::
 It is built on the public API only: the driver from its settings (``_config``), a
 :class:`~ecc_connectors.Connector` over a client of its own so it can see the wire (``_common``, ``_observe``),
 ``list_statuses`` / ``check_policy`` / ``download`` / ``reconcile`` / the tabs / ``ship`` / ``acknowledge`` /
-``cancel``, and the fake stores of ``ecc_connectors.testing`` (``_fakes``). docs/cli.md has a whole session.
+``cancel``, and the fake stores of ``ecc_connectors.testing``, found by the public module
+:mod:`ecc_connectors.cli.fakes` (its functions need no extra). docs/cli.md has a whole session.
 
 :data:`app` is the Typer application (``typer.testing.CliRunner`` drives it); :func:`main` is the console script.
 Without the extra, ``app`` is ``None`` and :func:`main` says which package to install instead of a traceback.

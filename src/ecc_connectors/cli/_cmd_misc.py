@@ -1,6 +1,6 @@
 """``drivers`` (what is installed and how each is configured) and ``fake`` (a store to try it all on).
 
-``fake DRIVER`` starts the driver's fake store (found generically, see ``_fakes``) on 127.0.0.1 and prints, once
+``fake DRIVER`` starts the driver's fake store (found generically, see ``fakes``) on 127.0.0.1 and prints, once
 it serves, the settings that reach it: as one JSON line with ``--json`` (for scripts, which read the first line
 and go on), else as environment variables and a config file. ``--write-config FILE`` writes that config file
 (driver and settings), so ``ecc-connectors -c FILE check`` works at once. It serves until interrupted (Ctrl-C
@@ -33,7 +33,7 @@ def drivers(
     out = Out(json_output)
     with handled(out):
         if name is None:
-            from ._fakes import known_fakes  # the testing kit is imported only by the commands that use it
+            from .fakes import known_fakes  # the testing kit is imported only by the commands that use it
 
             fakes = {info.driver for info in known_fakes()}
             data: Any = [
@@ -114,7 +114,7 @@ def fake(
     """Start a driver's fake store and print the settings to use against it (no account needed)."""
     out = Out(json_output)
     with handled(out):
-        from ._fakes import build_fake, fake_settings, find_fake, known_fakes
+        from .fakes import build_fake, fake_settings, find_fake, known_fakes
 
         if driver is None:
             data = [

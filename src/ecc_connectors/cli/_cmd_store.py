@@ -14,6 +14,7 @@ pages, rate, time left), then a summary table, or the report as JSON.
 from __future__ import annotations
 
 import time as _time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,26 +25,31 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .. import (
     AuthenticationError,
     Capability,
+    Connector,
     ConnectorError,
+    DownloadReport,
     ItemQuery,
     OrderQuery,
     RateLimited,
+    ReconcileReport,
     Seek,
     SQLiteLedger,
     StoreError,
     StoreStatus,
+    SyncPolicy,
     TransportError,
     Unselected,
 )
-from ._common import ConfigOpt, DriverOpt, JsonOpt, LedgerOpt, PolicyOpt, connect, parse_when, target_for
-from ._config import Target, masked_settings, read_policy
+from ._common import PolicyOpt, StoreRun, parse_when, store_command
+from ._config import Target, masked_settings
 from ._observe import Observer
-from ._output import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, Out, fail, handled, jsonable
+from ._output import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, Out, fail, jsonable
 from ._plan import DryRunLedger, counting_policy, make_plan, plan_json
 from ._starter import meaning_of, starter_policy
 
 __all__ = ["check", "download", "init", "plan", "reconcile"]
 
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 _WRITES = (Capability.SHIP, Capability.SET_STATUS, Capability.CANCEL, Capability.INVOICE, Capability.CREATE_ORDER)
 
 
@@ -96,68 +102,57 @@ class _Probes:
         return None
 
 
-def check(
-    config: ConfigOpt = None,
-    driver: DriverOpt = None,
-    json_output: JsonOpt = False,
-) -> None:
+@store_command()
+def check(run: StoreRun) -> None:
     """Prove the settings against the store: credentials, statuses, clock skew, permissions, rate limits."""
-    out = Out(json_output)
-    with handled(out):
-        target = target_for(config, driver, None, None)
-        observer = Observer()
-        probes = _Probes(observer)
-        statuses: tuple[StoreStatus, ...] = ()
-        caps = target.driver.capabilities
-        started = _time.monotonic()
-        with connect(target, ledger=SQLiteLedger(":memory:"), observer=observer, max_attempts=2) as connector:
-            if Capability.LIST_STATUSES in caps:
-                statuses = (
-                    probes.run(Capability.LIST_STATUSES, connector.list_statuses, lambda s: f"{len(s)} statuses") or ()
-                )
-            first_id = _probe_listing(connector, caps, probes)
-            if Capability.GET_ORDER in caps:
-                if first_id is None:
-                    probes.skip(Capability.GET_ORDER, "no order listed")
-                else:
-                    probes.run(
-                        Capability.GET_ORDER, lambda: connector.get_order(first_id), lambda _: f"order {first_id}"
-                    )
-            if Capability.SEARCH_ITEMS in caps:
-                probes.run(
-                    Capability.SEARCH_ITEMS,
-                    lambda: connector.search_items(ItemQuery(text="a", limit=1)),
-                    lambda items: f"{len(items)} item(s) for 'a'",
-                )
-            for capability in _WRITES:
-                if capability in caps:
-                    probes.skip(capability, "a check never writes")
-        elapsed = _time.monotonic() - started
-        failure = probes.first_failure()
-        if not probes.answered and failure is not None:
-            # Nothing the store answered was readable: the credentials or the address are wrong, not a permission.
-            fail(out, EXIT_FAILED, type(failure).__name__, str(failure))
-        problems = [name for name, r in probes.results.items() if r["result"] in ("refused", "error", "throttled")]
-        shown = masked_settings(target.settings)
-        report = {
-            "ok": not problems,
-            "driver": target.driver_name,
-            "store": target.driver.store_id or target.driver_name,
-            "authenticated": True,
-            "credentials": sorted(name for name, value in shown.items() if value == "***"),
-            "settings": shown,
-            "statuses": [
-                {"code": s.code, "label": s.label, "state": s.state, "meaning": meaning_of(s).value} for s in statuses
-            ],
-            "capabilities": probes.results,
-            "wire": observer.summary(),
-            "seconds": round(elapsed, 3),
-        }
-        if json_output:
-            out.document(report)
-        else:
-            _print_check(out, report)
-        raise typer.Exit(EXIT_ATTENTION if problems else EXIT_OK)
+    target = run.target
+    probes = _Probes(run.observer)
+    statuses: tuple[StoreStatus, ...] = ()
+    caps = target.driver.capabilities
+    started = _time.monotonic()
+    with run.connect(ledger=SQLiteLedger(":memory:"), max_attempts=2) as connector:
+        if Capability.LIST_STATUSES in caps:
+            statuses = (
+                probes.run(Capability.LIST_STATUSES, connector.list_statuses, lambda s: f"{len(s)} statuses") or ()
+            )
+        first_id = _probe_listing(connector, caps, probes)
+        if Capability.GET_ORDER in caps:
+            if first_id is None:
+                probes.skip(Capability.GET_ORDER, "no order listed")
+            else:
+                probes.run(Capability.GET_ORDER, lambda: connector.get_order(first_id), lambda _: f"order {first_id}")
+        if Capability.SEARCH_ITEMS in caps:
+            probes.run(
+                Capability.SEARCH_ITEMS,
+                lambda: connector.search_items(ItemQuery(text="a", limit=1)),
+                lambda items: f"{len(items)} item(s) for 'a'",
+            )
+        for capability in _WRITES:
+            if capability in caps:
+                probes.skip(capability, "a check never writes")
+    elapsed = _time.monotonic() - started
+    failure = probes.first_failure()
+    if not probes.answered and failure is not None:
+        # Nothing the store answered was readable: the credentials or the address are wrong, not a permission.
+        fail(run.out, EXIT_FAILED, type(failure).__name__, str(failure))
+    problems = [name for name, r in probes.results.items() if r["result"] in ("refused", "error", "throttled")]
+    shown = masked_settings(target.settings)
+    report = {
+        "ok": not problems,
+        "driver": target.driver_name,
+        "store": target.driver.store_id or target.driver_name,
+        "authenticated": True,
+        "credentials": sorted(name for name, value in shown.items() if value == "***"),
+        "settings": shown,
+        "statuses": [
+            {"code": s.code, "label": s.label, "state": s.state, "meaning": meaning_of(s).value} for s in statuses
+        ],
+        "capabilities": probes.results,
+        "wire": run.observer.summary(),
+        "seconds": round(elapsed, 3),
+    }
+    run.out.result(report, lambda: _print_check(run.out, report))
+    raise typer.Exit(EXIT_ATTENTION if problems else EXIT_OK)
 
 
 def _probe_listing(connector: Any, caps: frozenset[Capability], probes: _Probes) -> str | None:
@@ -229,9 +224,9 @@ def _print_check(out: Out, report: dict[str, Any]) -> None:
     )
 
 
+@store_command()
 def init(
-    config: ConfigOpt = None,
-    driver: DriverOpt = None,
+    run: StoreRun,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Where to write the policy (default: the policy path).")
     ] = None,
@@ -243,68 +238,65 @@ def init(
     ] = Unselected.SKIP,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing policy file.")] = False,
     policy: PolicyOpt = None,
-    json_output: JsonOpt = False,
 ) -> None:
     """Write a commented policy TOML from the store's own statuses, ready to edit."""
-    out = Out(json_output)
-    with handled(out):
-        target = target_for(config, driver, policy, None)
-        path = output or target.policy_path
-        if path.exists() and not force:
-            fail(out, EXIT_ATTENTION, "FileExists", f"{path} exists; pass --force to overwrite it")
-        start = parse_when(since, what="--since")
-        # Whole days read better in a file people edit; a span back from now is rounded down to its midnight.
-        if start.time() != datetime.min.time() and since.strip()[-1:] in "dw":
-            start = start.replace(hour=0, minute=0, second=0, microsecond=0)
-        with connect(target, ledger=SQLiteLedger(":memory:")) as connector:
-            statuses = connector.list_statuses()
-            defaults = connector.driver.store_defaults()
-        written, text = starter_policy(
-            statuses, defaults, start=start, unselected=unselected, driver_name=f"{target.driver_name} store"
-        )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        problems = [str(p) for p in written.check(statuses)]
-        summary = {
-            "ok": True,
-            "path": str(path),
-            "statuses": [
-                {
-                    "status": r.status,
-                    "download": r.download,
-                    "process_payment": r.process_payment,
-                    "process_shipping": r.process_shipping,
-                    "meaning": meaning_of(s).value,
-                }
-                for r, s in zip(written.statuses.rules, statuses, strict=True)
-            ],
-            "post_back_status": written.post_back.status,
-            "cancellation_status": written.cancellation.status,
-            "acknowledgement_status": written.acknowledgement.status,
-            "range_start": written.range.start,
-            "problems": problems,
-        }
-        if json_output:
-            out.document(summary)
-        else:
-            out.line(
-                f"wrote {path}: {len(statuses)} status rows, "
-                f"{sum(r.download for r in written.statuses.rules)} downloaded"
-            )
-            out.table(
-                None,
-                ["status", "meaning", "download", "arrives"],
-                [
-                    [
-                        r.status,
-                        meaning_of(s).value,
-                        "yes" if r.download else "no",
-                        _arrives(r.process_payment, r.process_shipping) if r.download else "",
-                    ]
-                    for r, s in zip(written.statuses.rules, statuses, strict=True)
-                ],
-            )
-            out.line("next: edit it, then `ecc-connectors plan` shows what a download would do")
+    target = run.target
+    # --policy is init's own flag here (the file to write, not one to read); it wins over the config file, as in
+    # every command.
+    path = output or policy or target.policy_path
+    if path.exists() and not force:
+        fail(run.out, EXIT_ATTENTION, "FileExists", f"{path} exists; pass --force to overwrite it")
+    start = parse_when(since, what="--since")
+    # Whole days read better in a file people edit; a span back from now is rounded down to its midnight.
+    if start.time() != datetime.min.time() and since.strip()[-1:] in "dw":
+        start = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    with run.connect(ledger=SQLiteLedger(":memory:")) as connector:
+        statuses = connector.list_statuses()
+        defaults = connector.driver.store_defaults()
+    written, text = starter_policy(
+        statuses, defaults, start=start, unselected=unselected, driver_name=f"{target.driver_name} store"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    summary = {
+        "ok": True,
+        "path": str(path),
+        "statuses": [
+            {
+                "status": r.status,
+                "download": r.download,
+                "process_payment": r.process_payment,
+                "process_shipping": r.process_shipping,
+                "meaning": meaning_of(s).value,
+            }
+            for r, s in zip(written.statuses.rules, statuses, strict=True)
+        ],
+        "post_back_status": written.post_back.status,
+        "cancellation_status": written.cancellation.status,
+        "acknowledgement_status": written.acknowledgement.status,
+        "range_start": written.range.start,
+        "problems": [str(p) for p in written.check(statuses)],
+    }
+    run.out.result(summary, lambda: _print_init(run.out, path, written, statuses))
+
+
+def _print_init(out: Out, path: Path, written: SyncPolicy, statuses: tuple[StoreStatus, ...]) -> None:
+    rules = written.statuses.rules
+    out.line(f"wrote {path}: {len(statuses)} status rows, {sum(r.download for r in rules)} downloaded")
+    out.table(
+        None,
+        ["status", "meaning", "download", "arrives"],
+        [
+            [
+                r.status,
+                meaning_of(s).value,
+                "yes" if r.download else "no",
+                _arrives(r.process_payment, r.process_shipping) if r.download else "",
+            ]
+            for r, s in zip(rules, statuses, strict=True)
+        ],
+    )
+    out.line("next: edit it, then `ecc-connectors plan` shows what a download would do")
 
 
 def _arrives(process_payment: bool | None, process_shipping: bool | None) -> str:
@@ -313,36 +305,30 @@ def _arrives(process_payment: bool | None, process_shipping: bool | None) -> str
     return f"{paid}, {shipped}"
 
 
-def plan(
-    config: ConfigOpt = None,
-    driver: DriverOpt = None,
-    policy: PolicyOpt = None,
-    ledger: LedgerOpt = None,
-    json_output: JsonOpt = False,
-) -> None:
+@store_command(reads_policy=True, ledger=True)
+def plan(run: StoreRun) -> None:
     """Show what a download would do with this policy, writing nothing (a dry run)."""
-    out = Out(json_output)
-    with handled(out):
-        target = target_for(config, driver, policy, ledger)
-        sync_policy = read_policy(target.policy_path)
-        alone = [str(p) for p in sync_policy.check()]
-        if alone:
-            # The connector refuses such a policy; say every problem instead of the first refusal.
-            _plan_problems_only(out, alone)
-            raise typer.Exit(EXIT_ATTENTION)
-        with _open_ledger(target) as real_ledger:
-            dry = DryRunLedger(real_ledger)
-            with connect(target, counting_policy(sync_policy), ledger=dry) as connector:
-                statuses = connector.list_statuses() if Capability.LIST_STATUSES in target.driver.capabilities else ()
-                problems = [str(p) for p in sync_policy.check(statuses or None)]
-                report = connector.download()
-        result = make_plan(sync_policy, report, dry.batches)
-        data = {"ok": not problems, **plan_json(result), "problems": problems, "policy": str(target.policy_path)}
-        if json_output:
-            out.document(data)
-        else:
-            _print_plan(out, data)
-        raise typer.Exit(EXIT_ATTENTION if problems else EXIT_OK)
+    out, target, policy = run.out, run.target, run.policy
+    alone = [str(p) for p in policy.check()]
+    if alone:
+        # The connector refuses such a policy; say every problem instead of the first refusal.
+        out.result(
+            {"ok": False, "problems": alone},
+            lambda: _print_problems(
+                out, f"the policy has {len(alone)} problem(s); nothing was read from the store:", alone
+            ),
+        )
+        raise typer.Exit(EXIT_ATTENTION)
+    with _open_ledger(target) as real_ledger:
+        dry = DryRunLedger(real_ledger)
+        with run.connect(counting_policy(policy), ledger=dry) as connector:
+            statuses = connector.list_statuses() if Capability.LIST_STATUSES in target.driver.capabilities else ()
+            problems = [str(p) for p in policy.check(statuses or None)]
+            report = connector.download()
+    result = make_plan(policy, report, dry.batches)
+    data = {"ok": not problems, **plan_json(result), "problems": problems, "policy": str(target.policy_path)}
+    out.result(data, lambda: _print_plan(out, data))
+    raise typer.Exit(EXIT_ATTENTION if problems else EXIT_OK)
 
 
 def _open_ledger(target: Target) -> SQLiteLedger:
@@ -352,13 +338,10 @@ def _open_ledger(target: Target) -> SQLiteLedger:
     return SQLiteLedger(":memory:")
 
 
-def _plan_problems_only(out: Out, problems: list[str]) -> None:
-    if out.json_mode:
-        out.document({"ok": False, "problems": problems})
-    else:
-        out.line(f"the policy has {len(problems)} problem(s); nothing was read from the store:")
-        for problem in problems:
-            out.line(f"  - {problem}")
+def _print_problems(out: Out, heading: str, problems: list[str]) -> None:
+    out.line(heading)
+    for problem in problems:
+        out.line(f"  - {problem}")
 
 
 def _print_plan(out: Out, data: dict[str, Any]) -> None:
@@ -386,9 +369,7 @@ def _print_plan(out: Out, data: dict[str, Any]) -> None:
         f"unchanged, {totals['unreadable']} unreadable"
     )
     if data["problems"]:
-        out.line(f"policy       {len(data['problems'])} problem(s):")
-        for problem in data["problems"]:
-            out.line(f"  - {problem}")
+        _print_problems(out, f"policy       {len(data['problems'])} problem(s):", data["problems"])
     else:
         out.line("policy       no problems against the store's statuses")
 
@@ -433,81 +414,57 @@ class _Bar:
         )
 
 
-def download(
-    config: ConfigOpt = None,
-    driver: DriverOpt = None,
-    policy: PolicyOpt = None,
-    ledger: LedgerOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    json_output: JsonOpt = False,
-) -> None:
+@store_command(reads_policy=True, ledger=True)
+def download(run: StoreRun, quiet: QuietOpt = False) -> None:
     """Download what changed since the last run into the ledger, with a progress bar and a summary."""
-    out = Out(json_output)
-    with handled(out):
-        target = target_for(config, driver, policy, ledger)
-        sync_policy = read_policy(target.policy_path)
-        observer = Observer()
-        with (
-            connect(target, sync_policy, observer=observer) as connector,
-            _Bar(out, "download", not quiet, observer) as bar,
-        ):
-            report = connector.download(progress=bar)
-        data = {
-            "ok": report.failures == 0,
-            **_report_json(report),
-            "requests": observer.requests,
-            "throttled": observer.throttled(),
-        }
-        _finish(out, "Download", data, report.failures)
+    _with_bar(run, "Download", quiet, lambda connector, bar: connector.download(progress=bar))
 
 
+@store_command(reads_policy=True, ledger=True)
 def reconcile(
-    config: ConfigOpt = None,
-    driver: DriverOpt = None,
-    policy: PolicyOpt = None,
-    ledger: LedgerOpt = None,
+    run: StoreRun,
     start: Annotated[str | None, typer.Option("--start", help="From (default: the policy's range start).")] = None,
     end: Annotated[str | None, typer.Option("--end", help="Up to (default: the store's time).")] = None,
     content: Annotated[
         bool, typer.Option("--content", help="Re-read every order and compare content, not only update stamps.")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    json_output: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Compare the store with the ledger over a window and repair what differs."""
-    out = Out(json_output)
-    with handled(out):
-        target = target_for(config, driver, policy, ledger)
-        sync_policy = read_policy(target.policy_path)
-        since = parse_when(start, what="--start") if start else None
-        until = parse_when(end, what="--end") if end else None
-        observer = Observer()
-        with (
-            connect(target, sync_policy, observer=observer) as connector,
-            _Bar(out, "reconcile", not quiet, observer) as bar,
-        ):
-            report = connector.reconcile(since, until, compare_content=content, progress=bar)
-        data = {
-            "ok": report.failures == 0,
-            **_report_json(report),
-            "requests": observer.requests,
-            "throttled": observer.throttled(),
-        }
-        _finish(out, "Reconcile", data, report.failures)
+    since = parse_when(start, what="--start") if start else None
+    until = parse_when(end, what="--end") if end else None
+    _with_bar(
+        run,
+        "Reconcile",
+        quiet,
+        lambda connector, bar: connector.reconcile(since, until, compare_content=content, progress=bar),
+    )
 
 
-def _report_json(report: Any) -> dict[str, Any]:
-    data: dict[str, Any] = jsonable(report)
-    return data
+def _with_bar(
+    run: StoreRun,
+    title: str,
+    quiet: bool,
+    work: Callable[[Connector, _Bar], DownloadReport | ReconcileReport],
+) -> None:
+    """Run a download or a reconcile (``work``) under a progress bar, print its report and exit 3 when orders could
+    not be read."""
+    out = run.out
+    with run.connect() as connector, _Bar(out, title.lower(), not quiet, run.observer) as bar:
+        report = work(connector, bar)
+    data: dict[str, Any] = {
+        "ok": report.failures == 0,
+        **jsonable(report),
+        "requests": run.observer.requests,
+        "throttled": run.observer.throttled(),
+    }
+    out.result(data, lambda: _print_report(out, title, data, report.failures))
+    raise typer.Exit(EXIT_ATTENTION if report.failures else EXIT_OK)
 
 
-def _finish(out: Out, title: str, data: dict[str, Any], failures: int) -> None:
-    if out.json_mode:
-        out.document(data)
-    else:
-        skip = {"ok", "store", "updated_from", "updated_to"}
-        out.line(f"{title} of {data['store']}: orders updated from {data['updated_from']} to {data['updated_to']}")
-        out.table(None, ["", "count"], [[key, value] for key, value in data.items() if key not in skip])
-        if failures:
-            out.line(f"{failures} order(s) could not be read: `ecc-connectors tabs failures` shows them")
-    raise typer.Exit(EXIT_ATTENTION if failures else EXIT_OK)
+def _print_report(out: Out, title: str, data: dict[str, Any], failures: int) -> None:
+    skip = {"ok", "store", "updated_from", "updated_to"}
+    out.line(f"{title} of {data['store']}: orders updated from {data['updated_from']} to {data['updated_to']}")
+    out.table(None, ["", "count"], [[key, value] for key, value in data.items() if key not in skip])
+    if failures:
+        out.line(f"{failures} order(s) could not be read: `ecc-connectors tabs failures` shows them")

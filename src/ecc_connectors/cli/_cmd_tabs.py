@@ -13,17 +13,18 @@ action explicitly when the default key (made from the order and the request) is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
+import attrs
 import typer
 
-from .. import ConfigurationError, FailureRecord, OrderRecord, PendingUpdate, Tracking
-from ._common import ConfigOpt, DriverOpt, JsonOpt, LedgerOpt, PolicyOpt, connect, parse_when, target_for
-from ._config import read_policy
+from .. import ConfigurationError, Connector, FailureRecord, OrderRecord, PendingUpdate, Tracking
+from ._common import StoreRun, parse_when, store_command
 from ._observe import Observer
-from ._output import EXIT_FAILED, Out, fail, handled, jsonable
+from ._output import EXIT_FAILED, Out, fail, jsonable
 
 __all__ = ["acknowledge", "cancel", "ship", "tabs_app"]
 
@@ -37,6 +38,9 @@ SinceFilter = Annotated[
     str | None, typer.Option("--since", help="Only rows changed since (ISO date/time, or 12h, 7d...).")
 ]
 LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most this many rows.")]
+KeyOpt = Annotated[
+    str | None, typer.Option("--key", help="Idempotency key (default: made from the order and the request).")
+]
 
 
 def _record_json(record: OrderRecord) -> dict[str, Any]:
@@ -97,80 +101,6 @@ def _status_of(row: Any) -> str:
     return row.order.status if isinstance(row, PendingUpdate) else getattr(row, "status", "")
 
 
-def _list_tab(
-    which: str,
-    config: Any,
-    driver: Any,
-    ledger: Any,
-    statuses: Any,
-    since: Any,
-    limit: Any,
-    json_output: bool,
-    raw: bool = False,
-) -> None:
-    out = Out(json_output)
-    with handled(out):
-        target = target_for(config, driver, None, ledger)
-        if not target.ledger_path.exists():
-            raise ConfigurationError(f"ledger {str(target.ledger_path)!r} does not exist (run a download first)")
-        with connect(target) as connector:
-            if which == "orders":
-                rows: list[Any] = _filtered(connector.orders(), statuses, since, limit, "last_changed")
-                data = [_record_json(r) for r in rows]
-            elif which == "ignore":
-                rows = _filtered(connector.ignored(), statuses, since, limit, "last_changed")
-                data = [_record_json(r) for r in rows]
-            elif which == "updates":
-                rows = _filtered(connector.updates(), statuses, since, limit, "detected_at")
-                data = [_update_json(u) for u in rows]
-            else:
-                rows = _filtered(connector.failures(), None, since, limit, "at")
-                data = [_failure_json(f, raw) for f in rows]
-        if json_output:
-            out.document(data)
-            return
-        if which in ("orders", "ignore"):
-            out.table(
-                f"{which.capitalize()} tab ({len(data)})",
-                ["order", "number", "status", "paid", "shipped", "total", "customer", "changed"],
-                [
-                    [
-                        d["order_id"],
-                        d["number"],
-                        d["status"],
-                        _yn(d["paid"]),
-                        _yn(d["shipped"]),
-                        f"{d['grand_total']} {d['currency']}",
-                        d["customer"],
-                        _short(d["last_changed"]),
-                    ]
-                    for d in data
-                ],
-            )
-        elif which == "updates":
-            out.table(
-                f"Updates tab ({len(data)})",
-                ["order", "number", "status now", "changes", "detected"],
-                [
-                    [
-                        d["order_id"],
-                        d["number"],
-                        d["status"],
-                        ", ".join(sorted({c["kind"] for c in d["changes"]}))
-                        or ("replacement" if d["replaces"] else "-"),
-                        _short(d["detected_at"]),
-                    ]
-                    for d in data
-                ],
-            )
-        else:
-            out.table(
-                f"Failures ({len(data)})",
-                ["order", "field", "problem", "at"],
-                [[d["order_ref"] or "?", d["field"], d["problem"], _short(d["at"])] for d in data],
-            )
-
-
 def _yn(value: bool) -> str:
     return "yes" if value else "no"
 
@@ -179,176 +109,198 @@ def _short(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M")
 
 
-@tabs_app.command("orders")
-def tab_orders(
-    config: ConfigOpt = None,
-    driver: DriverOpt = None,
-    ledger: LedgerOpt = None,
-    status: StatusFilter = None,
-    since: SinceFilter = None,
-    limit: LimitOpt = None,
-    json_output: JsonOpt = False,
-) -> None:
-    """The Orders tab: downloaded orders with their local paid/shipped state."""
-    _list_tab("orders", config, driver, ledger, status, since, limit, json_output)
+@attrs.frozen
+class _TabView:
+    """How a tab is listed: its rows, the time ``--since`` compares, a row's JSON, and its table for people."""
+
+    title: str
+    rows: Callable[[Connector], list[Any]]
+    stamp: str
+    as_json: Callable[[Any], dict[str, Any]]
+    columns: list[str]
+    cells: Callable[[dict[str, Any]], list[Any]]
 
 
-@tabs_app.command("ignore")
-def tab_ignore(
-    config: ConfigOpt = None,
-    driver: DriverOpt = None,
-    ledger: LedgerOpt = None,
-    status: StatusFilter = None,
-    since: SinceFilter = None,
-    limit: LimitOpt = None,
-    json_output: JsonOpt = False,
-) -> None:
-    """The Ignore tab: orders of statuses that are not downloaded, kept for a look."""
-    _list_tab("ignore", config, driver, ledger, status, since, limit, json_output)
+def _record_cells(d: dict[str, Any]) -> list[Any]:
+    total = f"{d['grand_total']} {d['currency']}"
+    return [
+        d["order_id"],
+        d["number"],
+        d["status"],
+        _yn(d["paid"]),
+        _yn(d["shipped"]),
+        total,
+        d["customer"],
+        _short(d["last_changed"]),
+    ]
 
 
-@tabs_app.command("updates")
-def tab_updates(
-    config: ConfigOpt = None,
-    driver: DriverOpt = None,
-    ledger: LedgerOpt = None,
-    status: StatusFilter = None,
-    since: SinceFilter = None,
-    limit: LimitOpt = None,
-    json_output: JsonOpt = False,
-) -> None:
-    """The Updates tab: orders changed in the store after download."""
-    _list_tab("updates", config, driver, ledger, status, since, limit, json_output)
+def _update_cells(d: dict[str, Any]) -> list[Any]:
+    changes = ", ".join(sorted({c["kind"] for c in d["changes"]})) or ("replacement" if d["replaces"] else "-")
+    return [d["order_id"], d["number"], d["status"], changes, _short(d["detected_at"])]
 
 
-@tabs_app.command("failures")
+_RECORD_COLUMNS = ["order", "number", "status", "paid", "shipped", "total", "customer", "changed"]
+_ORDERS = _TabView("Orders tab", lambda c: c.orders(), "last_changed", _record_json, _RECORD_COLUMNS, _record_cells)
+_IGNORE = _TabView("Ignore tab", lambda c: c.ignored(), "last_changed", _record_json, _RECORD_COLUMNS, _record_cells)
+_UPDATES = _TabView(
+    "Updates tab",
+    lambda c: c.updates(),
+    "detected_at",
+    _update_json,
+    ["order", "number", "status now", "changes", "detected"],
+    _update_cells,
+)
+
+
+def _failures_view(raw: bool) -> _TabView:
+    return _TabView(
+        "Failures",
+        lambda c: c.failures(),
+        "at",
+        lambda failure: _failure_json(failure, raw),
+        ["order", "field", "problem", "at"],
+        lambda d: [d["order_ref"] or "?", d["field"], d["problem"], _short(d["at"])],
+    )
+
+
+def _list_tab(run: StoreRun, view: _TabView, statuses: list[str] | None, since: str | None, limit: int | None) -> None:
+    ledger_path = run.target.ledger_path
+    if not ledger_path.exists():
+        raise ConfigurationError(f"ledger {str(ledger_path)!r} does not exist (run a download first)")
+    with run.connect() as connector:
+        data = [view.as_json(row) for row in _filtered(view.rows(connector), statuses, since, limit, view.stamp)]
+    title = f"{view.title} ({len(data)})"
+    run.out.result(data, lambda: run.out.table(title, view.columns, [view.cells(d) for d in data]))
+
+
+def _tab_command(name: str, summary: str | None = None) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register ``tabs NAME``: a store command on the ledger file, which needs no policy (``summary``: its help,
+    else its docstring)."""
+
+    def register(command: Callable[..., None]) -> Callable[..., None]:
+        return tabs_app.command(name, help=summary)(store_command(ledger=True)(command))
+
+    return register
+
+
+def _add_list_command(name: str, view: _TabView, summary: str) -> None:
+    @_tab_command(name, summary)
+    def list_tab(run: StoreRun, status: StatusFilter = None, since: SinceFilter = None, limit: LimitOpt = None) -> None:
+        _list_tab(run, view, status, since, limit)
+
+
+_add_list_command("orders", _ORDERS, "The Orders tab: downloaded orders with their local paid/shipped state.")
+_add_list_command("ignore", _IGNORE, "The Ignore tab: orders of statuses that are not downloaded, kept for a look.")
+_add_list_command("updates", _UPDATES, "The Updates tab: orders changed in the store after download.")
+
+
+@_tab_command("failures")
 def tab_failures(
-    config: ConfigOpt = None,
-    driver: DriverOpt = None,
-    ledger: LedgerOpt = None,
+    run: StoreRun,
     since: SinceFilter = None,
     limit: LimitOpt = None,
     raw: Annotated[bool, typer.Option("--raw", help="Include each raw payload (JSON only).")] = False,
-    json_output: JsonOpt = False,
 ) -> None:
     """Orders whose payload could not be read, with the field and the problem."""
-    _list_tab("failures", config, driver, ledger, None, since, limit, json_output, raw)
+    _list_tab(run, _failures_view(raw), None, since, limit)
 
 
-@tabs_app.command("show")
+@_tab_command("show")
 def tab_show(
-    order_id: Annotated[str, typer.Argument(help="The order's id (the ledger's order_id).")],
-    config: ConfigOpt = None,
-    driver: DriverOpt = None,
-    ledger: LedgerOpt = None,
-    json_output: JsonOpt = False,
+    order_id: Annotated[str, typer.Argument(help="The order's id (the ledger's order_id).")], run: StoreRun
 ) -> None:
     """One order: its row, its pending update with each field change, and its action log."""
-    out = Out(json_output)
-    with handled(out):
-        target = target_for(config, driver, None, ledger)
-        with connect(target) as connector:
-            record = connector.ledger.get(connector.store, order_id)
-            update = connector.ledger.pending(connector.store, order_id)
-            actions = connector.actions(order_id)
-        if record is None and update is None:
-            fail(out, EXIT_FAILED, "NotFound", f"order {order_id!r} is not in the ledger of {target.driver.store_id}")
-        data = {
-            "order": None if record is None else _record_json(record),
-            "update": None if update is None else _update_json(update),
-            "actions": [
-                {
-                    "kind": a.kind,
-                    "key": a.key,
-                    "state": a.state,
-                    "attempts": a.attempts,
-                    "error": a.error,
-                    "started_at": a.started_at,
-                    "finished_at": a.finished_at,
-                    "result": jsonable(a.result),
-                }
+    with run.connect() as connector:
+        record = connector.ledger.get(connector.store, order_id)
+        update = connector.ledger.pending(connector.store, order_id)
+        actions = connector.actions(order_id)
+    if record is None and update is None:
+        fail(
+            run.out, EXIT_FAILED, "NotFound", f"order {order_id!r} is not in the ledger of {run.target.driver.store_id}"
+        )
+    data = {
+        "order": None if record is None else _record_json(record),
+        "update": None if update is None else _update_json(update),
+        "actions": [
+            {
+                "kind": a.kind,
+                "key": a.key,
+                "state": a.state,
+                "attempts": a.attempts,
+                "error": a.error,
+                "started_at": a.started_at,
+                "finished_at": a.finished_at,
+                "result": jsonable(a.result),
+            }
+            for a in actions
+        ],
+    }
+    run.out.result(data, lambda: _print_order(run.out, order_id, record, update, actions))
+
+
+def _print_order(
+    out: Out, order_id: str, record: OrderRecord | None, update: PendingUpdate | None, actions: list[Any]
+) -> None:
+    if record is not None:
+        out.table(
+            f"Order {order_id} ({record.tab.value} tab)",
+            ["field", "value"],
+            [[k, jsonable(v)] for k, v in _record_json(record).items()],
+        )
+    if update is not None:
+        title = f"Pending update (detected {_short(update.detected_at)})"
+        if update.replaces:
+            title += f": replaces {update.replaces}"
+        out.table(
+            title,
+            ["kind", "field", "was", "now"],
+            [[c["kind"], c["path"], c["old"], c["new"]] for c in _update_json(update)["changes"]],
+        )
+        out.line(
+            "accept it: ecc-connectors tabs redownload ID    keep the downloaded copy: ecc-connectors tabs dismiss ID"
+        )
+    if actions:
+        out.table(
+            "Actions",
+            ["kind", "state", "attempts", "finished", "error"],
+            [
+                [a.kind, a.state, a.attempts, _short(a.finished_at) if a.finished_at else "", a.error or ""]
                 for a in actions
             ],
-        }
-        if json_output:
-            out.document(data)
-            return
-        if record is not None:
-            d = data["order"]
-            assert isinstance(d, dict)
-            out.table(
-                f"Order {order_id} ({record.tab.value} tab)",
-                ["field", "value"],
-                [[k, jsonable(v)] for k, v in d.items()],
-            )
-        if update is not None:
-            u = data["update"]
-            assert isinstance(u, dict)
-            title = f"Pending update (detected {_short(update.detected_at)})"
-            if update.replaces:
-                title += f": replaces {update.replaces}"
-            out.table(
-                title,
-                ["kind", "field", "was", "now"],
-                [[c["kind"], c["path"], c["old"], c["new"]] for c in u["changes"]],
-            )
-            out.line(
-                "accept it: ecc-connectors tabs redownload ID    keep the downloaded copy: ecc-connectors tabs "
-                "dismiss ID"
-            )
-        if actions:
-            out.table(
-                "Actions",
-                ["kind", "state", "attempts", "finished", "error"],
-                [
-                    [a.kind, a.state, a.attempts, _short(a.finished_at) if a.finished_at else "", a.error or ""]
-                    for a in actions
-                ],
-            )
+        )
 
 
-@tabs_app.command("redownload")
+@_tab_command("redownload")
 def tab_redownload(
-    order_id: Annotated[str, typer.Argument(help="The order whose pending update to accept.")],
-    config: ConfigOpt = None,
-    driver: DriverOpt = None,
-    ledger: LedgerOpt = None,
-    json_output: JsonOpt = False,
+    order_id: Annotated[str, typer.Argument(help="The order whose pending update to accept.")], run: StoreRun
 ) -> None:
     """Accept an order's pending update: the store's current copy replaces the downloaded one."""
-    out = Out(json_output)
-    with handled(out):
-        target = target_for(config, driver, None, ledger)
-        with connect(target) as connector:
-            if connector.ledger.pending(connector.store, order_id) is None:
-                fail(out, EXIT_FAILED, "NotFound", f"order {order_id!r} has no pending update")
-            record = connector.redownload(order_id)
-        if json_output:
-            out.document({"ok": True, "order": _record_json(record)})
-        else:
-            out.line(f"order {record.order_id} ({record.number}) now holds the store's copy: status {record.status}")
+    with run.connect() as connector:
+        if connector.ledger.pending(connector.store, order_id) is None:
+            fail(run.out, EXIT_FAILED, "NotFound", f"order {order_id!r} has no pending update")
+        record = connector.redownload(order_id)
+    run.out.result(
+        {"ok": True, "order": _record_json(record)},
+        lambda: run.out.line(
+            f"order {record.order_id} ({record.number}) now holds the store's copy: status {record.status}"
+        ),
+    )
 
 
-@tabs_app.command("dismiss")
+@_tab_command("dismiss")
 def tab_dismiss(
-    order_id: Annotated[str, typer.Argument(help="The order whose pending update to dismiss.")],
-    config: ConfigOpt = None,
-    driver: DriverOpt = None,
-    ledger: LedgerOpt = None,
-    json_output: JsonOpt = False,
+    order_id: Annotated[str, typer.Argument(help="The order whose pending update to dismiss.")], run: StoreRun
 ) -> None:
     """Keep the downloaded copy and clear the order's pending update."""
-    out = Out(json_output)
-    with handled(out):
-        target = target_for(config, driver, None, ledger)
-        with connect(target) as connector:
-            dismissed = connector.dismiss(order_id)
-        if not dismissed:
-            fail(out, EXIT_FAILED, "NotFound", f"order {order_id!r} has no pending update")
-        if json_output:
-            out.document({"ok": True, "order_id": order_id, "dismissed": True})
-        else:
-            out.line(f"order {order_id}: update dismissed, the downloaded copy stays")
+    with run.connect() as connector:
+        dismissed = connector.dismiss(order_id)
+    if not dismissed:
+        fail(run.out, EXIT_FAILED, "NotFound", f"order {order_id!r} has no pending update")
+    run.out.result(
+        {"ok": True, "order_id": order_id, "dismissed": True},
+        lambda: run.out.line(f"order {order_id}: update dismissed, the downloaded copy stays"),
+    )
 
 
 def _lines(values: list[str] | None) -> list[tuple[str, Decimal]]:
@@ -365,11 +317,7 @@ def _lines(values: list[str] | None) -> list[tuple[str, Decimal]]:
     return lines
 
 
-KeyOpt = Annotated[
-    str | None, typer.Option("--key", help="Idempotency key (default: made from the order and the request).")
-]
-
-
+@store_command(reads_policy=True, ledger=True)
 def ship(
     order_id: Annotated[str, typer.Argument(help="The order to ship.")],
     tracking: Annotated[
@@ -382,34 +330,24 @@ def ship(
     ] = None,
     comment: Annotated[str, typer.Option("--comment", help="Comment on the shipment.")] = "",
     key: KeyOpt = None,
-    config: ConfigOpt = None,
-    driver: DriverOpt = None,
-    policy: PolicyOpt = None,
-    ledger: LedgerOpt = None,
-    json_output: JsonOpt = False,
+    *,
+    run: StoreRun,
 ) -> None:
     """Post a shipment back to the store, once (the policy sets the status and the email)."""
-    out = Out(json_output)
-    with handled(out):
-        target = target_for(config, driver, policy, ledger)
-        sync_policy = read_policy(target.policy_path)
-        numbers = [Tracking(number, carrier_code=carrier, title=title) for number in tracking or ()]
-        observer = Observer()
-        with connect(target, sync_policy, observer=observer) as connector:
-            result = connector.ship(order_id, numbers, lines=_lines(line), comment=comment, key=key)
-            attempts = _attempts(connector, order_id, "ship")
-        data = {
-            "ok": True,
-            "order_id": order_id,
-            "shipment_id": result.shipment_id,
-            "already_shipped": result.already_shipped,
-            "attempts": attempts,
-            "requests": observer.requests,
-        }
-        if json_output:
-            out.document(data)
-        else:
-            out.line(f"order {order_id}: shipment {result.shipment_id}{_how(result.already_shipped, observer)}")
+    numbers = [Tracking(number, carrier_code=carrier, title=title) for number in tracking or ()]
+    with run.connect() as connector:
+        result = connector.ship(order_id, numbers, lines=_lines(line), comment=comment, key=key)
+        actions = [a for a in connector.actions(order_id) if a.kind == "ship"]
+    data = {
+        "ok": True,
+        "order_id": order_id,
+        "shipment_id": result.shipment_id,
+        "already_shipped": result.already_shipped,
+        "attempts": actions[-1].attempts if actions else 0,
+        "requests": run.observer.requests,
+    }
+    how = _how(result.already_shipped, run.observer)
+    run.out.result(data, lambda: run.out.line(f"order {order_id}: shipment {result.shipment_id}{how}"))
 
 
 def _how(already: bool, observer: Observer) -> str:
@@ -420,68 +358,43 @@ def _how(already: bool, observer: Observer) -> str:
     return ""
 
 
-def _attempts(connector: Any, order_id: str, kind: str) -> int:
-    actions = [a for a in connector.actions(order_id) if a.kind == kind]
-    return actions[-1].attempts if actions else 0
-
-
+@store_command(reads_policy=True, ledger=True)
 def acknowledge(
     order_id: Annotated[str, typer.Argument(help="The order to acknowledge.")],
     key: KeyOpt = None,
-    config: ConfigOpt = None,
-    driver: DriverOpt = None,
-    policy: PolicyOpt = None,
-    ledger: LedgerOpt = None,
-    json_output: JsonOpt = False,
+    *,
+    run: StoreRun,
 ) -> None:
     """Set the policy's acknowledgement status on one order, once."""
-    out = Out(json_output)
-    with handled(out):
-        target = target_for(config, driver, policy, ledger)
-        sync_policy = read_policy(target.policy_path)
-        observer = Observer()
-        with connect(target, sync_policy, observer=observer) as connector:
-            connector.acknowledge(order_id, key=key)
-        status = sync_policy.acknowledgement.status
-        data = {"ok": True, "order_id": order_id, "status": status, "requests": observer.requests}
-        if json_output:
-            out.document(data)
-        else:
-            out.line(f"order {order_id}: acknowledged ({status}){_how(False, observer)}")
+    with run.connect() as connector:
+        connector.acknowledge(order_id, key=key)
+    status = run.policy.acknowledgement.status
+    data = {"ok": True, "order_id": order_id, "status": status, "requests": run.observer.requests}
+    run.out.result(data, lambda: run.out.line(f"order {order_id}: acknowledged ({status}){_how(False, run.observer)}"))
 
 
+@store_command(reads_policy=True, ledger=True)
 def cancel(
     order_id: Annotated[str, typer.Argument(help="The order to cancel in the store.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     key: KeyOpt = None,
-    config: ConfigOpt = None,
-    driver: DriverOpt = None,
-    policy: PolicyOpt = None,
-    ledger: LedgerOpt = None,
-    json_output: JsonOpt = False,
+    *,
+    run: StoreRun,
 ) -> None:
     """Cancel one order in the store, once (the policy sets the status, comment and email)."""
-    out = Out(json_output)
-    with handled(out):
-        target = target_for(config, driver, policy, ledger)
-        sync_policy = read_policy(target.policy_path)
-        if not yes:
-            try:
-                confirmed = typer.confirm(f"Cancel order {order_id} in the store?", err=True)
-            except typer.Abort:  # no terminal to answer on (a script without --yes)
-                confirmed = False
-            if not confirmed:
-                fail(out, EXIT_FAILED, "Aborted", f"order {order_id} not cancelled (pass --yes to skip the question)")
-        observer = Observer()
-        with connect(target, sync_policy, observer=observer) as connector:
-            connector.cancel(order_id, key=key)
-        data = {
-            "ok": True,
-            "order_id": order_id,
-            "status": sync_policy.cancellation.status,
-            "requests": observer.requests,
-        }
-        if json_output:
-            out.document(data)
-        else:
-            out.line(f"order {order_id}: cancelled{_how(False, observer)}")
+    if not yes:
+        try:
+            confirmed = typer.confirm(f"Cancel order {order_id} in the store?", err=True)
+        except typer.Abort:  # no terminal to answer on (a script without --yes)
+            confirmed = False
+        if not confirmed:
+            fail(run.out, EXIT_FAILED, "Aborted", f"order {order_id} not cancelled (pass --yes to skip the question)")
+    with run.connect() as connector:
+        connector.cancel(order_id, key=key)
+    data = {
+        "ok": True,
+        "order_id": order_id,
+        "status": run.policy.cancellation.status,
+        "requests": run.observer.requests,
+    }
+    run.out.result(data, lambda: run.out.line(f"order {order_id}: cancelled{_how(False, run.observer)}"))

@@ -24,7 +24,7 @@ from __future__ import annotations
 import enum
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -53,6 +53,7 @@ __all__ = [
     "EXIT_USAGE",
     "Out",
     "fail",
+    "handled",
     "jsonable",
     "register_secret",
     "scrub",
@@ -122,6 +123,13 @@ class Out:
     def document(self, data: Any) -> None:
         """The ``--json`` result (printed as is, not through Rich's markup)."""
         typer.echo(scrub(json.dumps(jsonable(data), indent=2, ensure_ascii=False)))
+
+    def result(self, data: Any, for_people: Callable[[], object]) -> None:
+        """A command's result: ``data`` as the ``--json`` document, else ``for_people()`` writes it for people."""
+        if self.json_mode:
+            self.document(data)
+        else:
+            for_people()
 
     def line(self, text: str = "") -> None:
         if not self.json_mode:

@@ -1,4 +1,8 @@
-"""``fake``: find a driver's fake store, start it with its knobs, and say which settings reach it.
+"""Fake stores for the command line: find a driver's fake, make it with its knobs, say which settings reach it.
+
+``ecc-connectors fake`` and ``drivers`` are built on these; they are public so a test or a tool can ask the same
+questions without a terminal (:func:`find_fake`, :func:`known_fakes`, :func:`fake_settings`). They need no
+``[cli]`` extra; importing this module imports the testing kit (``ecc_connectors.testing``).
 
 Finding a fake. A driver called ``NAME`` has its fake in the public testing module ``ecc_connectors.testing.NAME``
 (``ecc_connectors.testing.shopify`` for ``shopify``, ``.netsuite_rest`` for ``netsuite_rest``), which exports its
