@@ -33,7 +33,8 @@ import psycopg_pool
 from psycopg.conninfo import conninfo_to_dict
 
 from .._errors import ConfigurationError, ConnectorError
-from ._pg_schema import PG_MIGRATIONS, check_schema_name, lock_key_sql
+from ._pg_schema import PG_MIGRATIONS, POSTGRES, check_schema_name, lock_key_sql
+from ._storage import Storage
 
 __all__ = ["Conn", "PostgresConnection"]
 
@@ -53,9 +54,11 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-class PostgresConnection:
+class PostgresConnection(Storage):
     """The pool, transactions and schema of :class:`~ecc_connectors.ledger.postgres.PostgresLedger` (its
     constructor's arguments are documented there)."""
+
+    _dialect = POSTGRES
 
     def __init__(
         self,

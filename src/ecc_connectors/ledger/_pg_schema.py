@@ -22,6 +22,8 @@ from __future__ import annotations
 import re
 
 from .._errors import ConfigurationError
+from ._shared_rows import as_is
+from ._storage import Dialect
 
 __all__ = ["PG_MIGRATIONS", "check_schema_name", "lock_key_sql"]
 
@@ -176,9 +178,11 @@ INSERT INTO {s}.failures (store, order_ref, field, problem, raw, at) VALUES (%s,
 ON CONFLICT (store, order_ref, field, problem) DO UPDATE SET raw = excluded.raw, at = excluded.at
 """
 
-PENDING = "SELECT store, order_id, replaces, changes, snapshot, raw, detected_at FROM {s}.pending_updates"
-
-ACTION = (
-    "SELECT id, store, order_id, kind, idempotency_key, request, state, result, error, attempts, started_at, "
-    "finished_at, owner, lease_until, checkpoint, log FROM {s}.actions"
+POSTGRES = Dialect(
+    stamp=as_is,
+    parse=as_is,
+    order_columns=ORDER_COLUMNS,
+    upsert_order=UPSERT_ORDER,
+    lock_rows=" FOR UPDATE",
 )
+"""How the shared ledger code (``_shared_ledger``, ``_shared_actions``) speaks to PostgreSQL."""

@@ -12,8 +12,9 @@ from typing import Any
 
 from .._convert import order_from_snapshot
 from .._errors import ConfigurationError
-from ._codec import _dumps, _loads, _ts
+from ._codec import _dt, _dumps, _loads, _ts
 from ._records import ActionState
+from ._storage import Dialect
 
 __all__ = ["MIGRATIONS", "migrate", "schema_version"]
 
@@ -218,7 +219,9 @@ ON CONFLICT (store, order_id) DO UPDATE SET
     replaced_by = NULL, dismissed = NULL
 """
 
-_UPSERT_ORDER = f"{_ORDER_INSERT} VALUES ({', '.join('?' * _ORDER_WIDTH)}) {_ORDER_ON_CONFLICT}"
+# An order row whose raw payload stays in the row (accept_update's): ``raw_id``, the 12th column, is NULL, and
+# the other 13 are ``Dialect.upsert_order``'s values, which both ledgers bind alike.
+_UPSERT_ORDER_WITH_RAW = f"{_ORDER_INSERT} VALUES ({', '.join('?' * 11)}, NULL, ?, ?) {_ORDER_ON_CONFLICT}"
 
 _UPSERT_UPDATE = """
 INSERT INTO pending_updates (store, order_id, new_order_id, replaces, changes, snapshot, raw, detected_at,
@@ -241,3 +244,12 @@ _MAX_VARS = 500  # SQLite's default limit on bound parameters is 999 (older buil
 # Bounds for a text comparison on the stored UTC ISO stamps when a window is open at one end.
 _EARLIEST = ""
 _LATEST = "~"
+
+SQLITE = Dialect(
+    stamp=_ts,
+    parse=_dt,
+    order_columns=_ORDER_COLUMNS,
+    upsert_order=_UPSERT_ORDER_WITH_RAW,
+    lock_rows="",
+)
+"""How the shared ledger code (``_shared_ledger``, ``_shared_actions``) speaks to SQLite."""

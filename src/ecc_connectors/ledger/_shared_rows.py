@@ -7,38 +7,29 @@ SQLite and PostgreSQL select the same columns in the same order (``_schema`` and
 as text through one codec (``_codec``), so turning a row into a record, or a page into statement parameters, is
 the same code for both. What differs is how a stamp travels: SQLite keeps ISO text (``_codec._ts`` on the way in,
 ``_codec._dt`` on the way out), psycopg hands ``timestamptz`` to and from aware ``datetime`` itself. Each function
-therefore takes the engine's conversion, ``parse`` for a stamp read back or ``stamp`` for one written, and the
-engine modules (``_rows``, ``_pg_rows``, ``sqlite``, ``postgres``) pass theirs. Flags go through ``bool`` (SQLite
-answers 0 and 1; psycopg already answers booleans). Order rows themselves stay with each engine: SQLite keeps raw
-payloads in a table of their own.
-
-The action log's entries are engine-independent too: why a new attempt may take an action over (or
-:class:`~ecc_connectors.ActionInProgress` while another caller's lease runs), and how a finish completes the log:
-the current attempt's entry gets the outcome, and a holder whose lease passed to another caller adds a ``late``
-entry instead, without touching the new holder's state. Each engine reads and writes the row in its own
-transaction around these (``_sqlite_actions``, ``_pg_actions``).
+therefore takes the engine's conversion, ``parse`` for a stamp read back or ``stamp`` for one written (the
+engine's :class:`~._storage.Dialect` holds both). Flags go through ``bool`` (SQLite answers 0 and 1; psycopg
+already answers booleans). The rows of a page's orders stay with each engine: SQLite keeps raw payloads in a
+table of their own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from .._convert import order_from_snapshot, snapshot_json
-from .._errors import ActionInProgress
 from .._outcomes import Tab
-from ._codec import _changes_from, _changes_json, _dumps_raw, _loads, _loads_raw, _ts
-from ._records import ActionRecord, ActionState, OrderRecord, PageBatch, PendingUpdate
+from ._codec import _changes_from, _changes_json, _dumps_raw, _loads, _loads_raw
+from ._records import ActionRecord, OrderRecord, PageBatch, PendingUpdate
 
 __all__ = [
     "action_record",
     "as_is",
     "failure_params",
-    "finished_log",
     "order_record",
     "pending_record",
-    "retake_reason",
     "superseded_params",
     "update_params",
 ]
@@ -174,64 +165,3 @@ def failure_params(batch: PageBatch, now: Any) -> list[tuple[Any, ...]]:
     """The parameters of the engine's failure upsert, one tuple a payload failure of the page (an unknown order
     reference is stored as ``""``: the key's column is not nullable)."""
     return [(batch.store, f.order_ref or "", f.field, f.problem, _dumps_raw(f.raw), now) for f in batch.failures]
-
-
-# -- the action log's entries ----------------------------------------------------------------------------------
-
-
-def retake_reason(existing: ActionRecord, now: datetime, key: str) -> str:
-    """Why a new attempt may take over ``existing`` (an action not done), as its log entry's ``after``; raises
-    :class:`~ecc_connectors.ActionInProgress` while another caller's lease runs."""
-    if existing.state == ActionState.FAILED:
-        return f"failed: {existing.error or 'no error recorded'}"
-    if existing.lease_until is None:
-        # Started before leases existed (SQLite schema 3) or imported, and never finished.
-        return f"attempt {existing.attempts} started at {_ts(existing.started_at)} was not finished"
-    if existing.lease_until > now:
-        raise ActionInProgress(
-            f"{existing.kind} of order {existing.order_id} is already in progress "
-            f"({existing.owner or 'unnamed owner'}) until {_ts(existing.lease_until)}; try again after that",
-            key=key,
-            owner=existing.owner or "",
-            lease_until=existing.lease_until,
-        )
-    return f"lease of {existing.owner or 'unnamed owner'} expired at {_ts(existing.lease_until)}"
-
-
-def finished_log(
-    current: ActionRecord,
-    *,
-    ok: bool,
-    result: Any,
-    error: str | None,
-    now: datetime,
-    note: str,
-    owner: str | None,
-) -> tuple[list[Mapping[str, Any]], bool]:
-    """The action's log completed by this finish, and whether the finish is the action's own: ``False`` for a
-    holder whose lease passed to another caller (its outcome is in the log only; the row's state is theirs)."""
-    outcome: dict[str, Any] = {"finished": _ts(now), "ok": ok}
-    if error is not None:
-        outcome["error"] = error
-    outcome["note"] = note
-    log: list[Mapping[str, Any]] = list(current.log)
-    holder = current.owner or ""
-    if owner is not None and holder != owner:
-        # Our lease expired and another caller took the action over: theirs is the state to keep.
-        ours = [entry.get("attempt") for entry in log if entry.get("owner") == owner]
-        late: dict[str, Any] = {"attempt": ours[-1] if ours else None, "owner": owner, **outcome}
-        if ok and result is not None:
-            late["result"] = result
-        late["late"] = f"finished after the action passed to {holder or 'unnamed owner'}; not recorded on the action"
-        log.append(late)
-        return log, False
-    # The current attempt's entry is the last one, but for late finishes of earlier holders.
-    mine = next(
-        (i for i in range(len(log) - 1, -1, -1) if log[i].get("attempt") == current.attempts and "late" not in log[i]),
-        None,
-    )
-    if mine is not None and "finished" not in log[mine]:
-        log[mine] = {**log[mine], **outcome}
-    else:  # finished twice, or a row without a log: keep both ends on record
-        log.append({"attempt": current.attempts, "owner": current.owner, **outcome})
-    return log, True

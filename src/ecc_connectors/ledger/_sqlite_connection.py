@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ConnectorError
-from ._schema import migrate
+from ._schema import SQLITE, migrate
+from ._storage import Storage
 
 __all__ = ["SQLiteConnection"]
 
@@ -34,8 +35,10 @@ def _typed(operation: str) -> Iterator[None]:
         raise ConnectorError(f"ledger: {operation} failed: {exc}") from exc
 
 
-class SQLiteConnection:
+class SQLiteConnection(Storage):
     """Opens (and migrates) the database and runs the ledger's statements on it, one at a time."""
+
+    _dialect = SQLITE
 
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
@@ -71,6 +74,12 @@ class SQLiteConnection:
                     with suppress(sqlite3.Error):  # the first error is the one to report
                         self._conn.execute("ROLLBACK")
                 raise
+
+    @staticmethod
+    def _sql(template: str) -> str:
+        """SQLite's SQL for a statement template shared with PostgreSQL: the tables live in the database's
+        own schema, values are marked ``?``."""
+        return template.replace("{s}.", "").replace("%s", "?")
 
     def _query(self, operation: str, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._lock, _typed(operation):

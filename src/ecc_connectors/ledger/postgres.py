@@ -23,8 +23,9 @@ same protocols (``ecc_connectors.testing.ledger_suite`` runs against both), with
 The contract each method keeps is on the protocols in :mod:`ecc_connectors.ledger`. The class is built in
 layers, as :class:`~ecc_connectors.ledger.SQLiteLedger` is: the pool, its transactions, errors and schema
 migration (``_pg_connection``), the per-store download lock (``_pg_lock``), the action log with its leases
-(``_pg_actions``), and here the download state, the tabs, phone orders and inspection. Rows are decoded and a
-page's parameters prepared by the code both ledgers share (``_shared_rows``).
+(``_pg_actions``), the tabs, phone orders and mark as both ledgers run them (``_shared_ledger``), and here what
+PostgreSQL does its own way: the page write, ``seen``, ``known_keys``, ``refresh`` and inspection. Rows are
+decoded and a page's parameters prepared by the code both ledgers share (``_shared_rows``).
 """
 
 from __future__ import annotations
@@ -34,25 +35,16 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .._convert import fingerprint, order_from_snapshot, snapshot_json, snapshot_with_fingerprint
+from .._convert import fingerprint, snapshot_json, snapshot_with_fingerprint
 from .._model import Order
 from .._outcomes import Tab
-from ._codec import _dumps, _dumps_raw, _loads, _loads_raw
+from ._codec import _dumps_raw
 from ._pg_actions import PostgresActionLog
 from ._pg_connection import Conn, _typed
 from ._pg_lock import DownloadLock, DownloadLocking, DownloadLockLost, StoreBusy
-from ._pg_rows import order_record, pending_record
-from ._pg_schema import ORDER_COLUMNS, PENDING, PG_MIGRATIONS, UPSERT_FAILURE, UPSERT_ORDER, UPSERT_UPDATE
-from ._records import (
-    FailureRecord,
-    HighWater,
-    OrderRecord,
-    PageBatch,
-    PendingUpdate,
-    PhoneOrderRecord,
-    RowWrite,
-    StoredOrder,
-)
+from ._pg_schema import PG_MIGRATIONS, UPSERT_FAILURE, UPSERT_ORDER, UPSERT_UPDATE
+from ._records import PageBatch, StoredOrder
+from ._shared_ledger import SharedLedger
 from ._shared_rows import as_is, failure_params, superseded_params, update_params
 
 if TYPE_CHECKING:
@@ -61,7 +53,7 @@ if TYPE_CHECKING:
 __all__ = ["PG_MIGRATIONS", "DownloadLock", "DownloadLockLost", "PostgresLedger", "StoreBusy"]
 
 
-class PostgresLedger(PostgresActionLog, DownloadLocking):
+class PostgresLedger(PostgresActionLog, DownloadLocking, SharedLedger):
     """The ledger in a PostgreSQL schema, for many stores, processes and machines.
 
     ``conninfo``: a libpq connection string or URL (``"host=127.0.0.1 dbname=test user=postgres"``); empty uses
@@ -83,17 +75,7 @@ class PostgresLedger(PostgresActionLog, DownloadLocking):
         source = os.environ if env is None else env
         return cls(source.get("ECC_LEDGER_DSN", ""), schema=source.get("ECC_LEDGER_SCHEMA") or "ecc", **kwargs)
 
-    def __enter__(self) -> PostgresLedger:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
     # -- download ------------------------------------------------------------------------------------------
-
-    def high_water(self, store: str) -> HighWater | None:
-        rows = self._query("high_water", "SELECT mark, scope FROM {s}.high_water WHERE store = %s", (store,))
-        return HighWater(rows[0][0], rows[0][1]) if rows else None
 
     def seen(self, store: str, order_ids: Collection[str]) -> dict[str, StoredOrder]:
         """The rows of these orders, by ``order_id`` (absent ids are left out): one query, ids as an array."""
@@ -228,128 +210,6 @@ class PostgresLedger(PostgresActionLog, DownloadLocking):
 
     # -- tabs ----------------------------------------------------------------------------------------------
 
-    def get(self, store: str, order_id: str) -> OrderRecord | None:
-        rows = self._query(
-            "get", f"SELECT {ORDER_COLUMNS} FROM {{s}}.orders WHERE store = %s AND order_id = %s", (store, order_id)
-        )
-        return order_record(rows[0]) if rows else None
-
-    def orders(self, store: str, tab: Tab = Tab.ORDERS) -> list[OrderRecord]:
-        """The tab's rows (replaced rows left out), oldest store update first, ties by ``order_id``."""
-        rows = self._query(
-            "orders",
-            f"SELECT {ORDER_COLUMNS} FROM {{s}}.orders WHERE store = %s AND tab = %s AND replaced_by IS NULL "
-            "ORDER BY updated_at, order_id",
-            (store, tab.value),
-        )
-        return [order_record(row) for row in rows]
-
-    def updates(self, store: str) -> list[PendingUpdate]:
-        rows = self._query("updates", f"{PENDING} WHERE store = %s ORDER BY order_id", (store,))
-        return [pending_record(row) for row in rows]
-
-    def pending(self, store: str, order_id: str) -> PendingUpdate | None:
-        rows = self._query("pending", f"{PENDING} WHERE store = %s AND order_id = %s", (store, order_id))
-        return pending_record(rows[0]) if rows else None
-
-    def accept_update(self, store: str, order_id: str, now: datetime) -> OrderRecord:
-        """Replace the downloaded copy with the pending one (an edited order that is a new entity takes the old
-        row's tab, local state and ``first_seen``; the old row records ``replaced_by``)."""
-        with self._transaction("accept_update") as conn:
-            row = conn.execute(
-                self._sql(
-                    "SELECT new_order_id, snapshot, raw FROM {s}.pending_updates WHERE store = %s AND order_id = %s "
-                    "FOR UPDATE"
-                ),
-                (store, order_id),
-            ).fetchone()
-            if row is None:
-                raise KeyError(f"no pending update for order {order_id!r} of store {store!r}")
-            new_id, snapshot_text, raw_text = row
-            old = conn.execute(
-                self._sql(
-                    "SELECT tab, paid, shipped, first_seen FROM {s}.orders WHERE store = %s AND order_id = %s "
-                    "FOR UPDATE"
-                ),
-                (store, order_id),
-            ).fetchone()
-            if old is None:
-                raise KeyError(f"order {order_id!r} of store {store!r} is not in the ledger")
-            tab, paid, shipped, first_seen = old
-            accepted = order_from_snapshot(_loads(snapshot_text))
-            conn.execute(
-                self._sql(UPSERT_ORDER),
-                (
-                    store,
-                    new_id,
-                    accepted.number,
-                    accepted.status,
-                    tab,
-                    paid,
-                    shipped,
-                    fingerprint(accepted),
-                    accepted.updated_at,
-                    snapshot_text,
-                    raw_text,
-                    first_seen,
-                    now,
-                ),
-            )
-            if new_id != order_id:
-                conn.execute(
-                    self._sql(
-                        "UPDATE {s}.orders SET replaced_by = %s, last_changed = %s WHERE store = %s AND order_id = %s"
-                    ),
-                    (new_id, now, store, order_id),
-                )
-            conn.execute(
-                self._sql("DELETE FROM {s}.pending_updates WHERE store = %s AND order_id = %s"), (store, order_id)
-            )
-            found = conn.execute(
-                self._sql(f"SELECT {ORDER_COLUMNS} FROM {{s}}.orders WHERE store = %s AND order_id = %s"),
-                (store, new_id),
-            ).fetchone()
-        assert found is not None
-        return order_record(found)
-
-    def dismiss_update(self, store: str, order_id: str) -> bool:
-        """Keep the downloaded copy and forget the pending update (its fingerprint kept as ``dismissed``)."""
-        with self._transaction("dismiss_update") as conn:
-            row = conn.execute(
-                self._sql("DELETE FROM {s}.pending_updates WHERE store = %s AND order_id = %s RETURNING snapshot"),
-                (store, order_id),
-            ).fetchone()
-            if row is None:
-                return False
-            conn.execute(
-                self._sql("UPDATE {s}.orders SET dismissed = %s WHERE store = %s AND order_id = %s"),
-                (fingerprint(order_from_snapshot(_loads(row[0]))), store, order_id),
-            )
-            return True
-
-    def failures(self, store: str) -> list[FailureRecord]:
-        rows = self._query(
-            "failures",
-            "SELECT store, order_ref, field, problem, raw, at FROM {s}.failures WHERE store = %s "
-            "ORDER BY order_ref, field",
-            (store,),
-        )
-        return [FailureRecord(s, ref or None, f, p, _loads_raw(raw), at) for s, ref, f, p, raw, at in rows]
-
-    def set_local_state(
-        self, store: str, order_id: str, *, paid: bool | None = None, shipped: bool | None = None
-    ) -> None:
-        if paid is None and shipped is None:
-            return
-        with self._transaction("set_local_state") as conn:
-            conn.execute(
-                self._sql(
-                    "UPDATE {s}.orders SET paid = COALESCE(%s, paid), shipped = COALESCE(%s, shipped) "
-                    "WHERE store = %s AND order_id = %s"
-                ),
-                (paid, shipped, store, order_id),
-            )
-
     def refresh(self, store: str, order: Order, now: datetime) -> bool:
         """Take ``order`` as the new downloaded copy of its row, keeping the tab and local state, unless an
         update is pending for it (one statement: the check and the write are one)."""
@@ -376,43 +236,6 @@ class PostgresLedger(PostgresActionLog, DownloadLocking):
                 ),
             )
             return cursor.rowcount == 1
-
-    # -- phone orders --------------------------------------------------------------------------------------
-
-    def record_phone_order(self, store: str, reference: str, payload: Any, row: RowWrite, now: datetime) -> None:
-        """Record a phone order created in the store and put the created order in the ledger, in one
-        transaction, so the next download sees it as known rather than new."""
-        with self._transaction("record_phone_order") as conn:
-            conn.execute(
-                self._sql(
-                    "INSERT INTO {s}.phone_orders (store, reference, order_id, number, payload, created_at) "
-                    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (store, reference) DO UPDATE SET "
-                    "order_id = excluded.order_id, number = excluded.number, payload = excluded.payload"
-                ),
-                (store, reference, row.order.order_id, row.order.number, _dumps(payload), now),
-            )
-            self._write_page(conn, PageBatch(store, now, rows=[row]))
-
-    def phone_orders(self, store: str) -> list[PhoneOrderRecord]:
-        rows = self._query(
-            "phone_orders",
-            "SELECT store, reference, order_id, number, payload, created_at FROM {s}.phone_orders "
-            "WHERE store = %s ORDER BY created_at, reference",
-            (store,),
-        )
-        return [PhoneOrderRecord(s, ref, oid, num, _loads(p), at) for s, ref, oid, num, p, at in rows]
-
-    def phone_order(self, store: str, reference: str) -> PhoneOrderRecord | None:
-        rows = self._query(
-            "phone_order",
-            "SELECT store, reference, order_id, number, payload, created_at FROM {s}.phone_orders "
-            "WHERE store = %s AND reference = %s",
-            (store, reference),
-        )
-        if not rows:
-            return None
-        s, ref, oid, num, payload, at = rows[0]
-        return PhoneOrderRecord(s, ref, oid, num, _loads(payload), at)
 
     # -- inspection ----------------------------------------------------------------------------------------
 

@@ -20,7 +20,8 @@
 
 The contract each method keeps is on the protocols in :mod:`ecc_connectors.ledger`. The class is built in
 layers: the connection and its transactions (``_sqlite_connection``), the action log with its leases
-(``_sqlite_actions``), and here the download state, the tabs, phone orders and the inspection dump.
+(``_sqlite_actions``), the tabs, phone orders and mark as both ledgers run them (``_shared_ledger``), and here
+what SQLite does its own way: the page write, ``seen``, ``known_keys``, ``refresh`` and the inspection dump.
 """
 
 from __future__ import annotations
@@ -30,37 +31,26 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .._convert import fingerprint, order_from_snapshot, snapshot_json, snapshot_with_fingerprint
+from .._convert import fingerprint, snapshot_json, snapshot_with_fingerprint
 from .._model import Order
 from .._outcomes import Tab
-from ._codec import _dt, _dumps, _dumps_raw, _loads, _loads_raw, _ts
-from ._records import (
-    FailureRecord,
-    HighWater,
-    OrderRecord,
-    PageBatch,
-    PendingUpdate,
-    PhoneOrderRecord,
-    RowWrite,
-    StoredOrder,
-)
-from ._rows import _PENDING, _order_record, _pending_record
+from ._codec import _dt, _dumps_raw, _ts
+from ._records import PageBatch, StoredOrder
 from ._schema import (
     _EARLIEST,
     _LATEST,
     _MAX_VARS,
-    _ORDER_COLUMNS,
     _ORDER_INSERT,
     _ORDER_ON_CONFLICT,
     _ORDER_RAW,
     _ORDER_WIDTH,
     _UPSERT_FAILURE,
-    _UPSERT_ORDER,
     _UPSERT_UPDATE,
     MIGRATIONS,
     migrate,
     schema_version,
 )
+from ._shared_ledger import SharedLedger
 from ._shared_rows import failure_params, superseded_params, update_params
 from ._sqlite_actions import SQLiteActionLog
 from ._sqlite_connection import _typed
@@ -92,24 +82,14 @@ def _insert_rows(conn: sqlite3.Connection, insert: str, width: int, rows: list[A
 __all__ = ["MIGRATIONS", "SQLiteLedger", "migrate", "schema_version"]
 
 
-class SQLiteLedger(SQLiteActionLog):
+class SQLiteLedger(SQLiteActionLog, SharedLedger):
     """The ledger in one SQLite file (or ``":memory:"``).
 
     Safe to share between threads (one connection behind a lock). Close it when done, or use it as a context
     manager.
     """
 
-    def __enter__(self) -> SQLiteLedger:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
     # -- download ------------------------------------------------------------------------------------------
-
-    def high_water(self, store: str) -> HighWater | None:
-        rows = self._query("high_water", "SELECT mark, scope FROM high_water WHERE store = ?", (store,))
-        return HighWater(_dt(rows[0][0]), rows[0][1]) if rows else None
 
     def seen(self, store: str, order_ids: Collection[str]) -> dict[str, StoredOrder]:
         """The rows of these orders, by ``order_id`` (absent ids are left out)."""
@@ -256,122 +236,6 @@ class SQLiteLedger(SQLiteActionLog):
 
     # -- tabs ----------------------------------------------------------------------------------------------
 
-    def get(self, store: str, order_id: str) -> OrderRecord | None:
-        rows = self._query(
-            "get", f"SELECT {_ORDER_COLUMNS} FROM orders WHERE store = ? AND order_id = ?", (store, order_id)
-        )
-        return _order_record(rows[0]) if rows else None
-
-    def orders(self, store: str, tab: Tab = Tab.ORDERS) -> list[OrderRecord]:
-        """The tab's rows (replaced rows left out), oldest store update first."""
-        rows = self._query(
-            "orders",
-            f"SELECT {_ORDER_COLUMNS} FROM orders WHERE store = ? AND tab = ? AND replaced_by IS NULL "
-            "ORDER BY updated_at, order_id",
-            (store, tab.value),
-        )
-        return [_order_record(row) for row in rows]
-
-    def updates(self, store: str) -> list[PendingUpdate]:
-        rows = self._query("updates", f"{_PENDING} WHERE store = ? ORDER BY order_id", (store,))
-        return [_pending_record(row) for row in rows]
-
-    def pending(self, store: str, order_id: str) -> PendingUpdate | None:
-        rows = self._query("pending", f"{_PENDING} WHERE store = ? AND order_id = ?", (store, order_id))
-        return _pending_record(rows[0]) if rows else None
-
-    def accept_update(self, store: str, order_id: str, now: datetime) -> OrderRecord:
-        """Replace the downloaded copy with the pending one.
-
-        For an edited order that is a new entity, the new entity takes the old row's tab and local
-        paid/shipped state, and the old row records ``replaced_by``."""
-        with self._transaction("accept_update") as conn:
-            row = conn.execute(
-                "SELECT new_order_id, snapshot, raw FROM pending_updates WHERE store = ? AND order_id = ?",
-                (store, order_id),
-            ).fetchone()
-            if row is None:
-                raise KeyError(f"no pending update for order {order_id!r} of store {store!r}")
-            new_id, snapshot_text, raw_text = row
-            old = conn.execute(
-                "SELECT tab, paid, shipped, first_seen FROM orders WHERE store = ? AND order_id = ?",
-                (store, order_id),
-            ).fetchone()
-            if old is None:
-                raise KeyError(f"order {order_id!r} of store {store!r} is not in the ledger")
-            tab, paid, shipped, first_seen = old
-            accepted = order_from_snapshot(_loads(snapshot_text))
-            stamp = _ts(now)
-            conn.execute(
-                _UPSERT_ORDER,
-                (
-                    store,
-                    new_id,
-                    accepted.number,
-                    accepted.status,
-                    tab,
-                    paid,
-                    shipped,
-                    fingerprint(accepted),
-                    _ts(accepted.updated_at),
-                    snapshot_text,
-                    raw_text,
-                    None,
-                    first_seen,
-                    stamp,
-                ),
-            )
-            if new_id != order_id:
-                conn.execute(
-                    "UPDATE orders SET replaced_by = ?, last_changed = ? WHERE store = ? AND order_id = ?",
-                    (new_id, stamp, store, order_id),
-                )
-            conn.execute("DELETE FROM pending_updates WHERE store = ? AND order_id = ?", (store, order_id))
-        record = self.get(store, new_id)
-        assert record is not None
-        return record
-
-    def dismiss_update(self, store: str, order_id: str) -> bool:
-        """Keep the downloaded copy and forget the pending update. Returns whether there was one.
-
-        The dismissed copy's fingerprint is kept on the row, so reading the same copy again (a lookback, a
-        re-read) does not bring the update back; a further change in the store does."""
-        with self._transaction("dismiss_update") as conn:
-            row = conn.execute(
-                "SELECT snapshot FROM pending_updates WHERE store = ? AND order_id = ?", (store, order_id)
-            ).fetchone()
-            if row is None:
-                return False
-            conn.execute(
-                "UPDATE orders SET dismissed = ? WHERE store = ? AND order_id = ?",
-                (fingerprint(order_from_snapshot(_loads(row[0]))), store, order_id),
-            )
-            conn.execute("DELETE FROM pending_updates WHERE store = ? AND order_id = ?", (store, order_id))
-            return True
-
-    def failures(self, store: str) -> list[FailureRecord]:
-        rows = self._query(
-            "failures",
-            "SELECT store, order_ref, field, problem, raw, at FROM failures WHERE store = ? ORDER BY order_ref, field",
-            (store,),
-        )
-        return [FailureRecord(s, ref or None, f, p, _loads_raw(raw), _dt(at)) for s, ref, f, p, raw, at in rows]
-
-    def set_local_state(
-        self, store: str, order_id: str, *, paid: bool | None = None, shipped: bool | None = None
-    ) -> None:
-        with self._transaction("set_local_state") as conn:
-            if paid is not None:
-                conn.execute(
-                    "UPDATE orders SET paid = ? WHERE store = ? AND order_id = ?",
-                    (int(paid), store, order_id),
-                )
-            if shipped is not None:
-                conn.execute(
-                    "UPDATE orders SET shipped = ? WHERE store = ? AND order_id = ?",
-                    (int(shipped), store, order_id),
-                )
-
     def refresh(self, store: str, order: Order, now: datetime) -> bool:
         """Take ``order`` as the new downloaded copy of its row, keeping the tab and local state.
 
@@ -400,41 +264,6 @@ class SQLiteLedger(SQLiteActionLog):
                 ),
             )
             return cursor.rowcount == 1
-
-    # -- phone orders --------------------------------------------------------------------------------------
-
-    def record_phone_order(self, store: str, reference: str, payload: Any, row: RowWrite, now: datetime) -> None:
-        """Record a phone order created in the store and put the created order in the ledger, in one
-        transaction, so the next download sees it as known rather than new."""
-        with self._transaction("record_phone_order") as conn:
-            conn.execute(
-                "INSERT INTO phone_orders (store, reference, order_id, number, payload, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (store, reference) DO UPDATE SET "
-                "order_id = excluded.order_id, number = excluded.number, payload = excluded.payload",
-                (store, reference, row.order.order_id, row.order.number, _dumps(payload), _ts(now)),
-            )
-            self._write_page(conn, PageBatch(store, now, rows=[row]))
-
-    def phone_orders(self, store: str) -> list[PhoneOrderRecord]:
-        rows = self._query(
-            "phone_orders",
-            "SELECT store, reference, order_id, number, payload, created_at FROM phone_orders "
-            "WHERE store = ? ORDER BY created_at, reference",
-            (store,),
-        )
-        return [PhoneOrderRecord(s, ref, oid, num, _loads(p), _dt(at)) for s, ref, oid, num, p, at in rows]
-
-    def phone_order(self, store: str, reference: str) -> PhoneOrderRecord | None:
-        rows = self._query(
-            "phone_order",
-            "SELECT store, reference, order_id, number, payload, created_at FROM phone_orders "
-            "WHERE store = ? AND reference = ?",
-            (store, reference),
-        )
-        if not rows:
-            return None
-        s, ref, oid, num, payload, at = rows[0]
-        return PhoneOrderRecord(s, ref, oid, num, _loads(payload), _dt(at))
 
     # -- inspection ----------------------------------------------------------------------------------------
 
