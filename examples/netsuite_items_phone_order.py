@@ -54,7 +54,7 @@ def netsuite() -> Iterator[tuple[NetSuiteDriver, str, str]]:
             sys.exit("set NETSUITE_CUSTOMER_ID to the internal id of the customer the phone order is for")
         yield NetSuiteDriver.from_env(), customer, os.environ.get("NETSUITE_ITEM_TEXT", "")
         return
-    from ecc_connectors.testing._netsuite import FakeSuiteTalk
+    from ecc_connectors.testing import FakeSuiteTalk
 
     with FakeSuiteTalk() as fake:
         print(f"(no NETSUITE_* credentials: using the fake SuiteTalk endpoint at {fake.url})")

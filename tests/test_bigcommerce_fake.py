@@ -14,9 +14,14 @@ import pytest
 from openapi_schema_validator import OAS30Validator
 
 from _shared import shared_path
-from ecc_connectors.testing import _bigcommerce_tables as tables
-from ecc_connectors.testing._bigcommerce_spec import BigCommerceSpec, load_spec
-from ecc_connectors.testing.bigcommerce import FakeBigCommerce
+from ecc_connectors.testing.bigcommerce import (
+    ORDER_SORT_FIELDS,
+    PAYMENT_STATES,
+    STATUSES,
+    BigCommerceSpec,
+    FakeBigCommerce,
+    load_spec,
+)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +59,7 @@ def test_the_status_table_is_the_spec_example(spec: BigCommerceSpec) -> None:
         answer = document["components"]["responses"][answer["$ref"].split("/")[-1]]
     example = answer["content"]["application/json"]
     rows = example.get("example") or next(iter(example["examples"].values()))["value"]
-    assert [(r["id"], r["system_label"], r["custom_label"], r["order"]) for r in rows] == list(tables.STATUSES)
+    assert [(r["id"], r["system_label"], r["custom_label"], r["order"]) for r in rows] == list(STATUSES)
 
 
 def _enums(node: Any, key: str) -> list[list[Any]]:
@@ -75,8 +80,8 @@ def _enums(node: Any, key: str) -> list[list[Any]]:
 
 def test_the_payment_states_and_sort_fields_are_the_spec_enums(spec: BigCommerceSpec) -> None:
     document = spec.spec("v2")
-    assert list(tables.PAYMENT_STATES) in _enums(document, "payment_status")
-    assert list(tables.ORDER_SORT_FIELDS) in _enums(document["components"]["parameters"], "sort")
+    assert list(PAYMENT_STATES) in _enums(document, "payment_status")
+    assert list(ORDER_SORT_FIELDS) in _enums(document["components"]["parameters"], "sort")
 
 
 # -- answers fit the spec ---------------------------------------------------------------------------------

@@ -21,8 +21,7 @@ import pytest
 from _shared import shared_path
 from ecc_connectors.driver import Order, PayloadError
 from ecc_connectors.drivers.bigcommerce import BigCommerceDriver, Pieces, parse_order, parse_time
-from ecc_connectors.testing._bigcommerce_spec import load_spec
-from ecc_connectors.testing.bigcommerce import FakeBigCommerce
+from ecc_connectors.testing.bigcommerce import FakeBigCommerce, load_spec
 
 UTC = timezone.utc
 

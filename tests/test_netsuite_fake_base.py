@@ -11,8 +11,8 @@ import pytest
 from ecc_connectors import CancelRequest, ConnectorError, OrderQuery
 from ecc_connectors.drivers.netsuite import NetSuiteDriver
 from ecc_connectors.testing import FakeStore, FakeSuiteTalk
-from ecc_connectors.testing._netsuite import operation_of
 from ecc_connectors.testing.base import LostAnswerMode
+from ecc_connectors.testing.netsuite import operation_of
 from plugin_netsuite import Runner, collect_orders
 
 

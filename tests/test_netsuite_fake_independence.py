@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-import ecc_connectors.drivers.netsuite._auth as driver_auth
-import ecc_connectors.testing._netsuite as fake_module
+import ecc_connectors.drivers.netsuite._auth as driver_auth  # private: the driver's signer is patched with buggy ones
 from ecc_connectors import AuthenticationError, ShipmentRequest, StoreError
 from ecc_connectors.drivers.netsuite import NetSuiteDriver, passport_signature
 from ecc_connectors.testing import FakeSuiteTalk
-from ecc_connectors.testing._netsuite_soap import oracle_enumeration, sales_order_search_statuses
+from ecc_connectors.testing import netsuite as fake_module
+from ecc_connectors.testing.netsuite import oracle_enumeration, sales_order_search_statuses
 from plugin_netsuite import Runner
 
 XSD = "http://www.w3.org/2001/XMLSchema"
@@ -161,6 +161,7 @@ def test_every_status_code_the_fake_answers_with_is_oracles(oracle_xsd: Path) ->
         used |= set(re.findall(r'_StatusError\(\s*"([A-Z_]+)"', path.read_text()))
     assert used >= {"INVALID_ORD_STATUS", "INVALID_FLD_VALUE", "LOCATION_REQD", "INVALID_INVENTORY_NUM", "DUP_RCRD"}
     assert used <= codes, sorted(used - codes)
+    # private: the fault table is the fake's own, held against Oracle's list like its sources above
     from ecc_connectors.testing._netsuite_soap import _FAULTS
 
     assert {code for _name, code, _message in _FAULTS.values()} <= fault_codes

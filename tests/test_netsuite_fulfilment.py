@@ -14,7 +14,7 @@ import pytest
 from ecc_connectors import ConnectorError, ShipmentRequest, StatusNotAllowed, StoreError, Tracking
 from ecc_connectors.drivers.netsuite import NetSuiteDriver, NetSuiteSettings
 from ecc_connectors.testing import FakeSuiteTalk
-from ecc_connectors.testing._netsuite import operation_of
+from ecc_connectors.testing.netsuite import operation_of
 from plugin_netsuite import run_flow
 
 UPS = Tracking("1Z999AA10123456784", "ups", "UPS Ground")

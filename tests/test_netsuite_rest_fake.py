@@ -13,8 +13,7 @@ import jwt
 import pytest
 from lxml import etree
 
-from ecc_connectors.testing import _netsuite_rest_xsd as tables
-from ecc_connectors.testing.netsuite_rest import FakeNetSuiteRest, status_code
+from ecc_connectors.testing.netsuite_rest import SPEC_TABLES, FakeNetSuiteRest, status_code
 
 XS = "{http://www.w3.org/2001/XMLSchema}"
 HTTP = httpx.Client(timeout=10)  # one client: building one per request costs more than the request
@@ -53,18 +52,18 @@ def _fields(file: str, name: str) -> tuple[str, ...]:
 )
 def test_the_fakes_tables_are_oracles_schema(table: str, file: str, kind: str, name: str) -> None:
     expected = _enum(file, name) if kind == "enum" else _fields(file, name)
-    assert getattr(tables, table) == expected
+    assert SPEC_TABLES[table] == expected
 
 
 def test_sales_order_transaction_statuses_come_from_the_schema() -> None:
     values = tuple(v for v in _enum("transactions.saleTypes.xsd", "TransactionStatus") if v.startswith("_salesOrder"))
-    assert values == tables.TRANSACTION_STATUSES
+    assert values == SPEC_TABLES["TRANSACTION_STATUSES"]
     # Oracle's correct spelling is what the fake knows (issue 12, item 1).
-    assert "_salesOrderPendingBillingPartiallyFulfilled" in tables.TRANSACTION_STATUSES
+    assert "_salesOrderPendingBillingPartiallyFulfilled" in SPEC_TABLES["TRANSACTION_STATUSES"]
 
 
 def test_status_letters_follow_the_enumerations_order() -> None:
-    assert [status_code(letter) for letter in "ABCDEFGH"] == list(tables.SALES_ORDER_STATUSES[:8])
+    assert [status_code(letter) for letter in "ABCDEFGH"] == list(SPEC_TABLES["SALES_ORDER_STATUSES"][:8])
     with pytest.raises(KeyError):
         status_code("I")
 

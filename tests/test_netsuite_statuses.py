@@ -19,7 +19,7 @@ from ecc_connectors.drivers.netsuite import (
     account_host,
     passport_signature,
 )
-from ecc_connectors.testing._netsuite import ORDER_STATUS_CODES, SALES_ORDER_SEARCH_STATUSES, FakeSuiteTalk
+from ecc_connectors.testing.netsuite import ORDER_STATUS_CODES, SALES_ORDER_SEARCH_STATUSES, FakeSuiteTalk
 from plugin_netsuite import Runner, collect_orders
 
 XSD = "http://www.w3.org/2001/XMLSchema"

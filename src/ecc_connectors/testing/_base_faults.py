@@ -23,6 +23,7 @@ __all__ = [
     "RateWindow",
     "ShortBody",
     "Stats",
+    "Stoppable",
     "Trigger",
     "checked_rate",
 ]
@@ -190,18 +191,13 @@ class ListingSchedule:
         self.triggers = [t for t in self.triggers if not isinstance(t.finished, _HookFinished)]
 
 
-class ListingHook:
-    """Handle on a callback set with ``FakeStore.on_listing``: ``calls`` so far, and ``stop()``."""
+class Stoppable:
+    """A handle on something a store keeps doing until told otherwise (a listing hook, a churn): ``stop()``,
+    and ``stopped``, read and set under the store's lock."""
 
     def __init__(self, lock: threading.RLock) -> None:
         self._lock = lock
-        self._calls = 0
         self._stopped = False
-
-    @property
-    def calls(self) -> int:
-        with self._lock:
-            return self._calls
 
     @property
     def stopped(self) -> bool:
@@ -209,8 +205,22 @@ class ListingHook:
             return self._stopped
 
     def stop(self) -> None:
+        """Nothing more from this handle (what it did so far stays)."""
         with self._lock:
             self._stopped = True
+
+
+class ListingHook(Stoppable):
+    """Handle on a callback set with ``FakeStore.on_listing``: ``calls`` so far, and ``stop()``."""
+
+    def __init__(self, lock: threading.RLock) -> None:
+        super().__init__(lock)
+        self._calls = 0
+
+    @property
+    def calls(self) -> int:
+        with self._lock:
+            return self._calls
 
     def called(self) -> None:
         self._calls += 1

@@ -1,7 +1,7 @@
 """What ``churn`` changed in the fake Magento store, and a handle to stop it.
 
 The faults that act on answers, the rate limit and the listing schedule are the fake-store base's
-(``_base_faults``); ``LostAnswerMode`` is re-exported from there.
+(``_base_faults``); ``LostAnswerMode`` is re-exported from there, and ``Churn`` stops as a listing hook does.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Literal
 
 import attrs
 
-from ._base_faults import LostAnswerMode
+from ._base_faults import LostAnswerMode, Stoppable
 
 __all__ = ["Churn", "ChurnEvent", "LostAnswerMode"]
 
@@ -28,13 +28,13 @@ class ChurnEvent:
     updated_at: str
 
 
-class Churn:
-    """Handle on a running ``churn``: what it changed so far (``events``), and ``stop()``."""
+class Churn(Stoppable):
+    """Handle on a running ``churn``: what it changed so far (``events``), and ``stop()`` (the changes made
+    stay)."""
 
     def __init__(self, lock: threading.RLock) -> None:
-        self._lock = lock
+        super().__init__(lock)
         self._events: list[ChurnEvent] = []
-        self._stopped = False
 
     @property
     def events(self) -> list[ChurnEvent]:
@@ -45,16 +45,6 @@ class Churn:
         """Ids of the orders changed (of one ``kind``), in the order the changes happened."""
         with self._lock:
             return [e.entity_id for e in self._events if kind in (None, e.kind)]
-
-    @property
-    def stopped(self) -> bool:
-        with self._lock:
-            return self._stopped
-
-    def stop(self) -> None:
-        """No more changes from this churn (those made stay)."""
-        with self._lock:
-            self._stopped = True
 
     def record(self, event: ChurnEvent) -> None:
         self._events.append(event)

@@ -99,18 +99,49 @@ def ship_all(order: dict[str, Any]) -> None:
             set_item_field(order, item["item_id"], "qty_shipped", num(_d(item.get("qty_shipped")) + remaining))
 
 
+def _uninvoiced(item: dict[str, Any]) -> Decimal:
+    """The units of a line neither invoiced nor canceled yet."""
+    return _d(item.get("qty_ordered")) - _d(item.get("qty_invoiced")) - _d(item.get("qty_canceled"))
+
+
+# An order total a whole-order invoice, refund or cancel sets -> the amount it copies, in both currencies.
+_INVOICED_TOTALS = {
+    "subtotal_invoiced": "subtotal",
+    "tax_invoiced": "tax_amount",
+    "shipping_invoiced": "shipping_amount",
+    "discount_invoiced": "discount_amount",
+}
+_REFUNDED_TOTALS = {
+    "subtotal_refunded": "subtotal",
+    "tax_refunded": "tax_amount",
+    "shipping_refunded": "shipping_amount",
+}
+_CANCELED_TOTALS = {
+    "discount_canceled": "discount_amount",
+    "shipping_canceled": "shipping_amount",
+    "subtotal_canceled": "subtotal",
+    "tax_canceled": "tax_amount",
+    "total_canceled": "grand_total",
+}
+
+
+def _copy_totals(order: dict[str, Any], prefix: str, totals: dict[str, str]) -> None:
+    """Set each total of ``totals`` (with ``prefix``: ``base_`` or none) to the amount it copies (0 when absent)."""
+    for target, source in totals.items():
+        order[f"{prefix}{target}"] = order.get(f"{prefix}{source}", 0)
+
+
 def invoice_all(order: dict[str, Any]) -> Decimal:
     """Invoice every remaining line; sets the ``*_paid``/``*_invoiced`` keys a paid order carries."""
     for item in order["items"]:
-        remaining = _d(item["qty_ordered"]) - _d(item.get("qty_invoiced")) - _d(item.get("qty_canceled"))
+        remaining = _uninvoiced(item)
         if remaining > 0:
             set_item_field(order, item["item_id"], "qty_invoiced", num(_d(item.get("qty_invoiced")) + remaining))
-            for key in ("row_invoiced", "tax_invoiced", "discount_invoiced"):
-                source = {
-                    "row_invoiced": "row_total",
-                    "tax_invoiced": "tax_amount",
-                    "discount_invoiced": "discount_amount",
-                }[key]
+            for source, key in (
+                ("row_total", "row_invoiced"),
+                ("tax_amount", "tax_invoiced"),
+                ("discount_amount", "discount_invoiced"),
+            ):
                 set_item_field(order, item["item_id"], key, item.get(source, 0))
                 set_item_field(order, item["item_id"], f"base_{key}", item.get(f"base_{source}", 0))
     grand = _d(order.get("grand_total"))
@@ -120,10 +151,7 @@ def invoice_all(order: dict[str, Any]) -> Decimal:
         order[f"{prefix}total_paid"] = order[f"{prefix}grand_total"]
         order[f"{prefix}total_invoiced"] = order[f"{prefix}grand_total"]
         order[f"{prefix}total_due"] = 0
-        order[f"{prefix}subtotal_invoiced"] = order.get(f"{prefix}subtotal", 0)
-        order[f"{prefix}tax_invoiced"] = order.get(f"{prefix}tax_amount", 0)
-        order[f"{prefix}shipping_invoiced"] = order.get(f"{prefix}shipping_amount", 0)
-        order[f"{prefix}discount_invoiced"] = order.get(f"{prefix}discount_amount", 0)
+        _copy_totals(order, prefix, _INVOICED_TOTALS)
     payment = order.get("payment")
     if isinstance(payment, dict):
         payment["amount_paid"] = order["grand_total"]
@@ -166,7 +194,7 @@ def invoice_lines(order: dict[str, Any], wanted: dict[int, Decimal] | None) -> d
     subtotal = tax = discount = ZERO
     lines: list[tuple[dict[str, Any], Decimal, dict[str, Decimal] | None]] = []
     for item in top:
-        left = _d(item.get("qty_ordered")) - _d(item.get("qty_invoiced")) - _d(item.get("qty_canceled"))
+        left = _uninvoiced(item)
         qty = min(left if wanted is None else wanted.get(int(item["item_id"]), ZERO), left)
         if qty <= 0:
             continue
@@ -219,9 +247,7 @@ def refund_all(order: dict[str, Any]) -> None:
     for prefix in ("base_", ""):
         order[f"{prefix}total_refunded"] = order[f"{prefix}grand_total"]
         order[f"{prefix}total_offline_refunded"] = order[f"{prefix}grand_total"]
-        order[f"{prefix}subtotal_refunded"] = order.get(f"{prefix}subtotal", 0)
-        order[f"{prefix}tax_refunded"] = order.get(f"{prefix}tax_amount", 0)
-        order[f"{prefix}shipping_refunded"] = order.get(f"{prefix}shipping_amount", 0)
+        _copy_totals(order, prefix, _REFUNDED_TOTALS)
     payment = order.get("payment")
     if isinstance(payment, dict):
         payment["amount_refunded"] = order["grand_total"]
@@ -231,14 +257,10 @@ def refund_all(order: dict[str, Any]) -> None:
 def cancel_all(order: dict[str, Any]) -> None:
     """What ``Order::cancel()`` leaves behind: canceled quantities and the ``*_canceled`` totals."""
     for item in order["items"]:
-        remaining = _d(item["qty_ordered"]) - _d(item.get("qty_invoiced")) - _d(item.get("qty_canceled"))
+        remaining = _uninvoiced(item)
         if remaining > 0:
             set_item_field(order, item["item_id"], "qty_canceled", num(_d(item.get("qty_canceled")) + remaining))
     if "total_paid" in order:
         return
     for prefix in ("base_", ""):
-        order[f"{prefix}discount_canceled"] = order.get(f"{prefix}discount_amount", 0)
-        order[f"{prefix}shipping_canceled"] = order.get(f"{prefix}shipping_amount", 0)
-        order[f"{prefix}subtotal_canceled"] = order.get(f"{prefix}subtotal", 0)
-        order[f"{prefix}tax_canceled"] = order.get(f"{prefix}tax_amount", 0)
-        order[f"{prefix}total_canceled"] = order.get(f"{prefix}grand_total", 0)
+        _copy_totals(order, prefix, _CANCELED_TOTALS)

@@ -341,18 +341,18 @@ class MagentoRoutes(MagentoState):
             return self._list(copy.deepcopy(list(self._invoices.values())), query)
 
     def _h_invoice_get(self, invoice_id: str, *, query: Any, payload: Any) -> Any:
-        with self._lock:
-            invoice = self._invoices.get(_int_id(invoice_id))
-            if invoice is None:
-                raise _ApiError(404, _NOT_FOUND)
-            return copy.deepcopy(invoice)
+        return self._copy_of(self._invoices, invoice_id)
 
     def _h_shipment_get(self, shipment_id: str, *, query: Any, payload: Any) -> Any:
+        return self._copy_of(self._shipments, shipment_id)
+
+    def _copy_of(self, entities: Mapping[int, dict[str, Any]], entity_id: str) -> dict[str, Any]:
+        """A copy of one stored entity (an invoice, a shipment) by its id; 404 as Magento words it."""
         with self._lock:
-            shipment = self._shipments.get(_int_id(shipment_id))
-            if shipment is None:
+            found = entities.get(_int_id(entity_id))
+            if found is None:
                 raise _ApiError(404, _NOT_FOUND)
-            return copy.deepcopy(shipment)
+            return copy.deepcopy(found)
 
     def _h_products(self, *, query: Any, payload: Any) -> Any:
         with self._lock:

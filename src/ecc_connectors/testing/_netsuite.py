@@ -1,5 +1,5 @@
 """A fake SuiteTalk SOAP endpoint for tests and examples: :class:`FakeSuiteTalk` (public as
-``ecc_connectors.testing.FakeSuiteTalk``).
+``ecc_connectors.testing.FakeSuiteTalk`` and in ``ecc_connectors.testing.netsuite`` with its tables).
 
 Built on :class:`~ecc_connectors.testing.base.FakeStore`: the server (a real socket on 127.0.0.1, an ephemeral
 port, its own thread, a context manager), the request log (:attr:`~FakeStore.requests`), ``on_request`` hooks,
@@ -35,6 +35,7 @@ Run ``python -m ecc_connectors.testing._netsuite`` to serve the sample data unti
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import threading
@@ -57,22 +58,11 @@ from ._netsuite_soap import (
     _ns,
     _value,
     account_id,
-    oracle_enumeration,
-    sales_order_search_statuses,
 )
 from ._netsuite_soap import _SoapError as _SoapFault
 from .base import FakeStore, Route
 
 __all__ = ["FakeSuiteTalk", "passport_signature"]
-
-
-def __getattr__(name: str) -> Any:
-    """``ORDER_STATUS_CODES`` and ``SALES_ORDER_SEARCH_STATUSES``: Oracle's, read from its XSDs on first use."""
-    if name == "ORDER_STATUS_CODES":
-        return oracle_enumeration("SalesOrderOrderStatus")
-    if name == "SALES_ORDER_SEARCH_STATUSES":
-        return sales_order_search_statuses()
-    raise AttributeError(name)
 
 
 def passport_signature(passport: Mapping[str, str], consumer_secret: str, token_secret: str) -> str:
@@ -537,34 +527,26 @@ class FakeSuiteTalk(FakeStore, SearchOperations, RecordOperations):
                 "addrPhone": "406-555-0101",
             }
             base = datetime(2024, 3, 1, 15, 0, tzinfo=timezone.utc)
-            self.add_sales_order(
+            abes_order = functools.partial(self.add_sales_order, customer=abe, billing=address, shipping=address)
+            abes_order(
                 [(depressor, 2, "14.00"), (kit, 1, "39.95")],
-                customer=abe,
                 status="_pendingFulfillment",
                 created=base,
-                billing=address,
-                shipping=address,
                 shipping_cost="5.00",
                 email="asimpson@example.com",
                 internal_id="1505",
                 custom_fields={"custbody_channel": "web"},
             )
-            self.add_sales_order(
+            abes_order(
                 [(depressor, 5, "14.00")],
-                customer=abe,
                 status="_pendingApproval",
                 created=base + timedelta(hours=2),
-                billing=address,
-                shipping=address,
                 internal_id="1506",
             )
-            self.add_sales_order(
+            abes_order(
                 [(kit, 2, "39.95")],
-                customer=abe,
                 status="_pendingBilling",
                 created=base + timedelta(hours=4),
-                billing=address,
-                shipping=address,
                 internal_id="1507",
                 quantity_fulfilled={1: "2"},
             )

@@ -132,10 +132,6 @@ class FakeNetSuiteRest(NetSuiteRestRecords, NetSuiteRestAuth):
         self.route("POST", rf"{r}/salesOrder", self._post_order)
         self.route("POST", rf"{r}/salesOrder/(\d+)/!transform/itemFulfillment", self._fulfil)
 
-    @classmethod
-    def started(cls, orders: int = 0, **kwargs: Any) -> FakeNetSuiteRest:
-        return cls(orders, **kwargs).start()
-
     def error_answer(
         self, status: int, message: str, parameters: Any = None, headers: Mapping[str, str] | None = None
     ) -> Answer:

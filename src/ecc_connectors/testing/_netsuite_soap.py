@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -81,15 +81,6 @@ def sales_order_search_statuses() -> dict[str, str]:
     return pairs
 
 
-def __getattr__(name: str) -> Any:
-    """``ORDER_STATUS_CODES`` and ``SALES_ORDER_SEARCH_STATUSES``, read from the XSDs on first use."""
-    if name == "ORDER_STATUS_CODES":
-        return oracle_enumeration("SalesOrderOrderStatus")
-    if name == "SALES_ORDER_SEARCH_STATUSES":
-        return sales_order_search_statuses()
-    raise AttributeError(name)
-
-
 # An item fulfilment's package lists as transactions.sales.xsd declares them: list -> (package element, tracking
 # number field, description field; FedEx packages have none), and the list an integrated carrier's orders use.
 PACKAGE_FIELDS: dict[str, tuple[str, str, str | None]] = {
@@ -127,6 +118,10 @@ _FAULTS = {
     "unexpected": ("unexpectedErrorFault", "UNEXPECTED_ERROR", "An unexpected error occurred."),
     "invalid_login": ("invalidCredentialsFault", "INVALID_LOGIN_ATTEMPT", "Invalid login attempt."),
 }
+
+
+# The address fields the fake writes, in the order platform.common.xsd declares them.
+_ADDRESS_FIELDS = ("country", "attention", "addressee", "addrPhone", "addr1", "addr2", "addr3", "city", "state", "zip")
 
 
 def _ns(version: str) -> dict[str, str]:
@@ -325,24 +320,20 @@ class SoapWriter(StoreState):
         else:
             self._item_fields(record, data)
 
+    def _fields(self, record: Any, prefix: str, data: Mapping[str, Any], *names: str) -> None:
+        """The fields ``names`` of ``data``, in that order."""
+        for name in names:
+            self._el(record, prefix, name, data[name])
+
+    def _present(self, record: Any, prefix: str, data: Mapping[str, Any], *names: str) -> None:
+        """The fields ``names`` that ``data`` has a value for, in that order (an empty one is left out)."""
+        self._fields(record, prefix, data, *(name for name in names if data.get(name)))
+
     def _address(self, parent: Any, name: str, address: dict[str, Any] | None) -> None:
         if not address:
             return
         node = self._el(parent, "tranSales", name)
-        for key in (
-            "country",
-            "attention",
-            "addressee",
-            "addrPhone",
-            "addr1",
-            "addr2",
-            "addr3",
-            "city",
-            "state",
-            "zip",
-        ):
-            if address.get(key):
-                self._el(node, "platformCommon", key, address[key])
+        self._present(node, "platformCommon", address, *_ADDRESS_FIELDS)
 
     def _custom_fields(self, parent: Any, prefix: str, values: dict[str, Any]) -> None:
         if not values:
@@ -367,31 +358,20 @@ class SoapWriter(StoreState):
 
     def _sales_order_fields(self, record: Any, order: dict[str, Any], body_only: bool) -> None:
         el = self._el
-        if order.get("createdDate"):
-            el(record, "tranSales", "createdDate", order["createdDate"])
+        self._present(record, "tranSales", order, "createdDate")
         self._ref(record, "tranSales", "entity", order["entity"], self.customers.get(order["entity"], ""))
         self._ref(record, "tranSales", "currency", "1", order["currency"])
-        if order.get("tranDate"):
-            el(record, "tranSales", "tranDate", order["tranDate"])
+        self._present(record, "tranSales", order, "tranDate")
         el(record, "tranSales", "tranId", order["tranId"])
         el(record, "tranSales", "orderStatus", order["orderStatus"])
-        if order.get("otherRefNum"):
-            el(record, "tranSales", "otherRefNum", order["otherRefNum"])
-        if order.get("memo"):
-            el(record, "tranSales", "memo", order["memo"])
-        if order.get("email"):
-            el(record, "tranSales", "email", order["email"])
+        self._present(record, "tranSales", order, "otherRefNum", "memo", "email")
         self._address(record, "billingAddress", order.get("billingAddress"))
         self._address(record, "shippingAddress", order.get("shippingAddress"))
         ship_id, ship_name = order["shipMethod"]
         self._ref(record, "tranSales", "shipMethod", ship_id, ship_name)
-        totals = self._totals(order)
-        el(record, "tranSales", "shippingCost", order["shippingCost"])
-        el(record, "tranSales", "subTotal", totals["subTotal"])
-        el(record, "tranSales", "discountTotal", order["discountTotal"])
-        el(record, "tranSales", "taxTotal", order["taxTotal"])
-        el(record, "tranSales", "total", totals["total"])
-        el(record, "tranSales", "lastModifiedDate", order["lastModifiedDate"])
+        amounts = {**order, **self._totals(order)}
+        names = ("shippingCost", "subTotal", "discountTotal", "taxTotal", "total", "lastModifiedDate")
+        self._fields(record, "tranSales", amounts, *names)
         el(record, "tranSales", "status", _STATUS_LABEL.get(order["orderStatus"], ""))
         if not body_only:
             items = el(record, "tranSales", "itemList")
@@ -402,12 +382,9 @@ class SoapWriter(StoreState):
                 if line["description"]:
                     el(node, "tranSales", "description", line["description"])
                 self._ref(node, "tranSales", "price", "1", "Base Price")
-                el(node, "tranSales", "rate", line["rate"])
-                el(node, "tranSales", "amount", line["amount"])
-                el(node, "tranSales", "isClosed", line["isClosed"])
-                el(node, "tranSales", "line", line["line"])
-                el(node, "tranSales", "quantityBilled", line["quantityBilled"])
-                el(node, "tranSales", "quantityFulfilled", line["quantityFulfilled"])
+                self._fields(
+                    node, "tranSales", line, "rate", "amount", "isClosed", "line", "quantityBilled", "quantityFulfilled"
+                )
         self._custom_fields(record, "tranSales", order.get("customFields") or {})
 
     def _fulfilment_fields(self, record: Any, data: dict[str, Any], body_only: bool) -> None:
@@ -424,12 +401,7 @@ class SoapWriter(StoreState):
             self.customers.get(order.get("entity", ""), ""),
         )
         self._ref(record, "tranSales", "createdFrom", data["createdFrom"], f"Sales Order #{order.get('tranId', '')}")
-        if data.get("shipStatus"):
-            el(record, "tranSales", "shipStatus", data["shipStatus"])
-        if data.get("tranId"):
-            el(record, "tranSales", "tranId", data["tranId"])
-        if data.get("memo"):
-            el(record, "tranSales", "memo", data["memo"])
+        self._present(record, "tranSales", data, "shipStatus", "tranId", "memo")
         if not body_only and data.get("packages"):
             list_name = data.get("packageList") or "packageList"
             package_name, number_field, descr_field = PACKAGE_FIELDS[list_name]
@@ -462,11 +434,7 @@ class SoapWriter(StoreState):
 
     def _item_fields(self, record: Any, item: dict[str, Any]) -> None:
         el = self._el
-        el(record, "listAcct", "createdDate", item["createdDate"])
-        el(record, "listAcct", "lastModifiedDate", item["lastModifiedDate"])
-        el(record, "listAcct", "itemId", item["itemId"])
-        el(record, "listAcct", "displayName", item["displayName"])
-        el(record, "listAcct", "isInactive", item["isInactive"])
+        self._fields(record, "listAcct", item, "createdDate", "lastModifiedDate", "itemId", "displayName", "isInactive")
         if item["price"] is not None:
             matrix = el(record, "listAcct", "pricingMatrix")
             pricing = el(matrix, "listAcct", "pricing")

@@ -97,13 +97,12 @@ def query_cost(schema: GraphQLSchema, document: DocumentNode, variables: dict[st
     root = schema.mutation_type if operation.operation is OperationType.MUTATION else schema.query_type
     if root is None:
         return 0
-    values = variables or {}
+    cost = _Cost(fragments, variables or {})
     if operation.operation is OperationType.MUTATION:
         return sum(
-            10 + _selection_cost(schema, _field_type(root, f), f.selection_set, fragments, values)
-            for f in _fields(operation.selection_set, fragments)
+            10 + cost.selection(_field_type(root, f), f.selection_set) for f in cost.fields(operation.selection_set)
         )
-    return _selection_cost(schema, root, operation.selection_set, fragments, values)
+    return cost.selection(root, operation.selection_set)
 
 
 def _fields(selection: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode]) -> list[FieldNode]:
@@ -124,75 +123,71 @@ def _field_type(parent: Any, field: FieldNode) -> Any:
     return None if definition is None else definition.type
 
 
-def _page_size(field: FieldNode, values: dict[str, Any]) -> int:
-    for argument in field.arguments or ():
-        if argument.name.value in ("first", "last"):
-            value = argument.value
-            if isinstance(value, IntValueNode):
-                return int(value.value)
-            if isinstance(value, VariableNode):
-                found = values.get(value.name.value)
-                return int(found) if isinstance(found, int) else 1
-    return 1
-
-
 @functools.lru_cache(maxsize=4096)
 def _is_connection(name: str) -> bool:
     return name.endswith("Connection")
 
 
-def _node_cost(
-    schema: GraphQLSchema,
-    connection: GraphQLObjectType,
-    selection: SelectionSetNode | None,
-    fragments: dict[str, FragmentDefinitionNode],
-    values: dict[str, Any],
-) -> int:
-    best = 0
-    for field in _fields(selection, fragments):
-        kind = _field_type(connection, field)
-        if kind is None:
-            continue
-        if field.name.value == "nodes":
-            best = max(best, 1 + _selection_cost(schema, get_named_type(kind), field.selection_set, fragments, values))
-        elif field.name.value == "edges":
-            edge = get_named_type(kind)
-            for inner in _fields(field.selection_set, fragments):
-                if inner.name.value == "node":
-                    node_type = get_named_type(_field_type(edge, inner))
-                    best = max(best, 1 + _selection_cost(schema, node_type, inner.selection_set, fragments, values))
-    return best
+class _Cost:
+    """The cost of one document's selections: its fragments, and the variables a page size may name."""
 
+    def __init__(self, fragments: dict[str, FragmentDefinitionNode], values: dict[str, Any]) -> None:
+        self._fragments = fragments
+        self._values = values
 
-def _selection_cost(
-    schema: GraphQLSchema,
-    parent: Any,
-    selection: SelectionSetNode | None,
-    fragments: dict[str, FragmentDefinitionNode],
-    values: dict[str, Any],
-) -> int:
-    if parent is None:
-        return 0
-    named = get_named_type(parent)
-    total = 0
-    for field in _fields(selection, fragments):
-        if field.name.value.startswith("__"):
-            continue
-        kind = _field_type(named, field)
-        if kind is None:
-            continue
-        inner = get_named_type(kind)
-        if is_leaf_type(inner):
-            continue
-        if isinstance(inner, GraphQLObjectType) and _is_connection(inner.name):
-            # A connection costs 2, plus its page size times one node (under ``nodes`` or ``edges.node``);
-            # ``pageInfo`` and the edges themselves are free.
-            node = _node_cost(schema, inner, field.selection_set, fragments, values)
-            total += 2 + _page_size(field, values) * node
-            continue
-        child = _selection_cost(schema, inner, field.selection_set, fragments, values)
-        listed = isinstance(kind, GraphQLList) or (
-            isinstance(kind, GraphQLNonNull) and isinstance(kind.of_type, GraphQLList)
-        )
-        total += (1 + child) * (_page_size(field, values) if listed else 1)
-    return total
+    def fields(self, selection: SelectionSetNode | None) -> list[FieldNode]:
+        return _fields(selection, self._fragments)
+
+    def page_size(self, field: FieldNode) -> int:
+        for argument in field.arguments or ():
+            if argument.name.value in ("first", "last"):
+                value = argument.value
+                if isinstance(value, IntValueNode):
+                    return int(value.value)
+                if isinstance(value, VariableNode):
+                    found = self._values.get(value.name.value)
+                    return int(found) if isinstance(found, int) else 1
+        return 1
+
+    def node(self, connection: GraphQLObjectType, selection: SelectionSetNode | None) -> int:
+        """One node of a connection, under ``nodes`` or ``edges.node`` (the dearer when both are asked)."""
+        best = 0
+        for field in self.fields(selection):
+            kind = _field_type(connection, field)
+            if kind is None:
+                continue
+            if field.name.value == "nodes":
+                best = max(best, 1 + self.selection(get_named_type(kind), field.selection_set))
+            elif field.name.value == "edges":
+                edge = get_named_type(kind)
+                for inner in self.fields(field.selection_set):
+                    if inner.name.value == "node":
+                        node_type = get_named_type(_field_type(edge, inner))
+                        best = max(best, 1 + self.selection(node_type, inner.selection_set))
+        return best
+
+    def selection(self, parent: Any, selection: SelectionSetNode | None) -> int:
+        if parent is None:
+            return 0
+        named = get_named_type(parent)
+        total = 0
+        for field in self.fields(selection):
+            if field.name.value.startswith("__"):
+                continue
+            kind = _field_type(named, field)
+            if kind is None:
+                continue
+            inner = get_named_type(kind)
+            if is_leaf_type(inner):
+                continue
+            if isinstance(inner, GraphQLObjectType) and _is_connection(inner.name):
+                # A connection costs 2, plus its page size times one node (under ``nodes`` or ``edges.node``);
+                # ``pageInfo`` and the edges themselves are free.
+                total += 2 + self.page_size(field) * self.node(inner, field.selection_set)
+                continue
+            child = self.selection(inner, field.selection_set)
+            listed = isinstance(kind, GraphQLList) or (
+                isinstance(kind, GraphQLNonNull) and isinstance(kind.of_type, GraphQLList)
+            )
+            total += (1 + child) * (self.page_size(field) if listed else 1)
+        return total

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Matcher", "SearchError", "compile_search", "parse_time"]
+__all__ = ["FieldTest", "Matcher", "SearchError", "compare", "compile_search", "parse_time"]
 
 _TOKEN = re.compile(
     r"""\s*(?:(?P<open>\()|(?P<close>\))|(?P<term>-?[A-Za-z_][\w.]*:(?:>=|<=|>|<|=)?(?:'[^']*'|"[^"]*"|[^\s()]+))"""

@@ -302,19 +302,20 @@ class ShopifyShop:
             "createdAt": order["createdAt"],
             "updatedAt": order["createdAt"],
             "fulfillments": [],
-            "lineItems": [
-                {
-                    "__typename": "FulfillmentOrderLineItem",
-                    "id": gid("FulfillmentOrderLineItem", self.next_id()),
-                    "lineItem": line,
-                    "sku": line["sku"],
-                    "productTitle": line["title"],
-                    "totalQuantity": line["currentQuantity"],
-                    "remainingQuantity": line["currentQuantity"],
-                    "requiresShipping": True,
-                }
-                for line in order["lineItems"]
-            ],
+            "lineItems": [self._fulfilment_line(line) for line in order["lineItems"]],
+        }
+
+    def _fulfilment_line(self, line: dict[str, Any]) -> dict[str, Any]:
+        """A fulfilment order's line for an order line, none of it shipped yet."""
+        return {
+            "__typename": "FulfillmentOrderLineItem",
+            "id": gid("FulfillmentOrderLineItem", self.next_id()),
+            "lineItem": line,
+            "sku": line["sku"],
+            "productTitle": line["title"],
+            "totalQuantity": line["currentQuantity"],
+            "remainingQuantity": line["currentQuantity"],
+            "requiresShipping": True,
         }
 
     def _totals(self, order: dict[str, Any], *, original: bool = False) -> None:
@@ -336,19 +337,7 @@ class ShopifyShop:
                 (net / line["currentQuantity"]) if line["currentQuantity"] else price
             )
             line["originalTotalSet"] = self.bag(price * line["quantity"])
-            line["taxLines"] = (
-                [
-                    {
-                        "__typename": "TaxLine",
-                        "title": "State Tax",
-                        "priceSet": self.bag(tax),
-                        "ratePercentage": float(rate * 100),
-                        "rate": float(rate),
-                    }
-                ]
-                if tax
-                else []
-            )
+            line["taxLines"] = self._tax_lines(tax, rate)
             subtotal += net
             tax_total += tax
         shipping: Decimal = order["_shipping"]
@@ -362,19 +351,7 @@ class ShopifyShop:
         order["totalDiscountsSet"] = self.bag(discount)
         order["currentTotalDiscountsSet"] = self.bag(discount)
         order["currentTotalPriceSet"] = self.bag(total)
-        order["taxLines"] = (
-            [
-                {
-                    "__typename": "TaxLine",
-                    "title": "State Tax",
-                    "priceSet": self.bag(tax_total),
-                    "ratePercentage": float(rate * 100),
-                    "rate": float(rate),
-                }
-            ]
-            if tax_total
-            else []
-        )
+        order["taxLines"] = self._tax_lines(tax_total, rate)
         if original:
             order["totalPriceSet"] = self.bag(total)
         paid = order["displayFinancialStatus"] in ("PAID", "PARTIALLY_REFUNDED", "REFUNDED")
@@ -384,6 +361,20 @@ class ShopifyShop:
         )
         order["totalOutstandingSet"] = self.bag(Decimal(0) if paid else total)
         order["displayFulfillmentStatus"] = self._fulfilment_status(order)
+
+    def _tax_lines(self, tax: Decimal, rate: Decimal) -> list[dict[str, Any]]:
+        """The one state tax line a line or an order carries, or none when nothing is taxed."""
+        if not tax:
+            return []
+        return [
+            {
+                "__typename": "TaxLine",
+                "title": "State Tax",
+                "priceSet": self.bag(tax),
+                "ratePercentage": float(rate * 100),
+                "rate": float(rate),
+            }
+        ]
 
     def _fulfilment_status(self, order: Mapping[str, Any]) -> str:
         items = [li for fo in order["fulfillmentOrders"] for li in fo["lineItems"]]
@@ -429,18 +420,7 @@ class ShopifyShop:
                 li["remainingQuantity"] = max(0, li["totalQuantity"] - shipped)
             for line in order["lineItems"]:
                 if line["id"] not in known and fo is order["fulfillmentOrders"][0]:
-                    fo["lineItems"].append(
-                        {
-                            "__typename": "FulfillmentOrderLineItem",
-                            "id": gid("FulfillmentOrderLineItem", self.next_id()),
-                            "lineItem": line,
-                            "sku": line["sku"],
-                            "productTitle": line["title"],
-                            "totalQuantity": line["currentQuantity"],
-                            "remainingQuantity": line["currentQuantity"],
-                            "requiresShipping": True,
-                        }
-                    )
+                    fo["lineItems"].append(self._fulfilment_line(line))
             if fo["status"] == "CLOSED" and any(li["remainingQuantity"] for li in fo["lineItems"]):
                 fo["status"] = "IN_PROGRESS"
         order["edited"] = True

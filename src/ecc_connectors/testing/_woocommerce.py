@@ -28,8 +28,8 @@ import json
 import re
 import threading
 import urllib.parse
-from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -86,10 +86,9 @@ class FakeWooCommerce(FakeStore):
         strip_authorization: bool = False,
         spec: str | Path | None = None,
         utc_offset: timedelta = timedelta(hours=-3),
-        clock: Callable[[], datetime] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(clock=clock, **kwargs)
+        super().__init__(**kwargs)
         self.consumer_key = consumer_key
         self._consumer_secret = consumer_secret
         self.https = https
@@ -99,9 +98,7 @@ class FakeWooCommerce(FakeStore):
         self._nonces: set[str] = set()
         self._spec_path = None if spec is None else str(spec)
         self._spec_lock = threading.Lock()
-        if orders:
-            now = self.now()
-            self.shop.seed(orders, start=now - timedelta(days=30), end=now - timedelta(hours=1), seed=seed)
+        self.seed_orders(self.shop, orders, seed)
         v3 = r"/wc/v3"
         self.route("GET", v3 + r"/orders", self._list)
         self.route("POST", v3 + r"/orders", lambda r: self._created(self.shop.create(self._body(r))))
@@ -120,11 +117,6 @@ class FakeWooCommerce(FakeStore):
         tracking_path = r"/wc-shipment-tracking/v3/orders/(\d+)/shipment-trackings"
         self.route("GET", tracking_path, self._trackings)
         self.route("POST", tracking_path, self._add_tracking)
-
-    @classmethod
-    def started(cls, orders: int = 0, **kwargs: Any) -> FakeWooCommerce:
-        """A store made and started (for a ``store_factory``)."""
-        return cls(orders, **kwargs).start()
 
     @property
     def url(self) -> str:

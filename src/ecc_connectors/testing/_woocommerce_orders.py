@@ -54,6 +54,10 @@ class OrderMaking(WooTables):
         assert set(line) <= set(spec.LINE_ITEM_FIELDS)
         return line
 
+    def _order_item(self, **fields: Any) -> dict[str, Any]:
+        """A shipping, coupon or fee line: ``fields`` with an id of the order item counter, no meta data."""
+        return {"id": self._next("item"), **fields, "meta_data": []}
+
     def _totals(self, order: dict[str, Any]) -> None:
         items = sum((Decimal(line["total"]) for line in order["line_items"]), Decimal(0))
         item_tax = sum((Decimal(line["total_tax"]) for line in order["line_items"]), Decimal(0))
@@ -151,41 +155,24 @@ class OrderMaking(WooTables):
             "fee_lines": [],
             "coupon_lines": [],
             "shipping_lines": [
-                {
-                    "id": self._next("item"),
-                    "method_title": shipping_method[1],
-                    "method_id": shipping_method[0],
-                    "instance_id": "1",
-                    "total": shipping_method[2],
-                    "total_tax": "0.00",
-                    "taxes": [],
-                    "meta_data": [],
-                }
+                self._order_item(
+                    method_title=shipping_method[1],
+                    method_id=shipping_method[0],
+                    instance_id="1",
+                    total=shipping_method[2],
+                    total_tax="0.00",
+                    taxes=[],
+                )
             ],
             "refunds": [],
         }
         if extras and oid % 5 == 0:
-            order["coupon_lines"] = [
-                {
-                    "id": self._next("item"),
-                    "code": "spring10",
-                    "discount": "2.00",
-                    "discount_tax": "0.00",
-                    "meta_data": [],
-                }
-            ]
+            order["coupon_lines"] = [self._order_item(code="spring10", discount="2.00", discount_tax="0.00")]
         if extras and oid % 7 == 0:
             order["fee_lines"] = [
-                {
-                    "id": self._next("item"),
-                    "name": "Gift wrap",
-                    "tax_class": "",
-                    "tax_status": "none",
-                    "total": "3.00",
-                    "total_tax": "0.00",
-                    "taxes": [],
-                    "meta_data": [],
-                }
+                self._order_item(
+                    name="Gift wrap", tax_class="", tax_status="none", total="3.00", total_tax="0.00", taxes=[]
+                )
             ]
         self._totals(order)
         if status == "refunded":

@@ -59,8 +59,8 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timezone
-from typing import Any, ClassVar, TypeVar
+from datetime import datetime, timedelta, timezone
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from ._base_faults import (
     AnswerFaults,
@@ -108,6 +108,12 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class SampleOrders(Protocol):
+    """What holds a fake's orders and can make sample ones (``seed``), as :meth:`FakeStore.seed_orders` needs."""
+
+    def seed(self, count: int, *, start: datetime, end: datetime, seed: int = ...) -> object: ...
 
 
 class FakeStore:
@@ -161,6 +167,11 @@ class FakeStore:
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
+    @classmethod
+    def started(cls: type[S], *args: Any, **kwargs: Any) -> S:
+        """A store made with these arguments and started (for a ``store_factory``)."""
+        return cls(*args, **kwargs).start()
+
     def start(self: S) -> S:
         """Serve from a thread of its own (a no-op when already serving); returns the store."""
         if self._server is not None:
@@ -209,9 +220,7 @@ class FakeStore:
     @property
     def port(self) -> int:
         if self._server is None:
-            raise RuntimeError(
-                f"the {self.description} is not running: call start() or use it as a context manager"
-            )
+            raise RuntimeError(f"the {self.description} is not running: call start() or use it as a context manager")
         return int(self._server.server_address[1])
 
     @property
@@ -342,6 +351,13 @@ class FakeStore:
     def rate_limit(self, per_second: float | None) -> None:
         with self._lock:
             self._window.rate = per_second
+
+    def seed_orders(self, shop: SampleOrders, count: int, seed: int) -> None:
+        """``count`` sample orders (none for 0) made by ``shop.seed``, drawn from ``seed``, spread over the
+        thirty days before the store's clock, the newest an hour old."""
+        if count:
+            now = self.now()
+            shop.seed(count, start=now - timedelta(days=30), end=now - timedelta(hours=1), seed=seed)
 
     def set_clock(self, clock: Callable[[], datetime]) -> None:
         """Replace the store's clock: the ``Date`` header of its answers (and what a subclass stamps with it)."""
@@ -506,9 +522,7 @@ class FakeStore:
         """Answer one request (``target``: the raw path and query as sent). ``None``: drop the connection."""
         path, _, query_string = target.partition("?")
         query = tuple(urllib.parse.parse_qsl(query_string, keep_blank_values=True))
-        request = ReceivedRequest(
-            method, urllib.parse.unquote(path), query, dict(headers), body, time.time(), raw_url
-        )
+        request = ReceivedRequest(method, urllib.parse.unquote(path), query, dict(headers), body, time.time(), raw_url)
         answer = self._answer(request)
         return None if answer is None else self.finish(answer, request)
 

@@ -20,6 +20,10 @@ the server, the request log, ``on_request`` hooks, latency, faults, lost answers
   driver sent one request the spec does not allow fails.
 
 Every ``GET /v2/orders`` is a listing request for ``on_listing`` and ``schedule`` (pages, counts, probes).
+
+The fake's fixed tables, written from BigCommerce's OpenAPI and rate-limit guide (``STATUSES``, ``PAYMENT_STATES``,
+``ORDER_SORT_FIELDS``, ``PLAN_QUOTAS``), and its spec checker (:func:`load_spec`, :class:`BigCommerceSpec`) are
+public here, so a test can hold them against BigCommerce's own files.
 """
 
 from __future__ import annotations
@@ -28,15 +32,26 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ._bigcommerce_shop import BigCommerceShop, Reply, ShopError
+from ._bigcommerce_spec import BigCommerceSpec, load_spec
+from ._bigcommerce_tables import ORDER_SORT_FIELDS, PAYMENT_STATES, PLAN_QUOTAS, STATUSES
 from .base import Answer, FakeStore, HttpError, ReceivedRequest, Route
 from .conformance import FakeStoreAdapter
 
-__all__ = ["BigCommerceConformanceStore", "FakeBigCommerce"]
+__all__ = [
+    "ORDER_SORT_FIELDS",
+    "PAYMENT_STATES",
+    "PLAN_QUOTAS",
+    "STATUSES",
+    "BigCommerceConformanceStore",
+    "BigCommerceSpec",
+    "FakeBigCommerce",
+    "load_spec",
+]
 
 
 class FakeBigCommerce(FakeStore):
@@ -59,11 +74,10 @@ class FakeBigCommerce(FakeStore):
         seed: int = 1,
         store_hash: str = "abc123",
         token: str = "fake-bigcommerce-token",
-        clock: Callable[[], datetime] | None = None,
         spec_dir: str | Path | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(clock=clock, **kwargs)
+        super().__init__(**kwargs)
         self.shop = BigCommerceShop(store_hash, token, self.now, seed=seed)
         self.shop.lock = self.lock  # one lock: a listing hook's change and a request never interleave
         self.violations: list[str] = []
@@ -72,12 +86,8 @@ class FakeBigCommerce(FakeStore):
         self._used = 0
         self.quota_refusals = 0
         """Requests answered 429 because the quota ran out."""
-        if orders:
-            now = self.now()
-            self.shop.seed(orders, start=now - timedelta(days=30), end=now - timedelta(hours=1), seed=seed)
+        self.seed_orders(self.shop, orders, seed)
         if spec_dir is not None:
-            from ._bigcommerce_spec import load_spec
-
             spec = load_spec(str(spec_dir))
 
             def check(received: ReceivedRequest) -> None:
@@ -99,11 +109,6 @@ class FakeBigCommerce(FakeStore):
             self.route("GET", v2 + rf"/orders/(\d+)/({name})", self._sub)
         self.route("POST", v2 + r"/orders/(\d+)/shipments", self._ship)
         self.route("GET", r"/v3/catalog/products", lambda r: self._call(lambda: self.shop.list_products(dict(r.query))))
-
-    @classmethod
-    def started(cls, orders: int = 0, **kwargs: Any) -> FakeBigCommerce:
-        """A store made and started (for a ``store_factory``)."""
-        return cls(orders, **kwargs).start()
 
     @property
     def store_hash(self) -> str:

@@ -35,8 +35,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -85,10 +84,9 @@ class FakeShopify(FakeStore):
         scopes: Iterable[str] | None = None,
         schema_file: Path | None = None,
         strict: bool = True,
-        clock: Callable[[], datetime] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(clock=clock, **kwargs)
+        super().__init__(**kwargs)
         self.schema = admin_schema(schema_file)
         self.token = token
         self.strict = strict
@@ -104,15 +102,9 @@ class FakeShopify(FakeStore):
             file_url=lambda n: f"{self.base_url}/bulk/{n}.jsonl",
         )
         self.versions_served: list[str] = []
-        if orders:
-            now = self.now()
-            self.shop.seed(orders, start=now - timedelta(days=30), end=now - timedelta(hours=1), seed=seed)
+        self.seed_orders(self.shop, orders, seed)
         self.route("POST", _VERSION, self._graphql)
         self.route("GET", r"/bulk/(\d+)\.jsonl", self._bulk_file, auth=None)
-
-    @classmethod
-    def started(cls, orders: int = 0, **kwargs: Any) -> FakeShopify:
-        return cls(orders, **kwargs).start()
 
     @staticmethod
     def schema_load_seconds() -> float | None:
