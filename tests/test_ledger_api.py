@@ -10,13 +10,15 @@ import pytest
 import ecc_connectors
 import ecc_connectors.ledger as ledger
 import ecc_connectors.ledger.sqlite as sqlite_ledger
-from ecc_connectors.ledger import ActionLog, DownloadState, Ledger, PhoneOrderLog, SQLiteLedger, Tabs
+from ecc_connectors import ConnectorError
+from ecc_connectors.ledger import ActionLog, DownloadLocks, DownloadState, Ledger, PhoneOrderLog, SQLiteLedger, Tabs
 from ecc_connectors.testing import ledger_suite
 
 LEDGER = [
     "ActionLog",
     "ActionRecord",
     "ActionState",
+    "DownloadLocks",
     "DownloadState",
     "FailureRecord",
     "HighWater",
@@ -28,6 +30,7 @@ LEDGER = [
     "PhoneOrderRecord",
     "RowWrite",
     "SQLiteLedger",
+    "StoreLock",
     "StoredOrder",
     "Tabs",
     "UpdateWrite",
@@ -111,7 +114,16 @@ def test_the_ledger_is_its_four_roles_and_close() -> None:
             assert isinstance(built_in, role), role.__name__
 
 
-@pytest.mark.parametrize("role", [*ROLES, Ledger], ids=lambda r: r.__name__)
+def test_the_download_lock_is_an_optional_role_postgres_has() -> None:
+    assert not issubclass(Ledger, DownloadLocks)
+    with SQLiteLedger() as built_in:
+        assert not isinstance(built_in, DownloadLocks)
+    postgres = pytest.importorskip("ecc_connectors.ledger.postgres")
+    assert issubclass(postgres.PostgresLedger, DownloadLocks)
+    assert issubclass(postgres.StoreBusy, ConnectorError)
+
+
+@pytest.mark.parametrize("role", [*ROLES, Ledger, DownloadLocks], ids=lambda r: r.__name__)
 def test_every_method_of_the_protocol_states_its_contract(role: type) -> None:
     assert role.__doc__
     for name, method in _methods(role).items():

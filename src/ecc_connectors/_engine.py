@@ -67,11 +67,13 @@ from ._policy import PolicyProblem, SyncPolicy
 from ._reports import DownloadReport, ReconcileReport
 from .ledger import (
     ActionRecord,
+    DownloadLocks,
     FailureRecord,
     Ledger,
     OrderRecord,
     PendingUpdate,
     PhoneOrderRecord,
+    StoreLock,
 )
 
 __all__ = ["AsyncConnector", "Connector", "DownloadReport", "Progress", "ReconcileReport"]
@@ -79,14 +81,16 @@ T = TypeVar("T")
 logger = logging.getLogger("ecc_connectors.engine")
 
 
-def _download_lock(ledger: Ledger, store: str) -> Any:
-    """The ledger's per-store download lock, when it has one (``PostgresLedger.download_lock``), else nothing.
+def _download_lock(ledger: Ledger, store: str) -> StoreLock:
+    """The ledger's per-store download lock when it has the :class:`~ecc_connectors.ledger.DownloadLocks` role
+    (``PostgresLedger``), else nothing.
 
     Held around a download or reconcile so two syncers, in any process on any machine, never read one store
     into one ledger at once; the second is told :class:`~ecc_connectors.ledger.postgres.StoreBusy`. A ledger
     for one process (SQLite) has none. Post-backs do not take it: they hold the action lease instead."""
-    take = getattr(ledger, "download_lock", None)
-    return take(store) if callable(take) else contextlib.nullcontext()
+    if isinstance(ledger, DownloadLocks):
+        return ledger.download_lock(store)
+    return contextlib.nullcontext()
 
 Progress = Callable[[int, int | None], None]
 """``progress(done, total)``: orders handled so far, and the store's total when it says (else ``None``)."""

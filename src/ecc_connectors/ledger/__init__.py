@@ -8,7 +8,8 @@ The engine talks to storage through the :class:`Ledger` protocol, which is four 
 * :class:`ActionLog` -- ``begin_action``, ``finish_action``, ``checkpoint_action``, ``actions``;
 * :class:`PhoneOrderLog` -- ``record_phone_order``, ``phone_orders``, ``phone_order``;
 
-plus ``close``. Each method's docstring is its contract (what it promises, atomicity, threads, what it
+plus ``close``; and the optional :class:`DownloadLocks` (a per-store lock, :class:`StoreLock`) of a ledger that
+several machines share. Each method's docstring is its contract (what it promises, atomicity, threads, what it
 raises); the rules every method keeps (threads, several instances on one storage, atomic writes, errors)
 are on :class:`Ledger`. The records the ledger stores and returns are exported here too.
 
@@ -19,7 +20,7 @@ suite, ``ecc_connectors.testing.ledger_suite``, against it in your own tests.
 
 from __future__ import annotations
 
-from ._protocols import ActionLog, DownloadState, Ledger, PhoneOrderLog, Tabs
+from ._protocols import ActionLog, DownloadLocks, DownloadState, Ledger, PhoneOrderLog, StoreLock, Tabs
 from ._records import (
     ActionRecord,
     ActionState,
@@ -39,6 +40,7 @@ __all__ = [
     "ActionLog",
     "ActionRecord",
     "ActionState",
+    "DownloadLocks",
     "DownloadState",
     "FailureRecord",
     "HighWater",
@@ -50,6 +52,7 @@ __all__ = [
     "PhoneOrderRecord",
     "RowWrite",
     "SQLiteLedger",
+    "StoreLock",
     "StoredOrder",
     "Tabs",
     "UpdateWrite",

@@ -10,6 +10,9 @@ needs, so a caller (or a test double) may ask for only that part:
   each run once under an idempotency key and a lease;
 * :class:`PhoneOrderLog` -- phone orders created in the store.
 
+One role is optional and not part of :class:`Ledger`: :class:`DownloadLocks`, a per-store lock for a ledger that
+several machines share (the PostgreSQL ledger has it; SQLite, one process's file, does not need it).
+
 The rules every method keeps (threads, several instances on one storage, atomic writes, consistent reads,
 errors, times) are on :class:`Ledger`.
 
@@ -19,6 +22,7 @@ errors, times) are on :class:`Ledger`.
 from __future__ import annotations
 
 from collections.abc import Collection
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
@@ -36,7 +40,7 @@ from ._records import (
     StoredOrder,
 )
 
-__all__ = ["ActionLog", "DownloadState", "Ledger", "PhoneOrderLog", "Tabs"]
+__all__ = ["ActionLog", "DownloadLocks", "DownloadState", "Ledger", "PhoneOrderLog", "StoreLock", "Tabs"]
 
 
 @runtime_checkable
@@ -317,4 +321,25 @@ class Ledger(DownloadState, Tabs, ActionLog, PhoneOrderLog, Protocol):
     def close(self) -> None:
         """Release the storage (connections, file handles). Calls made after it may raise; closing twice is
         harmless. Not to be called while another thread is still using the ledger."""
+        ...
+
+
+@runtime_checkable
+class StoreLock(AbstractContextManager[Any], AbstractAsyncContextManager[Any], Protocol):
+    """A held-while-inside lock, entered with ``with`` (the sync shell) or ``async with`` (the async one)."""
+
+
+@runtime_checkable
+class DownloadLocks(Protocol):
+    """The optional role of a ledger shared by several syncers: one store, one download at a time.
+
+    When the ledger has it, ``Connector.download`` / ``reconcile`` and their async twins hold
+    ``download_lock(store)`` for the whole run; post-backs do not take it (they hold an action's lease instead).
+    A ledger for one process (SQLite) leaves it out and the engine takes no lock."""
+
+    def download_lock(self, store: str) -> StoreLock:
+        """The lock on ``store``'s downloads. Entering it raises a ``ConnectorError`` naming the holder (at once,
+        or after the implementation's wait) when another syncer holds the store, in any process on any machine
+        sharing the storage; while it is held, a page this ledger commits for the store must not land if another
+        syncer has since taken the store over. Re-entrant for the holder (a thread, or an asyncio task)."""
         ...
