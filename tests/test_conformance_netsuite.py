@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from ecc_connectors.drivers.netsuite import NetSuiteDriver, NetSuiteSettings
-from ecc_connectors.drivers.netsuite._auth import TokenCredentials
+from ecc_connectors.drivers.netsuite import NetSuiteDriver, NetSuiteSettings, TokenCredentials
 from ecc_connectors.testing import FakeSuiteTalk
 from ecc_connectors.testing.conformance import CHECKS, ConformanceStore, FakeStoreAdapter, run_checks
 from ecc_connectors.testing.pytest_plugin import DriverConformance

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from ecc_connectors import Order, PayloadError, RawJSON, fingerprint
+from ecc_connectors.drivers.magento2 import decode_order, map_order
 
-# private: the driver's two decodings (typed fast path, full fallback) are compared with each other directly
+# private: the full fallback decodes the bytes exactly as the driver does before mapping, to compare it with the
+# typed fast path (decode_order)
 from ecc_connectors.drivers.magento2._errors import decode_bytes
-from ecc_connectors.drivers.magento2._mapping import map_order
-from ecc_connectors.drivers.magento2._schema import decode_order
 
 BASE: dict[str, Any] = {
     "entity_id": 5,

@@ -16,6 +16,8 @@ from lxml import etree
 
 from ecc_connectors import BrokenAnswer, ConfigurationError, OrderQuery, StoreError
 from ecc_connectors.drivers.netsuite import NetSuiteDriver, NetSuiteSettings, packaged_wsdl
+
+# private: loading the WSDL itself, with the process-wide client cache emptied between loads
 from ecc_connectors.drivers.netsuite._soap import _clients, load_zeep_client
 from ecc_connectors.testing import FakeSuiteTalk
 from plugin_netsuite import collect_orders, run_flow

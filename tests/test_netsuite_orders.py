@@ -13,8 +13,13 @@ import zeep
 from lxml import etree
 
 from ecc_connectors import BrokenAnswer, Capability, ConfigurationError, FollowCursor, OrderQuery, PayloadError
-from ecc_connectors.drivers.netsuite import ORDER_STATUSES, NetSuiteDriver, NetSuiteSettings, packaged_wsdl
-from ecc_connectors.drivers.netsuite._mapping import order_from_record
+from ecc_connectors.drivers.netsuite import (
+    ORDER_STATUSES,
+    NetSuiteDriver,
+    NetSuiteSettings,
+    order_from_record,
+    packaged_wsdl,
+)
 from ecc_connectors.testing import FakeSuiteTalk
 from plugin_netsuite import Runner, collect_orders, run_flow
 

@@ -30,8 +30,16 @@ from ecc_connectors import (
     StoreError,
     Tracking,
 )
-from ecc_connectors.drivers.netsuite import NetSuiteDriver, NetSuiteSettings, packaged_wsdl
-from ecc_connectors.drivers.netsuite._mapping import order_from_record
+from ecc_connectors.drivers.netsuite import (
+    NetSuiteDriver,
+    NetSuiteSettings,
+    order_from_record,
+    packaged_wsdl,
+    wsdl_location,
+)
+
+# private: the zeep side itself: the process-wide client cache (emptied to load afresh) and the status check on
+# answers parsed by the real WSDL, neither of which a driver's user touches
 from ecc_connectors.drivers.netsuite._soap import _clients, load_zeep_client, raise_for_status
 from ecc_connectors.testing import FakeSuiteTalk
 from plugin_netsuite import rewrite_to_2023_2, run_flow
@@ -345,8 +353,6 @@ def test_wsdl_load_times(oracle_wsdl_path: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_where_the_wsdl_comes_from() -> None:
-    from ecc_connectors.drivers.netsuite._driver import wsdl_location
-
     assert wsdl_location("1234567_SB1", "2023_2", None) == str(packaged_wsdl())
     assert wsdl_location("1234567_SB1", "2023_2", "account") == (
         "https://1234567-sb1.suitetalk.api.netsuite.com/wsdl/v2023_2_0/netsuite.wsdl"

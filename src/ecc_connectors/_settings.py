@@ -130,6 +130,15 @@ def _as_secret(value: object) -> object:
     return Secret(value) if isinstance(value, str) else value
 
 
+class _Refused(ValueError):
+    """A built-in check's refusal. Its message names the setting (a class built in code says which field);
+    :func:`load_settings` reports the bare ``problem`` under the setting's own name and variable instead."""
+
+    def __init__(self, attribute: attrs.Attribute[Any], problem: str) -> None:
+        super().__init__(f"{attribute.name} {problem}")
+        self.problem = problem
+
+
 def _check_url(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is None:
         return
@@ -140,38 +149,38 @@ def _check_url(_inst: object, attribute: attrs.Attribute[Any], value: object) ->
     except ValueError:
         usable = False
     if not usable or any(c.isspace() for c in text):
-        raise ValueError(f"must be an http(s) URL such as https://shop.example.com, got {_shown(value)}")
+        raise _Refused(attribute, f"must be an http(s) URL such as https://shop.example.com, got {_shown(value)}")
 
 
 def _check_choices(choices: tuple[str, ...]) -> Callable[[object, attrs.Attribute[Any], object], None]:
-    def check(_inst: object, _attribute: attrs.Attribute[Any], value: object) -> None:
+    def check(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if value is not None and value not in choices:
-            raise ValueError(f"must be one of {', '.join(choices)}, got {_shown(value)}")
+            raise _Refused(attribute, f"must be one of {', '.join(choices)}, got {_shown(value)}")
 
     return check
 
 
-def _check_one_word(_inst: object, _attribute: attrs.Attribute[Any], value: object) -> None:
+def _check_one_word(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
     # A key or token goes into a header or a signature as it is: a space or a line break inside it is a paste
     # error (the key twice, a wrapped line) that is better refused here than answered 401 at the first request.
     if value is None:
         return
     text = value.reveal() if isinstance(value, Secret) else value
     if not isinstance(text, str) or not text or any(c.isspace() or not c.isprintable() for c in text):
-        raise ValueError("must be one word, without spaces, line breaks or control characters")
+        raise _Refused(attribute, "must be one word, without spaces, line breaks or control characters")
 
 
 def _check_between(low: float, high: float) -> Callable[[object, attrs.Attribute[Any], Any], None]:
-    def check(_inst: object, _attribute: attrs.Attribute[Any], value: Any) -> None:
+    def check(_inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value is not None and not low <= value <= high:
-            raise ValueError(f"must be between {low} and {high}, got {value}")
+            raise _Refused(attribute, f"must be between {low} and {high}, got {value}")
 
     return check
 
 
-def _check_positive(_inst: object, _attribute: attrs.Attribute[Any], value: Any) -> None:
+def _check_positive(_inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is not None and value <= 0:
-        raise ValueError(f"must be positive, got {value}")
+        raise _Refused(attribute, f"must be positive, got {value}")
 
 
 def setting(
@@ -555,7 +564,7 @@ def load_settings(cls: type[T], values: Mapping[str, object]) -> T:
             try:
                 field.validator(None, field, value)
             except (ValueError, TypeError) as exc:
-                problems[info.name] = _scrub(str(exc), secrets)
+                problems[info.name] = _scrub(exc.problem if isinstance(exc, _Refused) else str(exc), secrets)
                 continue
         kwargs[info.name] = value
     if problems:

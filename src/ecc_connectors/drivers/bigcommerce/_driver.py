@@ -26,13 +26,13 @@ import httpx
 from ... import StoreDefaults
 from ...driver import (
     AuthenticationError,
-    Capability,
     ConfigurationError,
     ConnectorError,
     Limits,
     RetryHint,
     Secret,
 )
+from .._common import ALL_BUT_INVOICES, page_size_up_to
 from ._listing import Listing
 from ._phone import PhoneOrders
 from ._postback import PostBack
@@ -49,20 +49,7 @@ class BigCommerceDriver(Listing, PostBack, PhoneOrders):
     """One BigCommerce store, by its store hash and an API account's access token."""
 
     name = "bigcommerce"
-    capabilities = frozenset(
-        {
-            Capability.LIST_STATUSES,
-            Capability.LIST_ORDERS,
-            Capability.SEEK_ORDERS,
-            Capability.LIST_KEYS,
-            Capability.GET_ORDER,
-            Capability.SHIP,
-            Capability.SET_STATUS,
-            Capability.CANCEL,
-            Capability.SEARCH_ITEMS,
-            Capability.CREATE_ORDER,
-        }
-    )
+    capabilities = ALL_BUT_INVOICES
     sorts_by_updated = True
     error_table: ClassVar[Mapping[int, type[ConnectorError]]] = {
         401: AuthenticationError,
@@ -88,8 +75,7 @@ class BigCommerceDriver(Listing, PostBack, PhoneOrders):
             raise ConfigurationError(f"a BigCommerce store hash is letters and digits, got {store_hash!r}")
         if not (access_token.reveal() if isinstance(access_token, Secret) else access_token):
             raise ConfigurationError("a BigCommerce access token is required")
-        if page_size < 1:
-            raise ConfigurationError("page_size must be at least 1")
+        page_size = page_size_up_to(page_size, PAGE_LIMIT)
         for label, value in (
             ("acknowledgement_status_id", acknowledgement_status_id),
             ("phone_order_status_id", phone_order_status_id),
@@ -100,7 +86,7 @@ class BigCommerceDriver(Listing, PostBack, PhoneOrders):
         self.base_url = base_url.rstrip("/")
         self.api_root = f"{self.base_url}/stores/{store_hash}"
         self.store_id = f"bigcommerce:{store_hash}"
-        self.page_size = min(page_size, PAGE_LIMIT)
+        self.page_size = page_size
         self.acknowledgement_status_id = acknowledgement_status_id
         self.phone_order_status_id = phone_order_status_id
         self.requests_per_30s = requests_per_30s

@@ -36,7 +36,6 @@ import attrs
 
 from ...driver import (
     Address,
-    Customer,
     Item,
     Note,
     Order,
@@ -46,6 +45,7 @@ from ...driver import (
     Shipment,
     Totals,
 )
+from .._common import billing_customer
 
 __all__ = [
     "PAID_STATES",
@@ -267,13 +267,7 @@ def parse_order(store: str, pieces: Pieces) -> Order | PayloadError:
         created_at=created,
         updated_at=updated,
         currency=currency,
-        customer=Customer(
-            name=billing.name if billing else "",
-            email=billing.email if billing else "",
-            phone=billing.phone if billing else "",
-            is_guest=not customer_id,
-            store_customer_id=str(customer_id) if customer_id else None,
-        ),
+        customer=billing_customer(billing, customer_id),
         billing_address=billing,
         shipping_address=shipping,
         shipping_method="" if method == "None" else method,

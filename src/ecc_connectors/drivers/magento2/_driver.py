@@ -22,6 +22,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from ...driver import Capability, ConfigurationError, Limits
+from .._common import page_size_up_to
 from ._listing import Listing
 from ._phone import PhoneOrders
 from ._postback import PostBack
@@ -61,15 +62,14 @@ class Magento2Driver(Listing, PostBack, PhoneOrders):
             base = base[: -len("/rest")]
         if not store_code or "/" in store_code:
             raise ConfigurationError(f"Magento store_code must be a store view code or 'all', got {store_code!r}")
-        if page_size < 1:
-            raise ConfigurationError("page_size must be at least 1")
+        page_size = page_size_up_to(page_size, MAX_PAGE_SIZE)
         self.base_url = base
         self.store_code = store_code
         self.root = f"{base}/rest/{quote(store_code, safe='')}"
         host = parts.hostname + (f":{parts.port}" if parts.port else "")
         prefix = urlsplit(base).path.rstrip("/")
         self.store_id = store_id or f"magento2:{host}{prefix}/{store_code}"
-        self.page_size = min(page_size, MAX_PAGE_SIZE)
+        self.page_size = page_size
         self._auth = auth
         self._limits = limits or Limits()
 

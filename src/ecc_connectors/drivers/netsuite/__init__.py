@@ -8,8 +8,8 @@ zeep and lxml (the ``netsuite`` extra) are imported only when a driver is built 
 from ._auth import TokenCredentials, TokenPassportAuth, account_host, passport_account, passport_signature
 from ._countries import COUNTRY_TO_ISO, ISO_TO_COUNTRY, UnknownCountry, country_from_iso, iso_from_country
 from ._driver import NetSuiteConfig, NetSuiteDriver, NetSuiteSettings
-from ._mapping import ORDER_STATUSES, SEARCH_STATUS
-from ._settings import DEFAULT_PAGE_SIZE
+from ._mapping import ORDER_STATUSES, SEARCH_STATUS, order_from_record
+from ._settings import DEFAULT_PAGE_SIZE, wsdl_location
 from ._soap import PACKAGED_VERSION, packaged_wsdl
 
 __all__ = [
@@ -28,7 +28,9 @@ __all__ = [
     "account_host",
     "country_from_iso",
     "iso_from_country",
+    "order_from_record",
     "packaged_wsdl",
     "passport_account",
     "passport_signature",
+    "wsdl_location",
 ]

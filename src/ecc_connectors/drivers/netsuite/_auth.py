@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 import secrets
 import string
 import time
@@ -21,6 +20,8 @@ from typing import Any
 
 import attrs
 import httpx
+
+from .._netsuite_common import account_host, passport_account, valid_account
 
 __all__ = [
     "SIGNATURE_ALGORITHM",
@@ -34,34 +35,6 @@ __all__ = [
 
 SIGNATURE_ALGORITHM = "HMAC-SHA256"
 _NONCE_ALPHABET = string.ascii_letters + string.digits
-
-
-# A NetSuite account id: digits (production), TSTDRV and digits (a test drive), either with a sandbox
-# (``_SB1``) or release-preview (``_RP``) suffix, written with an underscore or a hyphen, in any case.
-_ACCOUNT = re.compile(r"(?:[0-9]+|TSTDRV[0-9]+)(?:[_-](?:SB[0-9]+|RP))?", re.IGNORECASE)
-
-
-def valid_account(account: str) -> str:
-    """``account`` without surrounding whitespace, or :class:`ValueError` when it is not a NetSuite account id.
-
-    It becomes part of a host name (``<account>.suitetalk.api.netsuite.com``), so anything else (a dot, a slash,
-    an ``@``) could send the signed requests to another host."""
-    value = account.strip()
-    if not _ACCOUNT.fullmatch(value):
-        raise ValueError(
-            f"NetSuite account id {value!r} is not an account id like 1234567, 1234567_SB1 or TSTDRV1234567"
-        )
-    return value
-
-
-def passport_account(account: str) -> str:
-    """The account id as the passport wants it: ``1234567_SB1`` (upper case, underscore)."""
-    return valid_account(account).upper().replace("-", "_")
-
-
-def account_host(account: str) -> str:
-    """The account id as the host name wants it: ``1234567-sb1`` (lower case, hyphen)."""
-    return valid_account(account).lower().replace("_", "-")
 
 
 def passport_signature(

@@ -25,7 +25,9 @@ from ...driver import (
     is_idempotent,
     settings_from_env,
 )
-from ._auth import TokenCredentials, TokenPassportAuth, account_host
+from .._common import ALL_BUT_INVOICES
+from .._netsuite_common import credentials_of, limits_from, store_id_of, suitetalk_root
+from ._auth import TokenCredentials, TokenPassportAuth
 from ._fulfil import Fulfilment
 from ._orders import Orders
 from ._phone import PhoneOrders
@@ -40,19 +42,9 @@ class NetSuiteDriver(Orders, Fulfilment, StatusChanges, PhoneOrders, Driver):
     """SuiteTalk SOAP driver. ``credentials`` hold the token-based authentication secrets."""
 
     name: ClassVar[str] = "netsuite"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {
-            Capability.LIST_STATUSES,
-            Capability.LIST_ORDERS,
-            Capability.GET_ORDER,
-            Capability.SHIP,
-            Capability.SET_STATUS,
-            Capability.CANCEL,
-            Capability.SEARCH_ITEMS,
-            Capability.CREATE_ORDER,
-        }
-    )
-    # Basic searches cannot be sorted by lastModifiedDate, so the engine moves its mark only at a run's end.
+    # Basic searches cannot be sorted by lastModifiedDate: no keyset listing, and the engine moves its mark only
+    # at a run's end.
+    capabilities: ClassVar[frozenset[Capability]] = ALL_BUT_INVOICES - {Capability.SEEK_ORDERS, Capability.LIST_KEYS}
     sorts_by_updated: ClassVar[bool] = False
     settings_class: ClassVar[type[Any] | None] = NetSuiteConfig
 
@@ -67,8 +59,8 @@ class NetSuiteDriver(Orders, Fulfilment, StatusChanges, PhoneOrders, Driver):
         self.settings = settings or NetSuiteSettings()
         self._credentials = credentials
         self.account = credentials.account
-        self.store_id = store_id or f"netsuite:{credentials.account.upper().replace('-', '_')}"
-        host = f"https://{account_host(credentials.account)}.suitetalk.api.netsuite.com"
+        self.store_id = store_id or store_id_of(credentials.account)
+        host = suitetalk_root(credentials.account)
         version = self.settings.version
         self.endpoint = self.settings.endpoint or f"{host}/services/NetSuitePort_{version}"
         self.wsdl = wsdl = wsdl_location(credentials.account, version, self.settings.wsdl)
@@ -80,11 +72,7 @@ class NetSuiteDriver(Orders, Fulfilment, StatusChanges, PhoneOrders, Driver):
     def from_config(cls, settings: NetSuiteConfig, tuning: NetSuiteSettings | None = None) -> NetSuiteDriver:
         """Build the driver from :class:`NetSuiteConfig` (credentials and settings); ``tuning``, when given,
         replaces the settings part."""
-        try:
-            credentials = settings.credentials()
-        except ValueError as exc:  # the message names the field or the account id, never a secret
-            raise ConfigurationError(str(exc)) from None
-        return cls(credentials, tuning or settings.tuning())
+        return cls(credentials_of(settings), tuning or settings.tuning())
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, settings: NetSuiteSettings | None = None) -> NetSuiteDriver:
@@ -99,13 +87,7 @@ class NetSuiteDriver(Orders, Fulfilment, StatusChanges, PhoneOrders, Driver):
 
     # engine hooks ------------------------------------------------------------------------------------------
     def limits(self) -> Limits:
-        s = self.settings
-        return Limits(
-            concurrency=int(s.concurrency),
-            connect_timeout=s.connect_timeout,
-            read_timeout=s.read_timeout,
-            max_attempts=s.max_attempts,
-        )
+        return limits_from(self.settings)
 
     def auth(self) -> httpx.Auth:
         return self._auth

@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from ...driver import Flow, ShipmentRequest, ShipmentResult, StatusNotAllowed, Tracking
+from .._netsuite_common import lines_to_fulfil
 from ._calls import plain
 from ._mapping import _utc, field, jsonable, to_decimal
 from ._soap import raise_for_status, status_codes
@@ -206,22 +207,8 @@ class Fulfilment(WalkSearch):
             if existing and not request.lines:
                 return ShipmentResult(str(field(existing[-1], "internalId")), already_shipped=True)
             raise_for_status(response.status, order_id=request.order_id, what="initialize fulfilment")
-            raise StatusNotAllowed(
-                "NetSuite: nothing left to fulfil on this order",
-                code="NOTHING_TO_FULFILL",
-                store=self.store_id,
-                order_id=request.order_id,
-            )
-        requested = {str(line): qty for line, qty in request.lines}
-        known = {str(field(ln, "orderLine")) for ln in open_lines}
-        unknown = sorted(set(requested) - known)
-        if unknown:
-            raise StatusNotAllowed(
-                f"NetSuite: order lines {', '.join(unknown)} have nothing left to fulfil",
-                code="LINE_NOT_FULFILLABLE",
-                store=self.store_id,
-                order_id=request.order_id,
-            )
+        # Refused here: an order left without an open line (its status named no error), or lines that are not open.
+        requested = lines_to_fulfil(request, {str(field(ln, "orderLine")) for ln in open_lines}, self.store_id)
         items = []
         for ln in open_lines:
             line = str(field(ln, "orderLine"))

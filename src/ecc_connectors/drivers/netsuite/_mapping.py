@@ -12,10 +12,11 @@ import re
 from collections import deque
 from collections.abc import Iterable
 from datetime import date, datetime, time, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from ...driver import Address, Customer, Item, Order, OrderLine, StoreStatus, Totals
+from .._netsuite_common import to_decimal
 from ._countries import iso_from_country
 
 __all__ = [
@@ -86,22 +87,6 @@ def field(obj: Any, name: str, default: Any = None) -> Any:
         except (KeyError, IndexError, TypeError, AttributeError):
             value = getattr(obj, name, default)
     return default if value is None else value
-
-
-def to_decimal(value: Any, default: Decimal | None = Decimal("0")) -> Decimal | None:
-    """A Decimal from what zeep gives (float for xsd:double, str for rates); floats go through ``repr`` so the
-    digits NetSuite sent come back (``15993.6``, not its binary neighbour)."""
-    if value is None or value == "":
-        return default
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, bool):
-        return default
-    text = repr(value) if isinstance(value, float) else str(value).strip()
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        return default
 
 
 def _money(value: Any) -> Decimal:
@@ -221,6 +206,11 @@ def custom_fields(record: Any) -> dict[str, Any]:
 
 
 def order_from_record(record: Any, store: str, default_currency: str) -> Order:
+    """One SuiteTalk ``SalesOrder`` record (as zeep reads it, or the same fields in mappings) as an :class:`Order`
+    of ``store``, in ``default_currency`` when the record names none.
+
+    Raises :class:`ValueError` for a record without a date, and :class:`UnknownCountry` for an address whose
+    country NetSuite's enumeration does not have (the driver turns it into a :class:`PayloadError`)."""
     status = str(field(record, "orderStatus", "") or "_undefined")
     created = _utc(field(record, "createdDate")) or _utc(field(record, "tranDate"))
     updated = _utc(field(record, "lastModifiedDate")) or created

@@ -15,7 +15,8 @@ from pathlib import Path
 import attrs
 
 from ...driver import Secret, setting
-from ._auth import TokenCredentials, account_host, valid_account
+from .._netsuite_common import suitetalk_root
+from ._auth import TokenCredentials, valid_account
 from ._soap import PACKAGED_VERSION, packaged_wsdl
 
 __all__ = ["DEFAULT_PAGE_SIZE", "NetSuiteConfig", "NetSuiteSettings", "wsdl_location"]
@@ -139,5 +140,5 @@ def wsdl_location(account: str, version: str, wsdl: str | None) -> str:
     if wsdl is None:
         wsdl = str(packaged_wsdl()) if version == PACKAGED_VERSION else "account"
     if wsdl == "account":
-        return f"https://{account_host(account)}.suitetalk.api.netsuite.com/wsdl/v{version}_0/netsuite.wsdl"
+        return f"{suitetalk_root(account)}/wsdl/v{version}_0/netsuite.wsdl"
     return wsdl

@@ -21,6 +21,7 @@ from ...driver import (
     StatusNotAllowed,
     WriteResult,
 )
+from .._netsuite_common import memo_with, status_field
 from ._calls import SoapCalls
 from ._mapping import field
 from ._soap import AUTH_CODES, raise_for_status, status_codes
@@ -40,14 +41,8 @@ _APPROVED = frozenset(
 
 
 def _memo_with(order: Order, comment: str | None) -> str | None:
-    """The sales order ``memo`` to write so that the order carries ``comment`` as one of its lines, or ``None``
-    when there is no comment or the memo already has it (an earlier attempt wrote it: not written twice)."""
-    if not comment:
-        return None
-    memo = str(order.raw.get("memo") or "")
-    if comment in memo.splitlines():
-        return None
-    return f"{memo}\n{comment}" if memo else comment
+    """:func:`memo_with` on the memo of the order as read."""
+    return memo_with(str(order.raw.get("memo") or ""), comment)
 
 
 class StatusChanges(SoapCalls):
@@ -91,14 +86,7 @@ class StatusChanges(SoapCalls):
             record = self._sales_order(internalId=change.order_id, orderStatus="_pendingFulfillment", memo=memo)
             yield from self._write("update", record, change.order_id, "approve order")
             return WriteResult(found="the order was pending approval")
-        field_id = self.settings.status_field
-        if not field_id:
-            raise CapabilityNotSupported(
-                self.name,
-                Capability.SET_STATUS.value,
-                f"NetSuite has no free-text status like {status!r}; set NetSuiteSettings.status_field to a "
-                "custom body field to record it there",
-            )
+        field_id = status_field(self.name, self.settings.status_field, status, "NetSuiteSettings.status_field")
         order = yield from self.get_order(change.order_id)
         current = (order.raw.get("customFields") or {}).get(field_id)
         memo = _memo_with(order, change.comment)

@@ -27,7 +27,6 @@ parameters are.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 import uuid
@@ -38,6 +37,7 @@ import attrs
 import httpx
 
 from ...driver import AuthenticationError, BrokenAnswer, StoreError
+from .._netsuite_common import account_host, passport_account, valid_account
 
 __all__ = [
     "ALGORITHMS",
@@ -46,7 +46,6 @@ __all__ = [
     "TbaAuth",
     "TbaCredentials",
     "account_host",
-    "rest_account",
     "valid_account",
 ]
 
@@ -57,31 +56,6 @@ TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
 ASSERTION_LIFETIME = 300
 """Seconds an assertion is valid: it is used at once, and Oracle allows at most 3600."""
 REFRESH_MARGIN = 60.0
-
-# Digits (production), TSTDRV and digits (a test drive), optionally a sandbox (_SB1) or release preview (_RP)
-# suffix, with an underscore or a hyphen. The id becomes part of a host name, so nothing else may pass.
-_ACCOUNT = re.compile(r"(?:[0-9]+|TSTDRV[0-9]+)(?:[_-](?:SB[0-9]+|RP))?", re.IGNORECASE)
-
-
-def valid_account(account: str) -> str:
-    """``account`` stripped, or :class:`ValueError` when it is not a NetSuite account id (it goes into a host
-    name: ``attacker.example/#`` would send the credentials elsewhere)."""
-    value = str(account).strip()
-    if not _ACCOUNT.fullmatch(value):
-        raise ValueError(
-            f"NetSuite account id {value!r} is not an account id like 1234567, 1234567_SB1 or TSTDRV1234567"
-        )
-    return value
-
-
-def account_host(account: str) -> str:
-    """The account id as host names write it: ``1234567-sb1``."""
-    return valid_account(account).lower().replace("_", "-")
-
-
-def rest_account(account: str) -> str:
-    """The account id as the TBA ``realm`` writes it: ``1234567_SB1``."""
-    return valid_account(account).upper().replace("-", "_")
 
 
 def _stripped(value: object) -> str:
@@ -271,7 +245,7 @@ class TbaAuth(httpx.Auth):
             resource_owner_key=c.token_id,
             resource_owner_secret=c.token_secret,
             signature_method=SIGNATURE_HMAC_SHA256,
-            realm=rest_account(c.account),
+            realm=passport_account(c.account),
         )
         # A JSON body is not signed in OAuth 1.0a; the URL (with its query) and the method are.
         _uri, headers, _body = client.sign(str(request.url), http_method=request.method)  # type: ignore[arg-type]

@@ -37,7 +37,9 @@ import httpx
 
 from ... import StoreDefaults
 from ...driver import Capability, ConfigurationError, Limits, settings_from_env
-from ._auth import TOKEN_PATH, ClientCredentials, ClientCredentialsAuth, TbaAuth, TbaCredentials, account_host
+from .._common import ALL_BUT_INVOICES
+from .._netsuite_common import credentials_of, limits_from, store_id_of, suitetalk_root
+from ._auth import TOKEN_PATH, ClientCredentials, ClientCredentialsAuth, TbaAuth, TbaCredentials
 from ._client import RECORD_PATH as RECORD_PATH  # importable from here, where it was first defined
 from ._phone_orders import NetSuiteRestPhoneOrders
 from ._settings import NetSuiteRestConfig, NetSuiteRestSettings
@@ -52,20 +54,7 @@ class NetSuiteRestDriver(NetSuiteRestPhoneOrders):
     """SuiteTalk REST + SuiteQL driver, authenticated by OAuth 2.0 client credentials or TBA."""
 
     name: ClassVar[str] = "netsuite_rest"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {
-            Capability.LIST_STATUSES,
-            Capability.LIST_ORDERS,
-            Capability.SEEK_ORDERS,
-            Capability.LIST_KEYS,
-            Capability.GET_ORDER,
-            Capability.SHIP,
-            Capability.SET_STATUS,
-            Capability.CANCEL,
-            Capability.SEARCH_ITEMS,
-            Capability.CREATE_ORDER,
-        }
-    )
+    capabilities: ClassVar[frozenset[Capability]] = ALL_BUT_INVOICES
     sorts_by_updated: ClassVar[bool] = True
     settings_class: ClassVar[type[Any] | None] = NetSuiteRestConfig
 
@@ -79,9 +68,8 @@ class NetSuiteRestDriver(NetSuiteRestPhoneOrders):
             raise ConfigurationError("NetSuite REST credentials must be ClientCredentials or TbaCredentials")
         self.settings = settings or NetSuiteRestSettings()
         self.account = credentials.account
-        self.store_id = store_id or f"netsuite:{credentials.account.upper().replace('-', '_')}"
-        default = f"https://{account_host(credentials.account)}.suitetalk.api.netsuite.com"
-        self.base_url = (self.settings.endpoint or default).rstrip("/")
+        self.store_id = store_id or store_id_of(credentials.account)
+        self.base_url = (self.settings.endpoint or suitetalk_root(credentials.account)).rstrip("/")
         self.zone = ZoneInfo(self.settings.time_zone)
         self._auth: httpx.Auth
         if isinstance(credentials, ClientCredentials):
@@ -91,11 +79,7 @@ class NetSuiteRestDriver(NetSuiteRestPhoneOrders):
 
     @classmethod
     def from_config(cls, settings: NetSuiteRestConfig) -> NetSuiteRestDriver:
-        try:
-            credentials = settings.credentials()
-        except ValueError as exc:  # names the field or the account id, never a secret
-            raise ConfigurationError(str(exc)) from None
-        return cls(credentials, settings.tuning())
+        return cls(credentials_of(settings), settings.tuning())
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> NetSuiteRestDriver:
@@ -115,10 +99,4 @@ class NetSuiteRestDriver(NetSuiteRestPhoneOrders):
         return StoreDefaults(post_back_status="_pendingBilling", cancellation_status="_closed")
 
     def limits(self) -> Limits:
-        s = self.settings
-        return Limits(
-            concurrency=int(s.concurrency),
-            connect_timeout=s.connect_timeout,
-            read_timeout=s.read_timeout,
-            max_attempts=s.max_attempts,
-        )
+        return limits_from(self.settings)

@@ -21,11 +21,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ...driver import Address, Customer, Item, Order, OrderLine, PayloadError, Totals
+from .._netsuite_common import to_decimal
 from ..netsuite import ORDER_STATUSES
 from ._suiteql import parse_stamp
 
@@ -69,25 +70,9 @@ def status_letters(statuses: Sequence[str] | None) -> list[str] | None:
     return letters
 
 
-def decimal(value: Any, default: Decimal | None = Decimal("0")) -> Decimal | None:
-    """A Decimal from SuiteQL's text (or an exact JSON number); anything else is ``default``."""
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        return default
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    try:
-        return Decimal(str(value).strip())
-    except InvalidOperation:
-        return default
-
-
 def _money(row: Mapping[str, Any], name: str, field: str, order_id: str, store: str) -> Decimal:
     value = row.get(name)
-    result = decimal(value, None)
+    result = to_decimal(value, None)
     if result is None:
         if value is None or value == "":
             return Decimal("0")
@@ -125,7 +110,7 @@ def _line(row: Mapping[str, Any], order_id: str, store: str) -> OrderLine:
     where = f"lines[{line_id}]"
     quantity = abs(_money(row, "quantity", f"{where}.quantity", order_id, store))
     amount = abs(_money(row, "foreignamount", f"{where}.row_total", order_id, store))
-    rate = decimal(row.get("rate"), None)
+    rate = to_decimal(row.get("rate"), None)
     if rate is None or not rate.is_finite():
         rate = amount / quantity if quantity else Decimal("0")  # a line without a rate: its own arithmetic
     sku = _text(row, "itemname")
@@ -226,12 +211,12 @@ def item_from_rows(
 ) -> Item:
     """An item for phone orders: its price at the lowest quantity break of the price level asked for, and the
     quantity available summed over the locations asked for (``None`` for kinds that keep no stock)."""
-    ranked = sorted(prices, key=lambda p: decimal(p.get("priceqty")) or Decimal("0"))
-    price = decimal(ranked[0].get("unitprice"), None) if ranked else None
+    ranked = sorted(prices, key=lambda p: to_decimal(p.get("priceqty")) or Decimal("0"))
+    price = to_decimal(ranked[0].get("unitprice"), None) if ranked else None
     kind = _text(row, "itemtype")
     available: Decimal | None = None
     if kind in ("InvtPart", "Assembly"):
-        available = sum((decimal(s.get("quantityavailable")) or Decimal("0") for s in stock), Decimal("0"))
+        available = sum((to_decimal(s.get("quantityavailable")) or Decimal("0") for s in stock), Decimal("0"))
     sku = _text(row, "itemid")
     return Item(
         source="netsuite",

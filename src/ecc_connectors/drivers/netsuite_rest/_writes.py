@@ -30,8 +30,9 @@ from ...driver import (
     StoreError,
     WriteResult,
 )
+from .._netsuite_common import lines_to_fulfil, memo_with, status_field, to_decimal
 from ._client import _ALREADY_CREATED, _location_id, _plain
-from ._mapping import LETTER_TO_CODE, decimal
+from ._mapping import LETTER_TO_CODE
 from ._reads import NetSuiteRestReads
 
 __all__ = ["NetSuiteRestWrites"]
@@ -40,16 +41,6 @@ _APPROVE = frozenset({"_pendingFulfillment", "B", "SalesOrd:B", "approved", "app
 _CANCEL = frozenset({"_cancelled", "_closed", "C", "H", "SalesOrd:C", "SalesOrd:H", "canceled", "cancelled", "closed"})
 _DERIVED = frozenset({"_partiallyFulfilled", "_pendingBillingPartFulfilled", "_pendingBilling", "_fullyBilled"})
 _APPROVED = frozenset({"B", "D", "E", "F", "G"})
-
-
-def _memo_with(memo: str, comment: str | None) -> str | None:
-    """The memo that carries ``comment`` as one of its lines, or ``None`` when there is nothing to add (no comment,
-    or an earlier attempt already wrote it: not written twice)."""
-    if not comment:
-        return None
-    if comment in memo.splitlines():
-        return None
-    return f"{memo}\n{comment}" if memo else comment
 
 
 class NetSuiteRestWrites(NetSuiteRestReads):
@@ -75,27 +66,12 @@ class NetSuiteRestWrites(NetSuiteRestReads):
         record = yield from self._sales_order(request.order_id)
         open_lines = []
         for line in self._lines(record):
-            remaining = (decimal(line.get("quantity")) or Decimal("0")) - (
-                decimal(line.get("quantityFulfilled")) or Decimal("0")
+            remaining = (to_decimal(line.get("quantity")) or Decimal("0")) - (
+                to_decimal(line.get("quantityFulfilled")) or Decimal("0")
             )
             if not line.get("isClosed") and remaining > 0:
                 open_lines.append((str(line.get("line")), remaining))
-        if not open_lines:
-            raise StatusNotAllowed(
-                "NetSuite: nothing left to fulfil on this order",
-                code="NOTHING_TO_FULFILL",
-                store=self.store_id,
-                order_id=request.order_id,
-            )
-        requested = {str(line): qty for line, qty in request.lines}
-        unknown = sorted(set(requested) - {line_id for line_id, _ in open_lines})
-        if unknown:
-            raise StatusNotAllowed(
-                f"NetSuite: order lines {', '.join(unknown)} have nothing left to fulfil",
-                code="LINE_NOT_FULFILLABLE",
-                store=self.store_id,
-                order_id=request.order_id,
-            )
+        requested = lines_to_fulfil(request, {line_id for line_id, _ in open_lines}, self.store_id)
         items = []
         for line_id, remaining in open_lines:
             receive = not requested or line_id in requested
@@ -159,7 +135,7 @@ class NetSuiteRestWrites(NetSuiteRestReads):
         if status in _APPROVE:
             record = yield from self._sales_order(change.order_id)
             letter = self._letter(record)
-            memo = _memo_with(str(record.get("memo") or ""), change.comment)
+            memo = memo_with(str(record.get("memo") or ""), change.comment)
             if letter in _APPROVED:
                 found = f"the order is already approved ({LETTER_TO_CODE.get(letter, letter)})"
                 if memo is None:
@@ -182,16 +158,10 @@ class NetSuiteRestWrites(NetSuiteRestReads):
                 "PATCH", f"/salesOrder/{int(change.order_id)}", body, change.order_id, "approve order"
             )
             return WriteResult(found="the order was pending approval")
-        field_id = self.settings.status_field
-        if not field_id:
-            raise CapabilityNotSupported(
-                self.name,
-                Capability.SET_STATUS.value,
-                f"NetSuite has no free-text status like {status!r}; set status_field to a custom body field",
-            )
+        field_id = status_field(self.name, self.settings.status_field, status, "NetSuiteRestSettings.status_field")
         record = yield from self._sales_order(change.order_id)
         current = record.get(field_id)
-        memo = _memo_with(str(record.get("memo") or ""), change.comment)
+        memo = memo_with(str(record.get("memo") or ""), change.comment)
         if current == status and memo is None:
             return WriteResult(already_done=True, found=f"{field_id} already reads {status!r}")
         body = {field_id: status}
@@ -207,7 +177,7 @@ class NetSuiteRestWrites(NetSuiteRestReads):
         or closed, or without an open line, are ``already_done``; fully fulfilled ones cannot be cancelled."""
         record = yield from self._sales_order(request.order_id)
         letter = self._letter(record)
-        memo = _memo_with(str(record.get("memo") or ""), request.comment)
+        memo = memo_with(str(record.get("memo") or ""), request.comment)
         open_lines = [line.get("line") for line in self._lines(record) if not line.get("isClosed") and line.get("line")]
         path = f"/salesOrder/{int(request.order_id)}"
         if letter in ("C", "H") or not open_lines:

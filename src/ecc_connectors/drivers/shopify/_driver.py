@@ -51,7 +51,6 @@ from ...driver import (
     AuthenticationError,
     BrokenAnswer,
     CancelRequest,
-    Capability,
     ConfigurationError,
     ConnectorError,
     Driver,
@@ -82,6 +81,7 @@ from ...driver import (
     answer,
     mark_idempotent,
 )
+from .._common import ALL_BUT_INVOICES
 from . import _queries as q
 from ._auth import OPERATION_HEADER, CostPacer, ShopifyAuth, cost_of, throttle_wait
 from ._bulk import CHUNK, BulkCursor, BulkCursors
@@ -132,20 +132,7 @@ class ShopifyDriver(JsonRest, Driver):
     """One Shopify shop over the Admin GraphQL API (module notes; ``docs/drivers/shopify.md``)."""
 
     name = "shopify"
-    capabilities = frozenset(
-        {
-            Capability.LIST_STATUSES,
-            Capability.LIST_ORDERS,
-            Capability.SEEK_ORDERS,
-            Capability.LIST_KEYS,
-            Capability.GET_ORDER,
-            Capability.SHIP,
-            Capability.SET_STATUS,
-            Capability.CANCEL,
-            Capability.SEARCH_ITEMS,
-            Capability.CREATE_ORDER,
-        }
-    )
+    capabilities = ALL_BUT_INVOICES
     sorts_by_updated = True
     error_table: ClassVar[Mapping[int, type[ConnectorError]]] = {401: AuthenticationError, 403: AuthenticationError}
     message_keys: ClassVar[tuple[str, ...]] = ("errors", "error", "message")
@@ -381,12 +368,7 @@ class ShopifyDriver(JsonRest, Driver):
             nodes, info = _connection(data.get("orders"), operation, self.store_id)
             last: OrderKey | None = None
             for node in nodes:
-                try:
-                    key = order_key(node)
-                except (KeyError, TypeError, ValueError) as exc:
-                    raise BrokenAnswer(
-                        f"{operation}: a row without legacyResourceId/updatedAt ({exc})", store=self.store_id
-                    ) from None
+                key = _row_key(node, operation, self.store_id)
                 last = key
                 if _inside(key, seek, query) and _created_inside(node, query):
                     rows.append((key, node))
@@ -526,12 +508,7 @@ class ShopifyDriver(JsonRest, Driver):
             if found is None:
                 return None
             for node in found:
-                try:
-                    key = order_key(node)
-                except (KeyError, TypeError, ValueError) as exc:
-                    raise BrokenAnswer(
-                        f"bulk result: a row without legacyResourceId/updatedAt ({exc})", store=self.store_id
-                    ) from None
+                key = _row_key(node, "bulk result", self.store_id)
                 if cursor.last is not None and key.updated_at <= cursor.last.updated_at:
                     logger.warning("the bulk result is not sorted by updatedAt: reading the window by pages")
                     return None
@@ -883,6 +860,14 @@ def _connection(found: Any, operation: str, store: str) -> tuple[list[Mapping[st
         raise BrokenAnswer(f"{operation}: the answer has no nodes", store=store)
     info = found.get("pageInfo")
     return list(found["nodes"]), info if isinstance(info, Mapping) else {}
+
+
+def _row_key(node: Mapping[str, Any], operation: str, store: str) -> OrderKey:
+    """A listed row's key; a row without one is a broken answer (the walk cannot place it), not a bad order."""
+    try:
+        return order_key(node)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BrokenAnswer(f"{operation}: a row without legacyResourceId/updatedAt ({exc})", store=store) from None
 
 
 def _inside(key: OrderKey, seek: Seek, query: OrderQuery) -> bool:

@@ -23,12 +23,12 @@ from ecc_connectors import StoreDefaults
 
 from ...driver import (
     AuthenticationError,
-    Capability,
     ConfigurationError,
     ConnectorError,
     Limits,
     Secret,
 )
+from .._common import ALL_BUT_INVOICES, page_size_up_to
 from ._auth import AuthMode, BasicKeys, OAuth1Query, QueryKeys, pick_auth
 from ._listing import CORE_STATUSES, Listing
 from ._phone import REFERENCE_META, PhoneOrders
@@ -45,20 +45,7 @@ class WooCommerceDriver(Listing, PostBack, PhoneOrders):
     """One WooCommerce store through its REST API ``wc/v3`` and a REST API key pair (see the module notes)."""
 
     name = "woocommerce"
-    capabilities = frozenset(
-        {
-            Capability.LIST_STATUSES,
-            Capability.LIST_ORDERS,
-            Capability.SEEK_ORDERS,
-            Capability.LIST_KEYS,
-            Capability.GET_ORDER,
-            Capability.SHIP,
-            Capability.SET_STATUS,
-            Capability.CANCEL,
-            Capability.SEARCH_ITEMS,
-            Capability.CREATE_ORDER,
-        }
-    )
+    capabilities = ALL_BUT_INVOICES
     sorts_by_updated = True
     error_table: ClassVar[Mapping[int, type[ConnectorError]]] = {401: AuthenticationError, 403: AuthenticationError}
     message_keys: ClassVar[tuple[str, ...]] = ("message",)
@@ -80,11 +67,10 @@ class WooCommerceDriver(Listing, PostBack, PhoneOrders):
         parts = urlsplit(url.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigurationError(f"a WooCommerce store URL is http(s)://host[/path], got {url!r}")
-        if not page_size >= 1:
-            raise ConfigurationError("page_size must be at least 1")
+        page_size = page_size_up_to(page_size, MAX_PAGE)
         self.site_url = url.strip().rstrip("/")
         self.base_url = f"{self.site_url}/wp-json/wc/v3"
-        self.page_size = min(page_size, MAX_PAGE)
+        self.page_size = page_size
         self.phone_orders_paid = phone_orders_paid
         self.shipment_tracking = shipment_tracking
         self.store_id = store_id or f"woocommerce:{parts.netloc}{parts.path.rstrip('/')}"

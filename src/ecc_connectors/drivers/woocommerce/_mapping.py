@@ -30,7 +30,6 @@ from typing import Any
 
 from ...driver import (
     Address,
-    Customer,
     Item,
     Note,
     Order,
@@ -41,6 +40,7 @@ from ...driver import (
     Shipment,
     Totals,
 )
+from .._common import billing_customer
 
 __all__ = ["TRACKING_META", "gmt", "item_from_product", "key_of", "money", "order_from_payload", "tracking_items"]
 
@@ -308,13 +308,7 @@ def order_from_payload(store: str, payload: Any) -> Order | PayloadError:
         created_at=created,
         updated_at=updated,
         currency=currency,
-        customer=Customer(
-            name=billing.name if billing else "",
-            email=billing.email if billing else "",
-            phone=billing.phone if billing else "",
-            is_guest=not customer_id,
-            store_customer_id=str(customer_id) if customer_id else None,
-        ),
+        customer=billing_customer(billing, customer_id),
         billing_address=billing,
         shipping_address=shipping,
         shipping_method=method,
