@@ -431,6 +431,36 @@ def test_reconcile_comparing_content_catches_an_edit_that_kept_its_stamp() -> No
         connector.close()
 
 
+def test_a_newer_copy_that_changes_nothing_watched_is_kept_so_reconcile_stops_reading_it() -> None:
+    # A touch that only moves an order's stamp, and an edit of an Ignore-tab order (nothing the user watches):
+    # both come out Unchanged. Keeping the older copy left the ledger's stamp behind the store's, so every
+    # reconcile called them changed and read them again, for ever.
+    store, now = _quiet_store(12)
+    store.orders["5"]["status"] = "complete"  # not selected: the Ignore tab
+    driver = FakeDriver(mode="keyset", page_size=5, concurrency=2)
+    policy = make_policy(unselected=Unselected.IGNORE_TAB)
+    with SQLiteLedger() as ledger, httpx.Client(transport=store.transport()) as client:
+        connector = Connector(driver, policy, ledger, client=client, clock=Clock())
+        connector.download()
+        later = iso(T0 + timedelta(hours=2))
+        store.orders["3"]["updated"] = later  # touched: nothing else changed
+        store.orders["5"]["ship_city"] = "Hull"  # an Ignore-tab order edited
+        store.orders["5"]["updated"] = later
+        report = connector.download()
+        assert (report.downloaded, report.updates) == (0, 0)
+        assert report.unchanged >= 2
+        for oid in ("3", "5"):
+            record = ledger.get(STORE, oid)
+            assert record is not None
+            assert iso(record.order.updated_at) == later
+        ignored = ledger.get(STORE, "5")
+        assert ignored is not None and ignored.tab.value == "ignore"
+        assert ignored.order.shipping_address is not None and ignored.order.shipping_address.city == "Hull"
+        assert ledger.updates(STORE) == []
+        assert connector.reconcile().changed == 0
+        connector.close()
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Writes: one at a time across connectors sharing a ledger
 

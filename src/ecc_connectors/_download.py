@@ -602,6 +602,16 @@ class Downloads(Context):
             # the caller's own objects. The page is decided and being committed.
             yield _Progress(run.progress, tally.done, total)
 
+    @staticmethod
+    def _keep_newer(order: Order, own: StoredOrder, batch: PageBatch) -> None:
+        """Keep a newer copy of an order that changed nothing the user watches (a touch that only moved its
+        stamp, an edit of an Ignore-tab order) in place of the stored one, tab and local state unchanged.
+
+        The ledger's stamp is then the store's: ``reconcile()`` compares the two, and would otherwise call the
+        order changed, read it again and find it unchanged on every run, for ever."""
+        if order.updated_at > own.updated_at:
+            batch.rows.append(RowWrite(order, own.tab, own.paid, own.shipped))
+
     def _decide(self, order: Order, known: dict[str, StoredOrder], batch: PageBatch, tally: _Tally) -> None:
         own = known.get(order.order_id)
         if own is not None and own.replaced_by is not None:
@@ -616,6 +626,7 @@ class Downloads(Context):
         if own is not None and own.tab is Tab.ORDERS and own.fingerprint == fingerprint(order):
             # The very copy already downloaded (a lookback re-read). The rules can only say Unchanged here
             # (the diff of equal orders is empty; tests pin it), so the stored copy is not even parsed.
+            self._keep_newer(order, own, batch)
             tally.unchanged += 1
             return
         previous = own
@@ -647,6 +658,8 @@ class Downloads(Context):
                 tally.update_targets.add(previous.order_id)
                 tally.updates += 1
         elif isinstance(outcome, Unchanged):
+            if own is not None and previous is own:
+                self._keep_newer(order, own, batch)
             tally.unchanged += 1
         elif isinstance(outcome, Skip):
             tally.skipped += 1
