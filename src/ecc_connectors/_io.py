@@ -566,8 +566,8 @@ def advance(gen: Generator[Any, Any, Any], value: Any = None, error: BaseExcepti
 class AsyncIO:
     """Runs flows on an ``httpx.AsyncClient``; :meth:`submit` runs one as an asyncio task.
 
-    ``offload``, when given, runs each step of a flow (building requests, parsing answers) off the event loop,
-    so the loop keeps sending and reading while a page is parsed."""
+    ``offload``, when given, runs each step of a flow after its first (parsing answers, building any further
+    request) off the event loop, so the loop keeps sending and reading while a page is parsed."""
 
     def __init__(
         self,
@@ -627,7 +627,9 @@ class AsyncIO:
 
     async def run(self, flow: Flow[T]) -> T:
         try:
-            done, out = await self._step(flow, None, None)
+            # A flow's first step only builds its first request: taken here on the loop, the request goes out
+            # at once instead of queueing on the offload worker behind the pages being parsed there.
+            done, out = advance(flow, None, None)
             while not done:
                 try:
                     response = await self.send(out)
