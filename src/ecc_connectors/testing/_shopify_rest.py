@@ -18,7 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from ._shopify_shop import ShopifyShop, gid, iso
+from ._shopify_state import ShopifyState, gid, iso
 
 __all__ = ["order_from_rest"]
 
@@ -74,7 +74,7 @@ def _address(rest: Any) -> dict[str, Any] | None:
     }
 
 
-def order_from_rest(shop: ShopifyShop, rest: Mapping[str, Any]) -> dict[str, Any]:
+def order_from_rest(shop: ShopifyState, rest: Mapping[str, Any]) -> dict[str, Any]:
     """Add the REST sample ``rest`` to ``shop`` as an Admin GraphQL ``Order`` (module notes); returns it."""
     currency = str(rest.get("currency") or shop.currency)
     number = int(rest["id"])

@@ -53,7 +53,6 @@ Every knob is thread-safe and may change while the store serves.
 from __future__ import annotations
 
 import collections
-import math
 import re
 import threading
 import time
@@ -86,6 +85,7 @@ from ._base_http import (
     loads,
     truncate,
 )
+from ._base_pipeline import answer_request
 
 __all__ = [
     "JSON_CONTENT_TYPE",
@@ -523,100 +523,5 @@ class FakeStore:
         path, _, query_string = target.partition("?")
         query = tuple(urllib.parse.parse_qsl(query_string, keep_blank_values=True))
         request = ReceivedRequest(method, urllib.parse.unquote(path), query, dict(headers), body, time.time(), raw_url)
-        answer = self._answer(request)
+        answer = answer_request(self, request)
         return None if answer is None else self.finish(answer, request)
-
-    def _answer(self, request: ReceivedRequest) -> Answer | None:
-        with self._lock:
-            self._requests.append(request)
-            self._stats.requests += 1
-            hooks = list(self._hooks)
-            refused_for = self._window.admit()
-            if refused_for is not None:
-                self._stats.throttled += 1
-            # A refused request never reaches the store behind the limit: no fault is used up, no latency.
-            fault = self._faults.popleft() if self._faults and refused_for is None else None
-            latency = self._latency if refused_for is None else 0.0
-            if latency:
-                self._stats.latency_seconds += latency
-            if fault is not None:
-                if fault.kind == "drop":
-                    self._stats.dropped += 1
-                else:
-                    self._stats.injected += 1
-        for hook in hooks:
-            try:
-                hook(request)
-            except Exception as exc:  # a hook is a test's check: keep what it said, answer loudly
-                with self._lock:
-                    self.hook_errors.append(exc)
-                return self.error_answer(500, "Request hook failed: %1", [str(exc)])
-        if refused_for is not None:
-            seconds = str(max(1, math.ceil(refused_for)))
-            return self.error_answer(
-                429, "Too many requests. Try again in %1 seconds.", [seconds], {"Retry-After": seconds}
-            )
-        if latency:
-            self._wait(latency)
-        if fault is not None:
-            if fault.kind == "drop":
-                return None
-            if fault.kind == "429":
-                return self.error_answer(429, "Too Many Requests", [], {"Retry-After": str(fault.value)})
-            return self.error_answer(
-                int(fault.value or 503), "Service temporarily unavailable: fault injected by the test.", []
-            )
-        try:
-            answer = self._route(request)
-        except HttpError as error:
-            answer = self.error_answer(error.status, error.message, error.parameters, error.headers)
-        return self._answer_faults_for(request, answer)
-
-    def _wait(self, latency: float) -> None:
-        # Sleeping here blocks only this connection's thread, never the other requests.
-        with self._lock:
-            self._stats.in_flight += 1
-            self._stats.peak_in_flight = max(self._stats.peak_in_flight, self._stats.in_flight)
-        try:
-            time.sleep(latency)
-        finally:
-            with self._lock:
-                self._stats.in_flight -= 1
-
-    def _route(self, request: ReceivedRequest) -> Answer:
-        path = self.route_path(request)
-        with self._lock:
-            routes = list(self._routes)
-        for entry in routes:
-            if entry.method != request.method:
-                continue
-            found = entry.pattern.fullmatch(path)
-            if found is None:
-                continue
-            if entry.auth is not None:
-                self.check_auth(request, entry)
-            result = self.dispatch(entry, found, request)
-            return result if isinstance(result, Answer) else self.json_answer(result)
-        raise HttpError(404, "Request does not match any route.")
-
-    def _answer_faults_for(self, request: ReceivedRequest, answer: Answer) -> Answer | None:
-        """Apply a pending ``lose_write_answers`` or ``short_bodies`` fault to a successful answer."""
-        if not 200 <= answer.status < 300:
-            return answer
-        with self._lock:
-            lost = self._answer_faults.take_lost_write() if self.is_write(request) else None
-            if lost is not None:
-                self._stats.lost_answers += 1
-                mode, fraction = lost
-                if mode == "drop":
-                    self._stats.dropped += 1
-                    return None
-                if mode == "500":
-                    return self.internal_error_answer()
-                answer.truncate_to = fraction
-                return answer
-            short = self._answer_faults.take_short(request.method)
-            if short is not None:
-                self._stats.truncated += 1
-                answer.truncate_to = short.fraction
-        return answer

@@ -45,7 +45,8 @@ from ._base_http import Answer, HttpError, ReceivedRequest, Route
 from ._shopify_graphql import CostBucket, GraphQLEndpoint
 from ._shopify_rest import order_from_rest
 from ._shopify_schema import admin_schema, load_seconds
-from ._shopify_shop import ShopifyShop, numeric_id
+from ._shopify_shop import ShopifyShop
+from ._shopify_state import numeric_id
 from .base import FakeStore
 from .conformance import FakeStoreAdapter
 
