@@ -38,7 +38,7 @@ import httpx
 
 from ...driver import Secret
 
-__all__ = ["OPERATION_HEADER", "CostPacer", "ShopifyAuth", "cost_of", "throttle_wait"]
+__all__ = ["OPERATION_HEADER", "CostPacer", "ShopifyAuth", "cost_of", "throttle_wait", "throttled"]
 
 OPERATION_HEADER = "X-Ecc-Operation"
 """A header the driver puts on each GraphQL request naming its operation, so the pacer can expect its cost."""
@@ -51,6 +51,19 @@ def cost_of(body: Any) -> Mapping[str, Any] | None:
     extensions = body.get("extensions")
     cost = extensions.get("cost") if isinstance(extensions, Mapping) else None
     return cost if isinstance(cost, Mapping) else None
+
+
+def throttled(body: Any) -> bool:
+    """Whether a decoded answer is Shopify's ``THROTTLED`` (the query was not run)."""
+    errors = body.get("errors") if isinstance(body, Mapping) else None
+    if not isinstance(errors, list):
+        return False
+    return any(
+        isinstance(e, Mapping)
+        and isinstance(e.get("extensions"), Mapping)
+        and e["extensions"].get("code") == "THROTTLED"
+        for e in errors
+    )
 
 
 def throttle_wait(cost: Mapping[str, Any] | None, default: float = 1.0) -> float:
