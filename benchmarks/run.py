@@ -328,6 +328,8 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
             network.append(r)
         bare = measured(net, ["_peers.py", "bare-async", net.url, net.token, str(PAGE)])
         bare.update(bound_seconds=bound(pages, 8))
+        transport = measured(net, ["_peers.py", "transport-async", net.url, net.token, str(PAGE)])
+        transport.update(bound_seconds=bound(pages, 8))
         rate_pages = math.ceil(n_rate / PAGE)
         rated = measured(limited, ["_sdk.py", "network", "--url", limited.url, "--token", limited.token,
                                    "--concurrency", "8", "--rate", str(RATE)])
@@ -391,8 +393,8 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
         for store in stores:
             store.stop()
 
-    out.update(network=network, bare_async=bare, rate_limited=rated, peers=peers, limits_on=limits_on,
-               cpu=cpu, memory=memory, recheck=recheck, wire=wire, bare_wire=bares, churn=churn,
+    out.update(network=network, bare_async=bare, transport_async=transport, rate_limited=rated, peers=peers,
+               limits_on=limits_on, cpu=cpu, memory=memory, recheck=recheck, wire=wire, bare_wire=bares, churn=churn,
                reconcile=reconcile)
     out["machine"]["load_average_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     out["total_seconds"] = round(time.perf_counter() - started, 1)
@@ -628,6 +630,14 @@ def build_table(res: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
             f"{bare['store_requests']} requests (offset pages; no mapping, rules or ledger){versus}",
             target, ok(met),
         ])
+    transport = res.get("transport_async")
+    if transport is not None and "error" not in transport:
+        rows.append([
+            "Reference: bare httpx.AsyncClient, answers read but not parsed, c=8",
+            f"{transport['seconds']:.2f} s, {transport['bound_seconds'] / transport['seconds']:.2f} of bound, "
+            f"{transport['store_requests']} requests (offset pages): httpx and the test store alone",
+            "", "-",
+        ])
     if sdk8 is not None:
         floor = res.get("wire", [{}])[0].get("floor_seconds") if res.get("wire") else None
         if floor:
@@ -684,7 +694,8 @@ def build_table(res: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
         rows.append(["CPU per order", f"failed: {cpu['error']}", "", "NO"])
     else:
         us = cpu["stages_us_per_order"]
-        split = ", ".join(f"{k} {v:.0f}" for k, v in us.items())
+        names = {"fingerprint": "snapshot+fingerprint"}  # one encoding since the ledger does both at once
+        split = ", ".join(f"{names.get(k, k)} {v:.0f}" for k, v in us.items())
         rows.append([
             f"CPU, {_n(cpu['orders'])} orders, stages timed alone (µs/order)",
             f"{_n(cpu['harness_orders_per_s'])} orders/s; {split}", "", "-",
