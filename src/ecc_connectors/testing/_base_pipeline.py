@@ -8,19 +8,55 @@ the hooks a subclass overrides (``route_path``, ``check_auth``, ``dispatch``, ``
 
 from __future__ import annotations
 
+import collections
 import math
+import re
+import threading
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
-from ._base_http import Answer, HttpError, ReceivedRequest
+from ._base_faults import AnswerFaults, Fault, RateWindow, Stats
+from ._base_http import Answer, HttpError, ReceivedRequest, Route
 
-if TYPE_CHECKING:
-    from .base import FakeStore
+
+class PipelineStore(Protocol):
+    """What the pipeline reads and calls of the store (``base.FakeStore``): its bookkeeping, guarded by its
+    lock, and the hooks a subclass overrides."""
+
+    _lock: threading.RLock
+    _requests: collections.deque[ReceivedRequest]
+    _stats: Stats
+    _hooks: list[Callable[[ReceivedRequest], None]]
+    _window: RateWindow
+    _faults: collections.deque[Fault]
+    _latency: float
+    _answer_faults: AnswerFaults
+    _routes: list[Route]
+    hook_errors: list[BaseException]
+
+    def route_path(self, request: ReceivedRequest) -> str: ...
+
+    def check_auth(self, request: ReceivedRequest, route: Route) -> None: ...
+
+    def dispatch(self, route: Route, found: re.Match[str], request: ReceivedRequest) -> Any: ...
+
+    def json_answer(self, value: Any, status: int = 200) -> Answer: ...
+
+    def error_answer(
+        self, status: int, message: str, parameters: Any = None, headers: Mapping[str, str] | None = None
+    ) -> Answer: ...
+
+    def internal_error_answer(self) -> Answer: ...
+
+    def is_write(self, request: ReceivedRequest) -> bool: ...
+
+    def finish(self, answer: Answer, request: ReceivedRequest) -> Answer: ...
 
 __all__ = ["answer_request"]
 
 
-def answer_request(store: FakeStore, request: ReceivedRequest) -> Answer | None:
+def answer_request(store: PipelineStore, request: ReceivedRequest) -> Answer | None:
     """Steps 1 to 6 of the base's module notes for one request: its answer before ``store.finish``, or
     ``None`` to drop the connection."""
     with store._lock:
@@ -69,7 +105,7 @@ def answer_request(store: FakeStore, request: ReceivedRequest) -> Answer | None:
     return _answer_faults_for(store, request, answer)
 
 
-def _wait(store: FakeStore, latency: float) -> None:
+def _wait(store: PipelineStore, latency: float) -> None:
     # Sleeping here blocks only this connection's thread, never the other requests.
     with store._lock:
         store._stats.in_flight += 1
@@ -81,7 +117,7 @@ def _wait(store: FakeStore, latency: float) -> None:
             store._stats.in_flight -= 1
 
 
-def _route(store: FakeStore, request: ReceivedRequest) -> Answer:
+def _route(store: PipelineStore, request: ReceivedRequest) -> Answer:
     path = store.route_path(request)
     with store._lock:
         routes = list(store._routes)
@@ -98,7 +134,7 @@ def _route(store: FakeStore, request: ReceivedRequest) -> Answer:
     raise HttpError(404, "Request does not match any route.")
 
 
-def _answer_faults_for(store: FakeStore, request: ReceivedRequest, answer: Answer) -> Answer | None:
+def _answer_faults_for(store: PipelineStore, request: ReceivedRequest, answer: Answer) -> Answer | None:
     """Apply a pending ``lose_write_answers`` or ``short_bodies`` fault to a successful answer."""
     if not 200 <= answer.status < 300:
         return answer

@@ -10,7 +10,7 @@ import inspect
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -40,8 +40,12 @@ from .. import (
 )
 from ._base_http import ReceivedRequest
 
-if TYPE_CHECKING:
-    from .conformance import ConformanceStore
+
+class ConformanceStore(Protocol):
+    """What the kit reads of a conformance store (the whole protocol is ``conformance.ConformanceStore``)."""
+
+    @property
+    def requests(self) -> Sequence[ReceivedRequest]: ...
 
 
 START = datetime(2000, 1, 1, tzinfo=timezone.utc)

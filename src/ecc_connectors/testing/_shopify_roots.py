@@ -14,16 +14,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from graphql import GraphQLError
 
 from ._shopify_resolver import Info, connection
 from ._shopify_search import FieldTest, Matcher, SearchError, compare, compile_search, parse_time
+from ._shopify_shop import ShopifyShop
 from ._shopify_state import gid, iso, numeric_id
 
-if TYPE_CHECKING:
-    from ._shopify_graphql import GraphQLEndpoint
+
+class GraphQLEndpoint(Protocol):
+    """What the roots use of the endpoint serving them (``_shopify_graphql.GraphQLEndpoint``)."""
+
+    shop: ShopifyShop
+    tie_sign: int
+    violations: list[str]
+    listing: Callable[[], None]
+
+    def bulk_status(self, number: int | None) -> dict[str, Any] | None: ...
+
+    def start_bulk(self, query: str) -> dict[str, Any]: ...
 
 __all__ = ["BulkRoots", "Roots"]
 
