@@ -17,9 +17,7 @@ from ecc_connectors.drivers.netsuite import DEFAULT_PAGE_SIZE, NetSuiteDriver, N
 # private: the limits of the parser replies go through, checked on a document no fake store would send
 from ecc_connectors.drivers.netsuite._soap import _strict_parser
 from ecc_connectors.testing import FakeSuiteTalk
-
-# private: the fake store's reading of a request's SOAP operation, which the testing kit does not export
-from ecc_connectors.testing._netsuite import operation_of
+from ecc_connectors.testing.netsuite import operation_of
 from plugin_netsuite import run_flow
 
 LINES = 8  # lines per order: a realistic B2B order (most web orders have fewer)
