@@ -435,7 +435,7 @@ def test_a_newer_copy_that_changes_nothing_watched_is_kept_so_reconcile_stops_re
     # A touch that only moves an order's stamp, and an edit of an Ignore-tab order (nothing the user watches):
     # both come out Unchanged. Keeping the older copy left the ledger's stamp behind the store's, so every
     # reconcile called them changed and read them again, for ever.
-    store, now = _quiet_store(12)
+    store, _ = _quiet_store(12)
     store.orders["5"]["status"] = "complete"  # not selected: the Ignore tab
     driver = FakeDriver(mode="keyset", page_size=5, concurrency=2)
     policy = make_policy(unselected=Unselected.IGNORE_TAB)
@@ -454,8 +454,10 @@ def test_a_newer_copy_that_changes_nothing_watched_is_kept_so_reconcile_stops_re
             assert record is not None
             assert iso(record.order.updated_at) == later
         ignored = ledger.get(STORE, "5")
-        assert ignored is not None and ignored.tab.value == "ignore"
-        assert ignored.order.shipping_address is not None and ignored.order.shipping_address.city == "Hull"
+        assert ignored is not None
+        assert ignored.tab.value == "ignore"
+        assert ignored.order.shipping_address is not None
+        assert ignored.order.shipping_address.city == "Hull"
         assert ledger.updates(STORE) == []
         assert connector.reconcile().changed == 0
         connector.close()
