@@ -253,6 +253,7 @@ class ReadOnly(Magento2Driver):
             Capability.LIST_STATUSES,
             Capability.LIST_ORDERS,
             Capability.GET_ORDER,
+            Capability.GET_ORDERS,
             Capability.SEEK_ORDERS,
             Capability.LIST_KEYS,
         }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,39 @@ def test_under_a_rate_limit_the_window_is_cut_into_no_more_slices_than_the_rate_
     listing = [dict(r.query) for r in store.requests if r.path.endswith("/V1/orders")]
     probes = [q for q in listing if q.get("searchCriteria[pageSize]") == "1"]
     assert 1 <= len(probes) <= 3  # 2 to 4 slices (round trips of 60-100 ms), not 8
+
+
+def test_reconcile_reads_what_changed_a_hundred_orders_a_request(fake_magento_factory: Factory) -> None:
+    # The store's clock is ours minus a minute until the edits are made, then ours: the edits are stamped a
+    # minute back, inside the window reconcile reads (which ends at the store's time less the settle delay).
+    behind = [timedelta(minutes=1)]
+    store = fake_magento_factory(
+        seed=7, order_count=240, edited_pairs=0, clock=lambda: datetime.now(timezone.utc) - behind[0]
+    )
+    with Connector(driver_for(store, page_size=50), POLICY, SQLiteLedger()) as connector:
+        connector.download()
+        edited = [int(o["entity_id"]) for o in store.orders()][:130]
+        for entity in edited:
+            store.edit_order(entity, {"shipping_address": {"city": "Reconcile City"}})
+        behind[0] = timedelta(0)
+        before = len(store.requests)
+        report = connector.reconcile()
+        asked = store.requests[before:]
+        # The canceled orders (skipped by the policy) are not kept, so the key comparison finds them missing.
+        skipped = sum(1 for o in store.orders() if o["status"] == "canceled")
+        kept_edits = sum(1 for o in store.orders()[:130] if o["status"] != "canceled")
+        assert (report.listed, report.changed, report.missing, report.vanished) == (240, kept_edits, skipped, 0)
+        by_id = [dict(r.query) for r in asked if r.path.endswith("/V1/orders")
+                 and dict(r.query).get("searchCriteria[filter_groups][0][filters][0][field]") == "entity_id"]
+        sizes = [len(q["searchCriteria[filter_groups][0][filters][0][value]"].split(",")) for q in by_id]
+        assert sorted(sizes) == sorted([100, kept_edits + skipped - 100])  # 100 ids a read, both at once
+        assert not [r for r in asked if "/V1/orders/" in r.path]  # no order read one by one
+        # The edits of Orders-tab orders are Updates (an Ignore-tab order's is not watched), and nothing else is.
+        pending = {u.order_id for u in connector.updates()}
+        assert report.updates == len(pending) > 0
+        assert pending <= {str(e) for e in edited}
+        again = connector.reconcile()
+        assert (again.changed, again.missing) == (0, skipped)
 
 
 def test_sync_and_async_connectors_write_the_same_ledger(fake_magento_factory: Factory, tmp_path: Path) -> None:

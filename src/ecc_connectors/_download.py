@@ -22,6 +22,7 @@ from ._context import Context
 from ._convert import fingerprint
 from ._driver import (
     Capability,
+    Driver,
     Flow,
     FollowCursor,
     KeyPage,
@@ -96,6 +97,11 @@ class _Tally:
     @property
     def done(self) -> int:
         return self.downloaded + self.ignored + self.updates + self.unchanged + self.skipped + self.failures
+
+
+def _implements(driver: Driver, flow: str) -> bool:
+    """Whether ``driver``'s class has its own ``flow`` rather than the interface's default."""
+    return getattr(type(driver), flow, None) is not getattr(Driver, flow, None)
 
 
 def _outside(key: OrderKey, asked: Seek, upper: datetime) -> bool:
@@ -447,7 +453,8 @@ class Downloads(Context):
         return listed
 
     def _repair(self, listed: dict[str, datetime], tally: _Tally, run: _RunState) -> _Core_T[_Repair]:
-        """Read again (one by one) every listed order the ledger lacks or holds an older copy of, and decide it."""
+        """Read again every listed order the ledger lacks or holds an older copy of, and decide it: many at a
+        time where the driver reads orders by id (``GET_ORDERS``), else one by one."""
         known = self.ledger.known_keys(self.store, None, None)
         missing = [oid for oid in listed if oid not in known]
         changed = [oid for oid, stamp in listed.items() if oid in known and stamp > known[oid]]
@@ -455,6 +462,11 @@ class Downloads(Context):
                          missing=len(missing), changed=len(changed))
         wanted = missing + changed
         if not wanted:
+            return repair
+        # A driver written before GET_ORDERS existed may declare every capability there is without having the
+        # flow: the capability counts only with the flow implemented.
+        if Capability.GET_ORDERS in self.driver.capabilities and _implements(self.driver, "get_orders"):
+            yield from self._repair_by_reads(wanted, repair, tally, run)
             return repair
         self.driver.require(Capability.GET_ORDER)
         width = 2 * max(1, self.driver.limits().concurrency)
@@ -481,6 +493,32 @@ class Downloads(Context):
                 yield from self._write(batch, tally, run, None)
                 found = []
         return repair
+
+    def _repair_by_reads(self, wanted: list[str], repair: _Repair, tally: _Tally, run: _RunState) -> _Core_T[None]:
+        """:meth:`_repair` with :meth:`Driver.get_orders`: the wanted ids in reads of ``orders_per_read``, up to
+        the concurrency at once, each read decided and written as a page. An id no read brings back has
+        vanished from the store."""
+        per_read = max(1, self.driver.orders_per_read)
+        chunks = iter([wanted[i : i + per_read] for i in range(0, len(wanted), per_read)])
+        width = max(1, self.driver.limits().concurrency)
+        tickets: deque[tuple[list[str], int]] = deque()
+
+        def start(ids: list[str]) -> _Core_T[None]:
+            tickets.append((ids, (yield _Submit(self._read(functools.partial(self.driver.get_orders, ids))))))
+
+        for ids in itertools.islice(chunks, width):
+            yield from start(ids)
+        while tickets:
+            ids, ticket = tickets.popleft()
+            found: tuple[Order | PayloadError, ...] = yield _Await(ticket)
+            following = next(chunks, None)
+            if following is not None:
+                yield from start(following)
+            returned = {item.order_id for item in found if isinstance(item, Order)}
+            unreadable = sum(1 for item in found if isinstance(item, PayloadError))
+            repair.vanished += max(0, len([oid for oid in ids if oid not in returned]) - unreadable)
+            batch = yield from self._decide_page(found, tally, run)
+            yield from self._write(batch, tally, run, None)
 
     def reconcile(
         self,

@@ -36,7 +36,7 @@ them the same way for every driver and hand them to the driver's ``from_config``
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
@@ -97,6 +97,8 @@ class Capability(str, enum.Enum):
     """Keyset listing: :meth:`Driver.seek_page` and :meth:`Driver.probe`."""
     LIST_KEYS = "list_keys"
     """The ``(id, updated_at)`` listing for ``reconcile``: :meth:`Driver.list_keys`."""
+    GET_ORDERS = "get_orders"
+    """Several orders by id in one read: :meth:`Driver.get_orders` (``reconcile`` repairs with it)."""
 
 
 @attrs.frozen
@@ -502,6 +504,22 @@ class Driver:
         skipped (each found one is read with :meth:`get_order`). Same errors as :meth:`seek_page`.
         """
         return self._unsupported(Capability.LIST_KEYS)  # type: ignore[no-any-return]
+
+    orders_per_read: ClassVar[int] = 100
+    """How many ids one :meth:`get_orders` call takes at most; the engine splits a longer list."""
+
+    def get_orders(self, order_ids: Sequence[str]) -> Flow[tuple[Order | PayloadError, ...]]:
+        """The orders of ``order_ids`` (at most :attr:`orders_per_read`, each an ``Order.order_id`` this driver
+        produced) as the store has them now, in one read, in any order: what a listing page would give for them,
+        an order that cannot be read a :class:`PayloadError` in its place. An id the store no longer has is
+        simply not in the answer.
+
+        ``GET_ORDERS``. Used by ``reconcile`` to read the orders its key comparison found missing or changed (100
+        at a time rather than one request each); without it, ``reconcile`` reads them with :meth:`get_order`.
+        A read. Raises :class:`BrokenAnswer` for an answer that cannot be read, ``StoreError`` for an error
+        answer.
+        """
+        return self._unsupported(Capability.GET_ORDERS)  # type: ignore[no-any-return]
 
     def get_order(self, order_id: str) -> Flow[Order]:
         """One order, as the store has it now. ``order_id`` is an ``Order.order_id`` this driver produced.

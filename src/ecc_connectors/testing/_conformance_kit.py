@@ -135,6 +135,7 @@ FLOWS: dict[Capability, tuple[str, ...]] = {
     Capability.CREATE_ORDER: ("create_order",),
     Capability.SEEK_ORDERS: ("seek_page",),
     Capability.LIST_KEYS: ("list_keys",),
+    Capability.GET_ORDERS: ("get_orders",),
 }
 
 CALLS: dict[Capability, tuple[str, Callable[[Connector, str], object]]] = {
@@ -165,6 +166,7 @@ def flow_args(capability: Capability, order_id: str) -> tuple[Any, ...]:
         Capability.CREATE_ORDER: (new_order(),),
         Capability.SEEK_ORDERS: (query, Seek(), 10),
         Capability.LIST_KEYS: (query, Seek(), 10),
+        Capability.GET_ORDERS: ((order_id,),),
     }[capability]
 
 

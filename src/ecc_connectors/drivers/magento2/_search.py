@@ -19,6 +19,7 @@ __all__ = [
     "MAX_PAGE_SIZE",
     "Filter",
     "SearchCriteria",
+    "ids_criteria",
     "magento_datetime",
     "order_criteria",
     "seek_criteria",
@@ -156,6 +157,15 @@ def _through(key: OrderKey) -> list[tuple[Filter, ...]]:
         _group(Filter("updated_at", stamp, "lteq")),
         _group(Filter("updated_at", stamp, "lt"), Filter("entity_id", str(key.id), "lteq")),
     ]
+
+
+def ids_criteria(entity_ids: Sequence[int | str]) -> SearchCriteria:
+    """The searchCriteria reading these orders by ``entity_id`` (one ``in`` filter), all on one page."""
+    return SearchCriteria(
+        groups=(_group(Filter("entity_id", ",".join(str(e) for e in entity_ids), "in")),),
+        page_size=len(entity_ids),
+        current_page=1,
+    )
 
 
 def seek_criteria(query: OrderQuery, seek: Seek, page_size: int, page: int = 1) -> SearchCriteria:
