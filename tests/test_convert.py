@@ -387,7 +387,9 @@ def test_any_enum_is_read_and_written_by_value_even_one_added_later() -> None:
     """Enum hooks go by predicate: an enum the converter has never heard of cannot fall back to plain text."""
     import enum
 
-    from ecc_connectors._convert import _policy_converter  # private: enums no policy field uses yet
+    from ecc_connectors import policy_converter
+
+    _policy_converter = policy_converter()  # the loaders' hooks, on enums no policy field uses yet
 
     class Channel(str, enum.Enum):
         WEB = "web"

@@ -16,9 +16,8 @@ import httpx
 import pytest
 
 from ecc_connectors import IOPolicy
-from ecc_connectors._io import RateLimiter  # private: the limiter alone, on a fake clock
 from ecc_connectors.driver import Flow, Limits, RateLimited, RetryHint, StoreError, TransportError, mark_idempotent
-from ecc_connectors.testing import AsyncIO, SyncIO
+from ecc_connectors.testing import AsyncIO, RateLimiter, SyncIO
 from fakedriver import SECRET, FakeDriver
 from plugin_engine import Sleeps
 

@@ -200,6 +200,6 @@ def test_writes_asked_again_find_the_actions_orjson_logged(old_ledger: Path) -> 
 )
 def test_action_keys_are_the_digests_orjson_made(kind: str, order_id: str, request_: Any, key: str) -> None:
     # The digest on inputs the scenario above does not reach (a float with a large exponent, a datetime).
-    from ecc_connectors._actions import _action_key  # private: the digest itself has no public name
+    from ecc_connectors import default_action_key
 
-    assert _action_key(kind, "s", order_id, request_) == key
+    assert default_action_key(kind, "s", order_id, request_) == key

@@ -5,10 +5,12 @@ Layers (see docs/design.md): model -> rules -> drivers -> engine -> ledger.
 """
 
 from . import rules
+from ._actions import default_action_key
 from ._convert import (
     fingerprint,
     order_from_snapshot,
     order_snapshot,
+    policy_converter,
     policy_from_dict,
     policy_from_json,
     policy_from_toml,
@@ -239,6 +241,7 @@ __all__ = [
     "available_drivers",
     "create_driver",
     "decide",
+    "default_action_key",
     "describe_settings",
     "diff",
     "fingerprint",
@@ -249,6 +252,7 @@ __all__ = [
     "order_from_snapshot",
     "order_snapshot",
     "plugin_errors",
+    "policy_converter",
     "policy_from_dict",
     "policy_from_json",
     "policy_from_toml",

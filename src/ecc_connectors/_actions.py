@@ -43,7 +43,7 @@ from ._outcomes import Download, Ignore, Tab
 from ._policy import ItemSource
 from .ledger import ActionRecord, RowWrite
 
-__all__ = ["Actions", "describe"]
+__all__ = ["Actions", "default_action_key", "describe"]
 
 T = TypeVar("T")
 logger = logging.getLogger("ecc_connectors.engine")
@@ -74,8 +74,11 @@ _digest_encoder = msgspec.json.Encoder(order="sorted")
 _EXPONENT = re.compile(rb"e(\d)")
 
 
-def _action_key(kind: str, store: str, order_id: str, request: Any) -> str:
-    """The default idempotency key of a write: its kind, its order and a digest of the whole request."""
+def default_action_key(kind: str, store: str, order_id: str, request: Any) -> str:
+    """The idempotency key a write gets when the caller gives none: ``"<kind>:<order_id>:<digest>"``, the digest
+    taken over the kind, the store, the order and the whole request (``ShipmentRequest``, ``StatusChange``...),
+    so asking for the same write again finds the same ledger action. Stable across SDK versions: ledgers written
+    before keep matching."""
     digest = hashlib.blake2b(
         _digest_encoder.encode(_digest_form([kind, store, order_id, request])), digest_size=12
     ).hexdigest()
@@ -143,7 +146,7 @@ class Actions(Context):
         crashed holder), runs the flow again. Every flow looks in the store for work done since the first
         attempt (``since``) before it writes, so an attempt whose answer was lost is found, not repeated."""
         self.driver.require(capability)
-        key = key or _action_key(kind, self.store, order_id, request)
+        key = key or default_action_key(kind, self.store, order_id, request)
         owner = f"{self.owner}:{uuid.uuid4().hex[:12]}"
         action, go = self.ledger.begin_action(
             self.store, order_id, kind, key, request, self.now(), owner=owner, lease=self.lease

@@ -38,6 +38,7 @@ __all__ = [
     "fingerprint",
     "order_from_snapshot",
     "order_snapshot",
+    "policy_converter",
     "policy_from_dict",
     "policy_from_json",
     "policy_from_toml",
@@ -177,6 +178,14 @@ def _make_converter() -> cattrs.Converter:
 
 
 _policy_converter = _make_converter()
+
+
+def policy_converter() -> cattrs.Converter:
+    """A new cattrs converter with the hooks the policy loaders use: exact ``Decimal`` money, timezone-aware
+    datetimes, durations as seconds or ``"15m"``, and every enum (one added later too) by its value. For reading
+    and writing an application's own settings the way the SDK reads its policy; hooks registered on it do not
+    touch the SDK's own converter."""
+    return _make_converter()
 
 # msgspec encodes attrs classes in C (Decimal as its text, datetimes as RFC 3339), about twice as fast as
 # unstructuring with cattrs and then encoding; the result reads back through order_from_snapshot.

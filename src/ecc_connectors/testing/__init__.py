@@ -15,10 +15,12 @@ To write a fake for your own cart, start from :class:`FakeStore` (``ecc_connecto
 request log, hooks, faults, rate limit, clock and route table are there; you add the store's dialect. To prove
 a driver against it, see ``ecc_connectors.testing.conformance`` and its pytest plugin. To unit-test one flow of a
 driver with the engine's own retry, pacing and clock rules, run it with :class:`SyncIO` or :class:`AsyncIO` over an
-``httpx`` client of your own (``httpx.MockTransport``, a fake store), with ``sleep`` injected so nothing waits.
+``httpx`` client of your own (``httpx.MockTransport``, a fake store), with ``sleep`` injected so nothing waits;
+:class:`RateLimiter` is the pacing they apply for a driver's ``Limits(rate, burst)``, to check on a clock of your
+own when a send would go out.
 """
 
-from .._io import AsyncIO, SyncIO
+from .._io import AsyncIO, RateLimiter, SyncIO
 from ._magento import Churn, ChurnEvent, FakeMagentoStore, MagentoOAuthKeys, ReceivedRequest
 from ._magento_conformance import MagentoConformanceStore
 from ._netsuite import FakeSuiteTalk
@@ -35,6 +37,7 @@ __all__ = [
     "FakeSuiteTalk",
     "MagentoConformanceStore",
     "MagentoOAuthKeys",
+    "RateLimiter",
     "ReceivedRequest",
     "SyncIO",
     "spawn_fake_magento",
