@@ -18,12 +18,6 @@ import msgspec
 from .._model import ChangeKind, FieldChange, RawJSON
 
 
-def _jsonable(value: Any) -> Any:
-    # Raw payloads are kept as the store sent them; the odd non-JSON value (an object from a SOAP library)
-    # is written as text rather than lost. (Decimals are written as text by msgspec itself.)
-    return str(value)
-
-
 def _key(key: Any) -> Any:
     # JSON keys are text: None and booleans as JSON spells them (as orjson wrote them), the rest as msgspec does.
     if key is None:
@@ -49,7 +43,9 @@ def _prepared(value: Any) -> Any:
     return value
 
 
-_encoder = msgspec.json.Encoder(enc_hook=_jsonable)
+# Raw payloads are kept as the store sent them; the odd non-JSON value (an object from a SOAP library) is
+# written as text rather than lost. (Decimals are written as text by msgspec itself.)
+_encoder = msgspec.json.Encoder(enc_hook=str)
 _decoder = msgspec.json.Decoder()
 
 

@@ -147,7 +147,7 @@ class PostgresConnection(Storage):
 
     def _query(self, operation: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._transaction(operation) as conn:
-            return conn.execute(self._sql(sql), params).fetchall()
+            return conn.execute(sql, params).fetchall()
 
     def connect(self, *, for_lock: bool = False) -> Conn:
         """A new connection of this ledger's server outside the pool, in autocommit mode (the download lock

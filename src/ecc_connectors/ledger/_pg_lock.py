@@ -87,6 +87,7 @@ class DownloadLock:
         self.holder = holder
         self.token: int | None = None
         self._ledger = ledger
+        self._key = (f"{ledger.schema}:{store}",)  # the advisory lock's key: one key space per database
         self._wait = wait
         self._connect = connect
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
@@ -112,10 +113,9 @@ class DownloadLock:
             return self
         conn = self._connect()
         try:
-            key = (f"{self._ledger.schema}:{self.store}",)
             deadline = time.monotonic() + self._wait
             while True:
-                row = conn.execute(self._ledger._sql("SELECT pg_try_advisory_lock({key})"), key).fetchone()
+                row = conn.execute(self._ledger._sql("SELECT pg_try_advisory_lock({key})"), self._key).fetchone()
                 if row is not None and row[0]:
                     break
                 if time.monotonic() >= deadline:
@@ -158,9 +158,7 @@ class DownloadLock:
             del self._ledger._held_locks[self.store]
             self._ledger._lock_threads.pop(self.store, None)
         try:
-            conn.execute(
-                self._ledger._sql("SELECT pg_advisory_unlock({key})"), (f"{self._ledger.schema}:{self.store}",)
-            )
+            conn.execute(self._ledger._sql("SELECT pg_advisory_unlock({key})"), self._key)
         except psycopg.Error:
             pass  # the connection is gone already: so is the lock
         finally:

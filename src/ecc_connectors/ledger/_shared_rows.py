@@ -82,7 +82,7 @@ def order_record(row: Sequence[Any], parse: Parse) -> OrderRecord:
 
 
 def pending_record(row: Sequence[Any], parse: Parse) -> PendingUpdate:
-    """A row selected with the engine's pending-update query (``_rows._PENDING``, ``_pg_schema.PENDING``)."""
+    """A row selected with ``_shared_ledger.PENDING``."""
     store, order_id, replaces, changes, snapshot, raw, detected_at = row
     return PendingUpdate(
         store=store,
@@ -95,7 +95,7 @@ def pending_record(row: Sequence[Any], parse: Parse) -> PendingUpdate:
 
 
 def action_record(row: Sequence[Any], parse: Parse) -> ActionRecord:
-    """A row selected with the engine's action query (``_rows._ACTION``, ``_pg_schema.ACTION``)."""
+    """A row selected with ``_shared_actions.ACTION``."""
     (
         id_,
         store,

@@ -59,8 +59,7 @@ class Storage:
             """The engine's SQL for a statement template."""
 
         def _query(self, operation: str, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-            """The rows of one read of the engine's SQL (PostgreSQL's also takes a template: its statements
-            are written in the templates' notation)."""
+            """The rows of one read of the engine's SQL."""
 
         def _transaction(self, operation: str) -> AbstractContextManager[Any]:
             """One write transaction: committed when the block ends, rolled back when it raises."""

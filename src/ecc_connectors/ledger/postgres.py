@@ -82,7 +82,7 @@ class PostgresLedger(PostgresActionLog, DownloadLocking, SharedLedger):
         ids = list(dict.fromkeys(order_ids))
         if not ids:
             return {}
-        rows = self._query(
+        rows = self._read(
             "seen",
             "SELECT order_id, tab, paid, shipped, fingerprint, replaced_by, dismissed, snapshot, updated_at "
             "FROM {s}.orders WHERE store = %s AND order_id = ANY(%s)",
@@ -241,7 +241,7 @@ class PostgresLedger(PostgresActionLog, DownloadLocking, SharedLedger):
 
     def stores(self) -> list[str]:
         """Every store with rows, marks or actions in this ledger (for audits and fleet checks)."""
-        rows = self._query(
+        rows = self._read(
             "stores",
             "SELECT store FROM {s}.orders UNION SELECT store FROM {s}.high_water "
             "UNION SELECT store FROM {s}.actions ORDER BY 1",

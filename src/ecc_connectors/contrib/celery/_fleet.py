@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -32,7 +33,6 @@ from typing import Any
 
 import attrs
 import httpx
-import redis
 
 from ... import ConfigurationError, Connector, Driver, get_driver
 from ...ledger.postgres import PostgresLedger, StoreBusy
@@ -161,9 +161,7 @@ class Fleet:
         with self._lock:
             self._fresh_process()
             if self._bucket is None:
-                self._bucket = RedisTokenBucket(
-                    redis.Redis.from_url(self._redis_url, socket_timeout=2, socket_connect_timeout=2)
-                )
+                self._bucket = RedisTokenBucket.from_url(self._redis_url)
             return self._bucket
 
     def close(self) -> None:
@@ -204,8 +202,6 @@ class Fleet:
     def run(self, name: str, operation: str, *, task: str = "", wait: float = 0.0, **options: Any) -> SyncOutcome:
         """Download (``"download"``) or reconcile (``"reconcile"``) store ``name`` under its download lock;
         a store another syncer holds is skipped and reported."""
-        import time
-
         started = time.monotonic()
         with self.connector(name, task=task) as (connector, transport):
             try:
