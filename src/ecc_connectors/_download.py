@@ -22,7 +22,6 @@ from ._context import Context
 from ._convert import fingerprint
 from ._driver import (
     Capability,
-    Driver,
     Flow,
     FollowCursor,
     KeyPage,
@@ -97,11 +96,6 @@ class _Tally:
     @property
     def done(self) -> int:
         return self.downloaded + self.ignored + self.updates + self.unchanged + self.skipped + self.failures
-
-
-def _implements(driver: Driver, flow: str) -> bool:
-    """Whether ``driver``'s class has its own ``flow`` rather than the interface's default."""
-    return getattr(type(driver), flow, None) is not getattr(Driver, flow, None)
 
 
 def _outside(key: OrderKey, asked: Seek, upper: datetime) -> bool:
@@ -465,7 +459,7 @@ class Downloads(Context):
             return repair
         # A driver written before GET_ORDERS existed may declare every capability there is without having the
         # flow: the capability counts only with the flow implemented.
-        if Capability.GET_ORDERS in self.driver.capabilities and _implements(self.driver, "get_orders"):
+        if Capability.GET_ORDERS in self.driver.capabilities and self.driver._implements("get_orders"):
             yield from self._repair_by_reads(wanted, repair, tally, run)
             return repair
         self.driver.require(Capability.GET_ORDER)

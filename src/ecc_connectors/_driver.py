@@ -435,6 +435,11 @@ class Driver:
     def _unsupported(self, capability: Capability) -> Any:
         raise CapabilityNotSupported(self.name or type(self).__name__, capability.value)
 
+    def _implements(self, flow: str) -> bool:
+        """Whether this driver's class has its own ``flow`` rather than the interface's "not supported" default
+        (the engine and the conformance suite ask; a declared capability counts only with its flow)."""
+        return getattr(type(self), flow, None) is not getattr(Driver, flow, None)
+
     # Reads. Each default says "not supported"; a driver overrides what it declares in ``capabilities``.
     def list_statuses(self) -> Flow[tuple[StoreStatus, ...]]:
         """Every status the store knows (code, label, state), for ``list_statuses`` and ``check_policy``.
