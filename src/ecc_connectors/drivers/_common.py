@@ -1,15 +1,18 @@
 """Pieces several built-in cart drivers use alike and a plugin has no need of: the capability set of a driver that
-offers everything but invoices, the page-size check every driver's constructor makes, and the buyer of a store
-whose order names its customer only through the billing address.
+offers everything but invoices, the page-size check every driver's constructor makes, the buyer of a store
+whose order names its customer only through the billing address, and bounds moved onto a store's whole-second
+stamps.
 
 Each is one rule the drivers hold in common; what differs between stores stays in the driver.
 """
 
 from __future__ import annotations
 
-from ..driver import Address, Capability, ConfigurationError, Customer
+from datetime import datetime, timedelta, timezone
 
-__all__ = ["ALL_BUT_INVOICES", "billing_customer", "page_size_up_to"]
+from ..driver import Address, Capability, ConfigurationError, Customer, OrderKey
+
+__all__ = ["ALL_BUT_INVOICES", "billing_customer", "ceil_second", "floor_second", "page_size_up_to", "whole_second"]
 
 ALL_BUT_INVOICES: frozenset[Capability] = frozenset(
     {
@@ -47,3 +50,27 @@ def billing_customer(billing: Address | None, customer_id: object) -> Customer:
         is_guest=not customer_id,
         store_customer_id=str(customer_id) if customer_id else None,
     )
+
+
+def floor_second(moment: datetime) -> datetime:
+    """``moment`` in UTC, cut to its whole second."""
+    return moment.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def ceil_second(moment: datetime) -> datetime:
+    """``moment`` in UTC, raised to the next whole second unless it is one."""
+    floor = floor_second(moment)
+    return floor if floor == moment else floor + timedelta(seconds=1)
+
+
+def whole_second(key: OrderKey) -> OrderKey:
+    """``key`` as an equivalent key on a store's whole-second stamps.
+
+    A stamp with a fraction lies strictly between two seconds, so for every row (whose stamp is whole)
+    ``row > (t, id)`` and ``row <= (t, id)`` hold exactly when they hold for ``(ceil(t), 0)`` (ids start at 1):
+    the bounds stay exact instead of being truncated to the second below, which would drop the rows of that
+    second from a ``through`` bound."""
+    when = key.updated_at.astimezone(timezone.utc)
+    if not when.microsecond:
+        return OrderKey(when, key.id)
+    return OrderKey(ceil_second(when), 0)

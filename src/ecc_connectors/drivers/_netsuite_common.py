@@ -4,11 +4,12 @@ the settings describe, credentials read from a config, numbers read exactly, and
 which lines a fulfilment can take, where a free-text status goes, and how a comment joins an order's memo.
 
 Both drivers give an account the same store id, as ``docs/drivers/netsuite-rest.md`` promises; :func:`store_id_of`
-keeps that promise in one place.
+keeps that promise in one place, and :func:`phone_order_external_id` the external id of a phone order's sales order.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Collection
 from decimal import Decimal, InvalidOperation
@@ -30,6 +31,7 @@ __all__ = [
     "lines_to_fulfil",
     "memo_with",
     "passport_account",
+    "phone_order_external_id",
     "status_field",
     "store_id_of",
     "suitetalk_root",
@@ -76,6 +78,13 @@ def suitetalk_root(account: str) -> str:
 def store_id_of(account: str) -> str:
     """The store id of an account when the caller names none: ``netsuite:1234567_SB1``, for either driver."""
     return f"netsuite:{account.upper().replace('-', '_')}"
+
+
+def phone_order_external_id(reference: str) -> str:
+    """The ``externalId`` of the sales order made for a phone order: derived from its reference alone, so every
+    attempt to create it, through either driver, names the same record, and prefixed so it cannot meet another
+    integration's ids."""
+    return "ecc-order-" + hashlib.sha256(reference.encode()).hexdigest()[:32]
 
 
 class _Tuning(Protocol):

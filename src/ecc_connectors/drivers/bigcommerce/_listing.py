@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from ...driver import (
@@ -51,6 +51,7 @@ from ...driver import (
     Probe,
     Seek,
 )
+from .._common import ceil_second, floor_second
 from ._mapping import format_time, parse_order
 from ._pieces import OrderReads
 from ._rest import INCLUDE
@@ -62,24 +63,15 @@ FIRST_PAGE = 10
 _SECOND = timedelta(seconds=1)
 
 
-def _floor(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc).replace(microsecond=0)
-
-
-def _ceil(moment: datetime) -> datetime:
-    floor = _floor(moment)
-    return floor if floor == moment else floor + _SECOND
-
-
 class Listing(OrderReads):
     """Keyset pages, probes, keys and the cursor walk (see the module notes)."""
 
     def _filters(self, query: OrderQuery) -> dict[str, str]:
         params: dict[str, str] = {}
         if query.created_from is not None:
-            params["min_date_created"] = format_time(_ceil(query.created_from))
+            params["min_date_created"] = format_time(ceil_second(query.created_from))
         if query.created_to is not None:
-            params["max_date_created"] = format_time(_floor(query.created_to))
+            params["max_date_created"] = format_time(floor_second(query.created_to))
         if query.statuses is not None and len(query.statuses) == 1 and query.statuses[0].isdigit():
             params["status_id"] = query.statuses[0]
         return params
@@ -112,7 +104,7 @@ class Listing(OrderReads):
         low = max(after_id + 1 if after_id is not None else 0, self._starting_id(query) or 0)
         if low:
             params["min_id"] = str(low)
-        if through is not None and _floor(through.updated_at) == second:
+        if through is not None and floor_second(through.updated_at) == second:
             if through.id < low:
                 return []
             params["max_id"] = str(through.id)
@@ -120,7 +112,7 @@ class Listing(OrderReads):
         last = -1
         for row in rows:
             key = self._key(row)
-            if _floor(key.updated_at) != second or key.id <= last or key.id < low:
+            if floor_second(key.updated_at) != second or key.id <= last or key.id < low:
                 raise BrokenAnswer(
                     f"asked for the orders of {format_time(second)} by id, the store answered order {key.id}"
                     f" stamped {format_time(key.updated_at)} out of that order",
@@ -138,12 +130,12 @@ class Listing(OrderReads):
             return []  # no status asked for: nothing to list (and no request)
         after, through = seek.after, seek.through
         end = through.updated_at if through is not None else query.updated_to
-        end_second = _floor(end) if end is not None else None
-        cursor_second = _floor(after.updated_at) if after is not None else None
+        end_second = floor_second(end) if end is not None else None
+        cursor_second = floor_second(after.updated_at) if after is not None else None
         if cursor_second is not None:
             lower: datetime | None = cursor_second  # the cursor's second again: its rows after the cursor
         else:
-            lower = _ceil(query.updated_from) if query.updated_from is not None else None
+            lower = ceil_second(query.updated_from) if query.updated_from is not None else None
         for _attempt in range(2):
             if end_second is not None and lower is not None and lower > end_second:
                 return []
@@ -152,12 +144,12 @@ class Listing(OrderReads):
                 return []
             keys = [self._key(row) for row in rows]
             full = len(rows) >= size
-            last = _floor(keys[-1].updated_at)
+            last = floor_second(keys[-1].updated_at)
             # Every second before the last one is complete in a full page; the last may be cut anywhere.
             kept = [
                 (key, row)
                 for key, row in zip(keys, rows, strict=True)
-                if (not full or _floor(key.updated_at) < last)
+                if (not full or floor_second(key.updated_at) < last)
                 and (after is None or key > after)
                 and (through is None or key <= through)
             ]
@@ -168,7 +160,7 @@ class Listing(OrderReads):
             run = yield from self._second(
                 query, last, after.id if cursor_second == last and after else None, through, size, whole
             )
-            if run or (through is not None and last == _floor(through.updated_at)):
+            if run or (through is not None and last == floor_second(through.updated_at)):
                 return run
             if cursor_second != last:
                 raise BrokenAnswer(
@@ -194,7 +186,7 @@ class Listing(OrderReads):
         rows = yield from self._orders(params)
         keys = [self._key(row) for row in rows]
         for before, following in itertools.pairwise(keys):
-            if _floor(following.updated_at) < _floor(before.updated_at):
+            if floor_second(following.updated_at) < floor_second(before.updated_at):
                 raise BrokenAnswer(
                     f"asked for sort=date_modified:asc, the store answered order {following.id}"
                     f" ({following.updated_at}) after order {before.id} ({before.updated_at})",
@@ -213,7 +205,7 @@ class Listing(OrderReads):
         pays no more)."""
         params = self._filters(query) | {"sort": "date_modified:asc"}
         if query.updated_from is not None:
-            params["min_date_modified"] = format_time(_ceil(query.updated_from))
+            params["min_date_modified"] = format_time(ceil_second(query.updated_from))
         if self._starting_id(query) is not None:
             params["min_id"] = str(self._starting_id(query))
         if (yield from self._exists(params, shown)) is None:
@@ -261,9 +253,9 @@ class Listing(OrderReads):
         little off costs a slice's balance, never an order)."""
         params = self._filters(query) | {"sort": "date_modified:asc"}
         if query.updated_from is not None:
-            params["min_date_modified"] = format_time(_ceil(query.updated_from))
+            params["min_date_modified"] = format_time(ceil_second(query.updated_from))
         if query.updated_to is not None:
-            params["max_date_modified"] = format_time(_floor(query.updated_to))
+            params["max_date_modified"] = format_time(floor_second(query.updated_to))
         if self._starting_id(query) is not None:
             params["min_id"] = str(self._starting_id(query))
         row = yield from self._exists(params, offset)

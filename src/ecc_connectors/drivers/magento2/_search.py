@@ -8,11 +8,12 @@ alike.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import attrs
 
 from ...driver import OrderKey, OrderQuery, Seek
+from .._common import whole_second
 
 __all__ = [
     "KEY_FIELDS",
@@ -124,19 +125,6 @@ def _query_groups(query: OrderQuery) -> tuple[list[tuple[Filter, ...]], list[tup
     if query.starting_number:
         tail.append(_group(Filter("increment_id", query.starting_number, "gteq")))
     return head, tail
-
-
-def whole_second(key: OrderKey) -> OrderKey:
-    """``key`` as an equivalent key on Magento's whole-second stamps.
-
-    A stamp with a fraction lies strictly between two seconds, so for every row (whose stamp is whole)
-    ``row > (t, id)`` and ``row <= (t, id)`` hold exactly when they hold for ``(ceil(t), 0)`` (ids start at 1):
-    the bounds stay exact instead of being truncated to the second below, which would drop the rows of that
-    second from a ``through`` bound."""
-    when = key.updated_at.astimezone(timezone.utc)
-    if not when.microsecond:
-        return OrderKey(when, key.id)
-    return OrderKey(when.replace(microsecond=0) + timedelta(seconds=1), 0)
 
 
 def _after(key: OrderKey) -> list[tuple[Filter, ...]]:

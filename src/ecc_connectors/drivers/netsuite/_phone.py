@@ -9,7 +9,6 @@ ISO code it has none for is refused before anything is sent.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from ...driver import (
@@ -23,6 +22,7 @@ from ...driver import (
     PayloadError,
     StoreError,
 )
+from .._netsuite_common import phone_order_external_id
 from ._calls import SoapCalls, plain
 from ._countries import UnknownCountry, country_from_iso
 from ._mapping import field, item_from_record
@@ -91,9 +91,8 @@ class PhoneOrders(SoapCalls):
 
     @staticmethod
     def order_key(reference: str) -> str:
-        """The externalId of the sales order made for a phone order: derived from its reference alone, so every
-        attempt to create it names the same record, and prefixed so it cannot meet another integration's ids."""
-        return "ecc-order-" + hashlib.sha256(reference.encode()).hexdigest()[:32]
+        """The externalId of the sales order made for a phone order (:func:`phone_order_external_id`)."""
+        return phone_order_external_id(reference)
 
     def reserve_order(self, order: NewOrder) -> Flow[str | None]:
         """The externalId the order will get (:meth:`order_key`): fixed before it is placed, no I/O."""

@@ -12,10 +12,10 @@ an idempotency key made from it, so a retry never makes a second order. NetSuite
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from ...driver import Address, ConfigurationError, Flow, Item, ItemQuery, NewOrder, Order, StoreError
+from .._netsuite_common import phone_order_external_id
 from . import _suiteql as sql
 from ._client import _ALREADY_CREATED, _location_id, _plain
 from ._mapping import item_from_rows
@@ -55,8 +55,9 @@ class NetSuiteRestPhoneOrders(NetSuiteRestWrites):
 
     @staticmethod
     def order_key(reference: str) -> str:
-        """The external id of the sales order made for a phone order: derived from its reference alone."""
-        return "ecc-order-" + hashlib.sha256(reference.encode()).hexdigest()[:32]
+        """The external id of the sales order made for a phone order (:func:`phone_order_external_id`): the one
+        the ``netsuite`` driver gives it too."""
+        return phone_order_external_id(reference)
 
     def reserve_order(self, order: NewOrder) -> Flow[str | None]:
         """The external id the order will get: fixed before it is placed, no I/O."""

@@ -26,10 +26,11 @@ doubled (:func:`literal`): a status code, an SKU or a search text typed by a use
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from ...driver import OrderKey, OrderQuery, Seek
+from ...driver import OrderQuery, Seek
+from .._common import ceil_second, floor_second, whole_second
 
 __all__ = [
     "MAX_LIMIT",
@@ -131,23 +132,6 @@ def parse_stamp(text: str, zone: ZoneInfo) -> datetime:
     return local.replace(tzinfo=zone).astimezone(timezone.utc)
 
 
-def _ceil_second(moment: datetime) -> datetime:
-    moment = moment.astimezone(timezone.utc)
-    return moment if not moment.microsecond else moment.replace(microsecond=0) + timedelta(seconds=1)
-
-
-def _floor_second(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc).replace(microsecond=0)
-
-
-def whole_second(key: OrderKey) -> OrderKey:
-    """``key`` as an equal bound on whole-second stamps (see the module notes)."""
-    when = key.updated_at.astimezone(timezone.utc)
-    if not when.microsecond:
-        return OrderKey(when, key.id)
-    return OrderKey(_ceil_second(when), 0)
-
-
 def status_filter(letters: Sequence[str] | None) -> list[str]:
     if letters is None:
         return []
@@ -162,17 +146,17 @@ def order_conditions(query: OrderQuery, letters: Sequence[str] | None, seek: See
         at = stamp(key.updated_at, zone)
         where += [f"t.lastmodifieddate >= {at}", f"(t.lastmodifieddate > {at} OR t.id > {int(key.id)})"]
     elif query.updated_from is not None:
-        where.append(f"t.lastmodifieddate >= {stamp(_ceil_second(query.updated_from), zone)}")
+        where.append(f"t.lastmodifieddate >= {stamp(ceil_second(query.updated_from), zone)}")
     if seek.through is not None:
         key = whole_second(seek.through)
         at = stamp(key.updated_at, zone)
         where += [f"t.lastmodifieddate <= {at}", f"(t.lastmodifieddate < {at} OR t.id <= {int(key.id)})"]
     elif query.updated_to is not None:
-        where.append(f"t.lastmodifieddate <= {stamp(_floor_second(query.updated_to), zone)}")
+        where.append(f"t.lastmodifieddate <= {stamp(floor_second(query.updated_to), zone)}")
     if query.created_from is not None:
-        where.append(f"t.createddate >= {stamp(_ceil_second(query.created_from), zone)}")
+        where.append(f"t.createddate >= {stamp(ceil_second(query.created_from), zone)}")
     if query.created_to is not None:
-        where.append(f"t.createddate <= {stamp(_floor_second(query.created_to), zone)}")
+        where.append(f"t.createddate <= {stamp(floor_second(query.created_to), zone)}")
     if query.starting_number:
         # tranid is text: "SO100" >= "SO99" is false, so numbers compare as the account pads them (as on Magento).
         where.append(f"t.tranid >= {literal(query.starting_number)}")
