@@ -14,53 +14,33 @@ many requests, that latency and that many in flight.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import collections
 import json
 import logging
 import sys
-import time
 from datetime import datetime, timezone
+from pathlib import Path
 
-from ecc_connectors import (
-    AsyncConnector,
-    Connector,
-    DownloadRange,
-    DownloadReport,
-    SQLiteLedger,
-    StatusMapping,
-    StatusRule,
-    SyncPolicy,
-    Unselected,
-)
 from ecc_connectors.drivers.bigcommerce import BigCommerceDriver
 from ecc_connectors.testing.bigcommerce import FakeBigCommerce
 
-POLICY = SyncPolicy(
-    statuses=StatusMapping((StatusRule("*"),)),
-    range=DownloadRange(start=datetime(2020, 1, 1, tzinfo=timezone.utc)),
-    unselected=Unselected.IGNORE_TAB,
-)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or through runpy: _cart_download beside
+
+from _cart_download import every_status_since, orders_read, parse_arguments, timed_download
+
+POLICY = every_status_since(datetime(2020, 1, 1, tzinfo=timezone.utc))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--orders", type=int, default=8000)
-    parser.add_argument("--latency", type=float, default=0.25)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--sync", action="store_true", help="use Connector instead of AsyncConnector")
-    args = parser.parse_args(argv)
+    args = parse_arguments(__doc__.splitlines()[0] if __doc__ else None, argv)
     logging.disable(logging.WARNING)
     store = FakeBigCommerce(args.orders, seed=args.seed, latency=args.latency, request_log_size=1_000_000).start()
     try:
         driver = BigCommerceDriver(
             store.store_hash, store.token, base_url=store.base_url, requests_per_30s=0, concurrency=args.concurrency
         )
-        started = time.perf_counter()
-        report = _sync(driver) if args.sync else asyncio.run(_async(driver))
-        took = time.perf_counter() - started
+        report, took = timed_download(driver, POLICY, args.sync)
+        read = orders_read(report)
         kinds: collections.Counter[str] = collections.Counter()
         for request in store.requests:
             last = request.path.rsplit("/", 1)[-1]
@@ -82,24 +62,14 @@ def main(argv: list[str] | None = None) -> int:
                     "by_kind": dict(kinds),
                     "bound_seconds": round(bound, 2),
                     "ratio": round(took / bound, 2) if bound else None,
-                    "read": report.downloaded + report.ignored + report.skipped + report.failures,
+                    "read": read,
                     "peak_in_flight": store.peak_concurrent_latency,
                 }
             )
         )
-        return 0 if report.downloaded + report.ignored + report.skipped + report.failures == args.orders else 1
+        return 0 if read == args.orders else 1
     finally:
         store.stop()
-
-
-def _sync(driver: BigCommerceDriver) -> DownloadReport:
-    with Connector(driver, POLICY, SQLiteLedger()) as connector:
-        return connector.download()
-
-
-async def _async(driver: BigCommerceDriver) -> DownloadReport:
-    async with AsyncConnector(driver, POLICY, SQLiteLedger()) as connector:
-        return await connector.download()
 
 
 if __name__ == "__main__":

@@ -15,46 +15,27 @@ listing adds its probes on top, so it cannot quite reach it.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
 import logging
 import math
 import sys
-import time
 from datetime import datetime, timezone
+from pathlib import Path
 
-from ecc_connectors import (
-    AsyncConnector,
-    Connector,
-    DownloadRange,
-    DownloadReport,
-    Limits,
-    SQLiteLedger,
-    StatusMapping,
-    StatusRule,
-    SyncPolicy,
-    Unselected,
-)
+from ecc_connectors import Limits
 from ecc_connectors.drivers.woocommerce import WooCommerceDriver
 from ecc_connectors.testing.woocommerce import FakeWooCommerce
 
-POLICY = SyncPolicy(
-    statuses=StatusMapping((StatusRule("*"),)),
-    range=DownloadRange(start=datetime(2000, 1, 1, tzinfo=timezone.utc)),
-    unselected=Unselected.IGNORE_TAB,
-)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or through runpy: _cart_download beside
+
+from _cart_download import every_status_since, orders_read, parse_arguments, timed_download
+
+POLICY = every_status_since(datetime(2000, 1, 1, tzinfo=timezone.utc))
 PAGE = 100
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--orders", type=int, default=8000)
-    parser.add_argument("--latency", type=float, default=0.25)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--sync", action="store_true", help="use Connector instead of AsyncConnector")
-    args = parser.parse_args(argv)
+    args = parse_arguments(__doc__.splitlines()[0] if __doc__ else None, argv)
     logging.disable(logging.WARNING)
     store = FakeWooCommerce(args.orders, seed=args.seed, latency=args.latency, request_log_size=1_000_000).start()
     try:
@@ -62,9 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             store.url, store.consumer_key, store.consumer_secret, page_size=PAGE,
             limits=Limits(concurrency=args.concurrency),
         )
-        started = time.perf_counter()
-        report = _sync(driver) if args.sync else asyncio.run(_async(driver))
-        took = time.perf_counter() - started
+        report, took = timed_download(driver, POLICY, args.sync)
         kinds = {"pages": 0, "one-row": 0, "other": 0}
         for request in store.requests:
             if not request.path.endswith("/orders"):
@@ -75,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
                 kinds["pages"] += 1
         pages = math.ceil(args.orders / PAGE)
         bound = (1 + math.ceil((pages - 1) / args.concurrency)) * args.latency
-        read = report.downloaded + report.ignored + report.skipped + report.failures
+        read = orders_read(report)
         print(json.dumps({
             "cart": "woocommerce",
             "orders": args.orders,
@@ -92,16 +71,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if read == args.orders else 1
     finally:
         store.stop()
-
-
-def _sync(driver: WooCommerceDriver) -> DownloadReport:
-    with Connector(driver, POLICY, SQLiteLedger()) as connector:
-        return connector.download()
-
-
-async def _async(driver: WooCommerceDriver) -> DownloadReport:
-    async with AsyncConnector(driver, POLICY, SQLiteLedger()) as connector:
-        return await connector.download()
 
 
 if __name__ == "__main__":

@@ -46,14 +46,14 @@ def drivers(
                 }
                 for driver_name, cls in sorted(available_drivers().items())
             ]
-            if json_output:
-                out.document(data)
-            else:
-                out.table(
+            out.result(
+                data,
+                lambda: out.table(
                     "Drivers",
                     ["name", "fake store", "capabilities"],
                     [[d["name"], "yes" if d["fake"] else "", ", ".join(d["capabilities"])] for d in data],
-                )
+                ),
+            )
             return
         cls = get_driver(name)
         if cls.settings_class is None:
@@ -72,14 +72,14 @@ def drivers(
             }
             for i in infos
         ]
-        if json_output:
-            out.document(data)
-        else:
-            out.table(
+        out.result(
+            data,
+            lambda: out.table(
                 f"Settings of {name}",
                 ["setting", "environment", "required", "default", "help"],
                 [[d["name"], d["env"] or "", "yes" if d["required"] else "", d["default"], d["help"]] for d in data],
-            )
+            ),
+        )
 
 
 def _knob_pairs(values: list[str] | None) -> dict[str, str]:
@@ -121,24 +121,24 @@ def fake(
                 {"driver": i.driver, "class": i.cls.__name__, "module": i.module, "summary": i.summary}
                 for i in known_fakes()
             ]
-            if json_output:
-                out.document(data)
-            else:
-                out.table(
+            out.result(
+                data,
+                lambda: out.table(
                     "Fake stores", ["driver", "class", "module"], [[d["driver"], d["class"], d["module"]] for d in data]
-                )
+                ),
+            )
             return
         info = find_fake(driver)
         if knobs:
             rows = [{"name": k.name, "type": k.type, "default": k.default} for k in info.knobs]
-            if json_output:
-                out.document(rows)
-            else:
-                out.table(
+            out.result(
+                rows,
+                lambda: out.table(
                     f"Knobs of {info.cls.__name__} (--set NAME=VALUE)",
                     ["knob", "type", "default"],
                     [[r["name"], r["type"], repr(r["default"])] for r in rows],
-                )
+                ),
+            )
             return
         store = build_fake(info, _knob_pairs(knob), host, port)
         driver_cls = get_driver(driver)

@@ -67,23 +67,9 @@ class _Probes:
         sent = self._observer.requests
         try:
             value = read()
-        except AuthenticationError as exc:
-            self.errors.append(exc)
-            self.results[capability.value] = {"result": "refused", "detail": str(exc)}
-            return None
-        except RateLimited as exc:
-            # The store said "slow down" past the check's two attempts: not a permission, but worth a look.
-            self.errors.append(exc)
-            self.results[capability.value] = {"result": "throttled", "detail": str(exc)}
-            return None
-        except StoreError as exc:
-            self.errors.append(exc)
-            result = "refused" if exc.http_status in (401, 403) else "error"
-            self.results[capability.value] = {"result": result, "detail": str(exc)}
-            return None
         except ConnectorError as exc:
             self.errors.append(exc)
-            self.results[capability.value] = {"result": "error", "detail": str(exc)}
+            self.results[capability.value] = {"result": _probe_result(exc), "detail": str(exc)}
             return None
         if self._observer.requests > sent:
             self.answered = True
@@ -100,6 +86,17 @@ class _Probes:
                 if isinstance(error, kind):
                     return error
         return None
+
+
+def _probe_result(error: ConnectorError) -> str:
+    if isinstance(error, AuthenticationError):
+        return "refused"
+    if isinstance(error, RateLimited):
+        # The store said "slow down" past the check's two attempts: not a permission, but worth a look.
+        return "throttled"
+    if isinstance(error, StoreError) and error.http_status in (401, 403):
+        return "refused"
+    return "error"
 
 
 @store_command()

@@ -36,14 +36,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .. import (
-    ActionInProgress,
-    AuthenticationError,
-    ConfigurationError,
-    ConnectorError,
-    Secret,
-    TransportError,
-)
+from .. import ConfigurationError, ConnectorError, Secret
 
 __all__ = [
     "EXIT_ATTENTION",
@@ -167,11 +160,7 @@ def handled(out: Out) -> Iterator[None]:
         raise
     except ConfigurationError as exc:
         fail(out, EXIT_USAGE, type(exc).__name__, str(exc))
-    except (AuthenticationError, TransportError, ActionInProgress) as exc:
-        fail(out, EXIT_FAILED, type(exc).__name__, str(exc))
-    except ConnectorError as exc:
-        fail(out, EXIT_FAILED, type(exc).__name__, str(exc))
-    except OSError as exc:
+    except (ConnectorError, OSError) as exc:
         fail(out, EXIT_FAILED, type(exc).__name__, str(exc))
     except KeyboardInterrupt:
         # Pages are committed whole with their mark, so what was committed stays and the next run resumes.

@@ -19,7 +19,7 @@ import threading
 from collections import Counter
 from collections.abc import Collection, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import attrs
 
@@ -51,7 +51,7 @@ class DryRunLedger:
         self._lock = threading.Lock()
         self.batches: list[PageBatch] = []
 
-    def _refuse(self, what: str) -> Any:
+    def _refuse(self, what: str) -> NoReturn:
         raise ConfigurationError(f"a plan writes nothing, but the engine asked to {what}")
 
     # reads: the real ledger's
@@ -95,10 +95,10 @@ class DryRunLedger:
 
     # every other write: refused
     def accept_update(self, store: str, order_id: str, now: datetime) -> OrderRecord:
-        return self._refuse(f"accept the update of {order_id}")  # type: ignore[no-any-return]
+        return self._refuse(f"accept the update of {order_id}")
 
     def dismiss_update(self, store: str, order_id: str) -> bool:
-        return self._refuse(f"dismiss the update of {order_id}")  # type: ignore[no-any-return]
+        return self._refuse(f"dismiss the update of {order_id}")
 
     def set_local_state(
         self, store: str, order_id: str, *, paid: bool | None = None, shipped: bool | None = None
@@ -106,7 +106,7 @@ class DryRunLedger:
         self._refuse(f"change the local state of {order_id}")
 
     def refresh(self, store: str, order: Order, now: datetime) -> bool:
-        return self._refuse(f"refresh {order.order_id}")  # type: ignore[no-any-return]
+        return self._refuse(f"refresh {order.order_id}")
 
     def begin_action(self, *args: Any, **kwargs: Any) -> Any:
         return self._refuse("begin an action")
