@@ -53,6 +53,7 @@ class PipelineStore(Protocol):
 
     def finish(self, answer: Answer, request: ReceivedRequest) -> Answer: ...
 
+
 __all__ = ["answer_request"]
 
 

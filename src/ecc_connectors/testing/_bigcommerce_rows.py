@@ -96,12 +96,6 @@ class RowBuilding(ShopState):
             "form_fields": [],
         }
 
-    def _link(self, order_id: int, name: str) -> dict[str, str]:
-        return {
-            "url": f"https://api.bigcommerce.com/stores/{self.store_hash}/v2/orders/{order_id}/{name}",
-            "resource": f"/orders/{order_id}/{name}",
-        }
-
     def _order_row(
         self,
         order_id: int,

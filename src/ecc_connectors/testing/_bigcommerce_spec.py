@@ -28,31 +28,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ._openapi_request import OpenApiRequest, path_templates
+
 __all__ = ["BigCommerceSpec", "load_spec"]
 
 _HOST = "http://bigcommerce.test"
 _FILES = {"v2": "orders.v2.oas2.yml", "v3": "products_catalog.v3.yml"}
 _PATH = re.compile(r"^/stores/(?P<hash>[^/]+)/(?P<version>v2|v3)(?P<api>/.*)$")
-
-
-class _Request:
-    """The request shape openapi-core reads."""
-
-    def __init__(
-        self, method: str, path: str, query: Sequence[tuple[str, str]], headers: Mapping[str, str], body: bytes | None
-    ) -> None:
-        from openapi_core.datatypes import RequestParameters
-        from werkzeug.datastructures import Headers, ImmutableMultiDict
-
-        self.method = method.lower()
-        self.host_url = _HOST
-        self.path = path
-        self.full_url_pattern = _HOST + path
-        self.content_type = headers.get("content-type", "application/json" if body else "")
-        self.body = body
-        self.parameters = RequestParameters(
-            query=ImmutableMultiDict(list(query)), header=Headers(dict(headers)), cookie=ImmutableMultiDict()
-        )
 
 
 class _Api:
@@ -64,11 +46,7 @@ class _Api:
         self.spec = spec
         # The vendor file is fixed: validating the spec itself costs time and finds nothing new.
         self.api = OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
-        self.routes: list[tuple[re.Pattern[str], str, int]] = []
-        for template in spec["paths"]:
-            pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
-            self.routes.append((re.compile(pattern + "$"), template, template.count("{")))
-        self.routes.sort(key=lambda r: r[2])  # literal paths first (/orders/count before /orders/{order_id})
+        self.routes = path_templates(spec["paths"])
 
     def resolve(self, node: Any) -> Any:
         seen = 0
@@ -81,7 +59,7 @@ class _Api:
         return node
 
     def operation(self, method: str, api_path: str) -> tuple[str, Mapping[str, Any], Mapping[str, Any]] | None:
-        for pattern, template, _ in self.routes:
+        for pattern, template in self.routes:
             if pattern.match(api_path):
                 item = self.spec["paths"][template]
                 operation = item.get(method.lower())
@@ -162,7 +140,9 @@ class BigCommerceSpec:
             for name, value in query
         ]
         with self._lock:
-            for error in api.api.iter_request_errors(_Request(method, path, checked, lowered, body or None)):
+            for error in api.api.iter_request_errors(
+                OpenApiRequest(method, _HOST, path, checked, lowered, body or None)
+            ):
                 errors.append(_describe(error))
         declared = {
             api.resolve(p)["name"]

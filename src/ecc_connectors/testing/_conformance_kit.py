@@ -171,7 +171,7 @@ def flow_args(capability: Capability, order_id: str) -> tuple[Any, ...]:
 
 
 def overridden(driver: Driver, name: str) -> bool:
-    return getattr(type(driver), name, None) is not getattr(Driver, name, None)
+    return driver._implements(name)
 
 
 def undeclared_flow(driver: Driver, capability: Capability, name: str, order_id: str) -> str | None:

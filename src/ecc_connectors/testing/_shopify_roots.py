@@ -36,6 +36,7 @@ class GraphQLEndpoint(Protocol):
 
     def start_bulk(self, query: str) -> dict[str, Any]: ...
 
+
 __all__ = ["BulkRoots", "Roots"]
 
 _ORDER_SORT: dict[str, Callable[[Mapping[str, Any]], Any]] = {

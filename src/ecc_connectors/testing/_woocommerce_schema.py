@@ -32,6 +32,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ._openapi_request import OpenApiRequest, path_templates
+
 __all__ = ["TRACKING_BODY", "WooCommerceSchema"]
 
 _HOST = "http://localhost"
@@ -43,26 +45,6 @@ TRACKING_BODY = frozenset(
 )
 """The body fields of ``POST .../shipment-trackings`` (WooCommerce.com, "Create a tracking item with the
 Shipment Tracking REST API"); ``tracking_number`` is required."""
-
-
-class _Request:
-    """The request shape openapi-core reads."""
-
-    def __init__(self, method: str, path: str, query: Sequence[tuple[str, str]], body: bytes | None) -> None:
-        from openapi_core.datatypes import RequestParameters
-        from werkzeug.datastructures import Headers, ImmutableMultiDict
-
-        self.method = method.lower()
-        self.host_url = _HOST
-        self.path = path
-        self.full_url_pattern = _HOST + path
-        self.content_type = "application/json" if body else ""
-        self.body = body
-        self.parameters = RequestParameters(
-            query=ImmutableMultiDict(list(query)),
-            header=Headers({"Content-Type": self.content_type} if body else {}),
-            cookie=ImmutableMultiDict(),
-        )
 
 
 class WooCommerceSchema:
@@ -86,11 +68,7 @@ class WooCommerceSchema:
         # A fixed vendor document: checking the document itself costs seconds and finds nothing new.
         self._api = OpenAPI.from_dict(document, config=Config(spec_validator_cls=None))
         self._lock = threading.Lock()
-        self._routes: list[tuple[re.Pattern[str], str, int]] = []
-        for template in document["paths"]:
-            pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
-            self._routes.append((re.compile(pattern + "/?$"), template, template.count("{")))
-        self._routes.sort(key=lambda r: r[2])  # literal paths before templated ones
+        self._routes = path_templates(document["paths"], trailing_slash=True)
 
     @classmethod
     def load(cls, path: str | Path, extra_statuses: Iterable[str] = ()) -> WooCommerceSchema:
@@ -102,7 +80,7 @@ class WooCommerceSchema:
         return cls(spec, extra_statuses)
 
     def operation(self, method: str, api_path: str) -> tuple[str, Mapping[str, Any]] | None:
-        for pattern, template, _ in self._routes:
+        for pattern, template in self._routes:
             if pattern.match(api_path):
                 found = self.spec["paths"][template].get(method.lower())
                 if found is not None:
@@ -128,7 +106,7 @@ class WooCommerceSchema:
         api_path = path[len(_PREFIX) :]
         found = self.operation(method, api_path)
         if found is None:
-            known = any(p.match(api_path) for p, _, _ in self._routes)
+            known = any(p.match(api_path) for p, _ in self._routes)
             return [f"{method} {api_path}: " + ("method not allowed by the spec" if known else "path not in the spec")]
         template, operation = found
         declared: dict[str, Mapping[str, Any]] = {}
@@ -154,8 +132,11 @@ class WooCommerceSchema:
             for name, n in counts.items()
             if n > 1
         ]
+        sent = OpenApiRequest(
+            method, _HOST, path, expanded, {"Content-Type": "application/json"} if body else {}, body or None
+        )
         with self._lock:
-            for error in self._api.iter_request_errors(_Request(method, path, expanded, body or None)):
+            for error in self._api.iter_request_errors(sent):
                 errors.extend(_describe(error))
         if body:
             try:
