@@ -5,7 +5,6 @@ where the whole path is."""
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Generator, Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -46,11 +45,7 @@ UTC = timezone.utc
 START = datetime(2020, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def _quiet() -> Iterator[None]:
-    logging.disable(logging.WARNING)
-    yield
-    logging.disable(logging.NOTSET)
+pytestmark = pytest.mark.usefixtures("quiet_retries")
 
 
 @pytest.fixture

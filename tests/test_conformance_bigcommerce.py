@@ -8,8 +8,6 @@ is edited between pages, and so does one that trusts the store's order of ties i
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -41,11 +39,7 @@ def bigcommerce_driver(store: BigCommerceConformanceStore) -> BigCommerceDriver:
     )
 
 
-@pytest.fixture(autouse=True)
-def _quiet_retries() -> Iterator[None]:
-    logging.disable(logging.WARNING)  # lost answers and dropped connections are the point here
-    yield
-    logging.disable(logging.NOTSET)
+pytestmark = pytest.mark.usefixtures("quiet_retries")  # lost answers and dropped connections are the point
 
 
 class TestBigCommerceConformance(DriverConformance):

@@ -3,8 +3,6 @@ fake the ``ConformanceStore`` side the checks need."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -82,11 +80,7 @@ def netsuite_driver(store: NetSuiteConformanceStore) -> NetSuiteDriver:
     return NetSuiteDriver(store.credentials, NetSuiteSettings(endpoint=store.url, page_size=5))
 
 
-@pytest.fixture(autouse=True)
-def _quiet_retries() -> Iterator[None]:
-    logging.disable(logging.WARNING)  # lost answers and dropped connections are the point here
-    yield
-    logging.disable(logging.NOTSET)
+pytestmark = pytest.mark.usefixtures("quiet_retries")  # lost answers and dropped connections are the point
 
 
 class TestNetSuite(DriverConformance):

@@ -3,8 +3,6 @@ adapter that gives the fake the ``ConformanceStore`` side the checks need."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -70,11 +68,7 @@ def rest_driver(store: NetSuiteRestConformanceStore) -> NetSuiteRestDriver:
     )
 
 
-@pytest.fixture(autouse=True)
-def _quiet_retries() -> Iterator[None]:
-    logging.disable(logging.WARNING)  # lost answers and dropped connections are the point here
-    yield
-    logging.disable(logging.NOTSET)
+pytestmark = pytest.mark.usefixtures("quiet_retries")  # lost answers and dropped connections are the point
 
 
 class TestNetSuiteRest(DriverConformance):

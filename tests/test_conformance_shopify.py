@@ -3,9 +3,6 @@ published Admin schema, so every document the suite makes the driver send is als
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-
 import pytest
 
 from _shared import shared_path
@@ -24,11 +21,7 @@ def shopify_driver(store: ShopifyConformanceStore) -> ShopifyDriver:
     return ShopifyDriver(store.fake.shop_domain, store.fake.token, base_url=store.base_url, page_size=3)
 
 
-@pytest.fixture(autouse=True)
-def _quiet_retries() -> Iterator[None]:
-    logging.disable(logging.WARNING)  # lost answers and dropped connections are the point here
-    yield
-    logging.disable(logging.NOTSET)
+pytestmark = pytest.mark.usefixtures("quiet_retries")  # lost answers and dropped connections are the point
 
 
 class TestShopifyConformance(DriverConformance):

@@ -5,43 +5,13 @@ can fail with a deliberately broken twin of the driver."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 
-from _shared import shared_path
 from ecc_connectors.drivers.woocommerce import WooCommerceDriver
 from ecc_connectors.testing.pytest_plugin import DriverConformance
-from ecc_connectors.testing.woocommerce import WooCommerceConformanceStore
+from plugin_woocommerce import factory_for, woo_store
 
-SPEC = ("specs", "woocommerce", "wc-v3-openapi-3.0.x.yml")
-_stores: list[WooCommerceConformanceStore] = []
-
-
-def woo_store() -> WooCommerceConformanceStore:
-    store = WooCommerceConformanceStore(seed=3, spec=shared_path(*SPEC))
-    _stores.append(store)
-    return store
-
-
-def factory_for(driver_class: type[WooCommerceDriver]) -> Any:
-    def make(store: WooCommerceConformanceStore) -> WooCommerceDriver:
-        return driver_class(store.base_url, store.fake.consumer_key, store.fake.consumer_secret, page_size=5)
-
-    return make
-
-
-@pytest.fixture(autouse=True)
-def _quiet_and_spec_clean() -> Iterator[None]:
-    logging.disable(logging.WARNING)  # lost answers and dropped connections are the point here
-    _stores.clear()
-    yield
-    logging.disable(logging.NOTSET)
-    violations = [v for store in _stores for v in store.fake.spec_violations]
-    _stores.clear()
-    assert violations == [], "requests broke the wc/v3 OpenAPI document:\n" + "\n".join(violations[:10])
+pytestmark = pytest.mark.usefixtures("quiet_retries", "woocommerce_spec_clean")
 
 
 class TestWooCommerceConformance(DriverConformance):

@@ -4,7 +4,6 @@ and items."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -71,11 +70,7 @@ def driver(fake: FakeNetSuiteRest) -> NetSuiteRestDriver:
     return make_driver(fake)
 
 
-@pytest.fixture(autouse=True)
-def _quiet() -> Iterator[None]:
-    logging.disable(logging.WARNING)
-    yield
-    logging.disable(logging.NOTSET)
+pytestmark = pytest.mark.usefixtures("quiet_retries")
 
 
 # -- statuses --------------------------------------------------------------------------------------------------

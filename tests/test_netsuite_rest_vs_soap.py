@@ -4,8 +4,6 @@ policy, and the two ledgers compared order by order."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -41,11 +39,7 @@ STATUSES = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _quiet() -> Iterator[None]:
-    logging.disable(logging.WARNING)
-    yield
-    logging.disable(logging.NOTSET)
+pytestmark = pytest.mark.usefixtures("quiet_retries")
 
 
 def _seed(soap: FakeSuiteTalk, rest: FakeNetSuiteRest) -> list[str]:

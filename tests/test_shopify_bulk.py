@@ -4,8 +4,6 @@ or unsorted bulk result falls back to pages without losing an order."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -15,12 +13,7 @@ from ecc_connectors import Connector, Order, SQLiteLedger
 from ecc_connectors.testing.shopify import FakeShopify
 from test_shopify_support import fake_shop, policy, shopify_driver
 
-
-@pytest.fixture(autouse=True)
-def _quiet() -> Iterator[None]:
-    logging.disable(logging.WARNING)
-    yield
-    logging.disable(logging.NOTSET)
+pytestmark = pytest.mark.usefixtures("quiet_retries")
 
 
 def _shop(count: int = 30) -> FakeShopify:

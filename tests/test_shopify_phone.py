@@ -3,7 +3,6 @@ tagged draft order completed once, paid or pending as set, never twice when answ
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -22,12 +21,7 @@ from ecc_connectors import (
 from ecc_connectors.testing.shopify import FakeShopify
 from test_shopify_support import fake_shop, policy, shopify_driver
 
-
-@pytest.fixture(autouse=True)
-def _quiet() -> Iterator[None]:
-    logging.disable(logging.WARNING)
-    yield
-    logging.disable(logging.NOTSET)
+pytestmark = pytest.mark.usefixtures("quiet_retries")
 
 
 @pytest.fixture

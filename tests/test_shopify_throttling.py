@@ -5,7 +5,6 @@ errors, and a refused token."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -20,12 +19,7 @@ from ecc_connectors import (
 from ecc_connectors.drivers.shopify import CostPacer, ShopifyDriver
 from test_shopify_support import fake_shop, policy, shopify_driver
 
-
-@pytest.fixture(autouse=True)
-def _quiet() -> Iterator[None]:
-    logging.disable(logging.WARNING)
-    yield
-    logging.disable(logging.NOTSET)
+pytestmark = pytest.mark.usefixtures("quiet_retries")
 
 
 def test_pacing_keeps_the_bucket_from_emptying() -> None:

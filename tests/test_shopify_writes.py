@@ -5,7 +5,6 @@ reads are safe to resend, mutations never; invoices are not a Shopify concept.""
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -29,12 +28,7 @@ from ecc_connectors import (
 from ecc_connectors.testing.shopify import FakeShopify
 from test_shopify_support import fake_shop, policy, shopify_driver
 
-
-@pytest.fixture(autouse=True)
-def _quiet() -> Iterator[None]:
-    logging.disable(logging.WARNING)
-    yield
-    logging.disable(logging.NOTSET)
+pytestmark = pytest.mark.usefixtures("quiet_retries")
 
 
 @pytest.fixture

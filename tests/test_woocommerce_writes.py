@@ -4,7 +4,6 @@ answers never double a note, a tracking item or an email; phone orders from stor
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -48,11 +47,7 @@ def policy(**kwargs: object) -> SyncPolicy:
     )
 
 
-@pytest.fixture(autouse=True)
-def _quiet() -> Iterator[None]:
-    logging.disable(logging.WARNING)  # lost answers are the point here
-    yield
-    logging.disable(logging.NOTSET)
+pytestmark = pytest.mark.usefixtures("quiet_retries")  # lost answers are the point here
 
 
 @pytest.fixture
