@@ -104,7 +104,8 @@ def test_under_a_rate_limit_the_window_is_cut_into_no_more_slices_than_the_rate_
 
 def test_reconcile_reads_what_changed_a_hundred_orders_a_request(fake_magento_factory: Factory) -> None:
     # The store's clock is ours minus a minute until the edits are made, then ours: the edits are stamped a
-    # minute back, inside the window reconcile reads (which ends at the store's time less the settle delay).
+    # minute back, inside the window reconcile reads (which ends at the store's time, as its last answer said,
+    # less the settle delay).
     behind = [timedelta(minutes=1)]
     store = fake_magento_factory(
         seed=7, order_count=240, edited_pairs=0, clock=lambda: datetime.now(timezone.utc) - behind[0]
@@ -115,6 +116,9 @@ def test_reconcile_reads_what_changed_a_hundred_orders_a_request(fake_magento_fa
         for entity in edited:
             store.edit_order(entity, {"shipping_address": {"city": "Reconcile City"}})
         behind[0] = timedelta(0)
+        # Reconcile's window ends where the store's clock was last seen; one answer shows it caught up (without
+        # it, an edit in the same second as the download's last answer can fall past the window's end).
+        connector.list_statuses()
         before = len(store.requests)
         report = connector.reconcile()
         asked = store.requests[before:]
