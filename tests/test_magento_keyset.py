@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import test_magento_driver
 from ecc_connectors import BrokenAnswer, KeyPage, Order, OrderKey, OrderQuery, Page, PayloadError, Probe, Seek
+from ecc_connectors.driver import OrdersOnDemand
 from ecc_connectors.drivers.magento2 import BearerToken, Magento2Driver
 
 # private: Magento's filter semantics are checked on the criteria the driver builds
@@ -365,3 +366,23 @@ def test_seek_page_orders_are_the_decoded_rows(driver: Magento2Driver, client: h
     assert isinstance(order, Order)
     assert not isinstance(order, PayloadError)
     assert order.order_id == "9"
+
+
+def test_seek_page_reads_only_the_keys_and_decodes_each_order_when_it_is_read(
+    driver: Magento2Driver, client: httpx.Client
+) -> None:
+    # The engine sends a slice's next request once a page's keys are read; the orders are decoded after that.
+    body = json.dumps({"items": [order_json(2), order_json(3, grand_total="lots")], "total_count": 2})
+    respx.get(f"{V1}/orders").mock(return_value=httpx.Response(200, content=body))
+    page = run(driver.seek_page(OrderQuery(), Seek(), 10), client, driver)
+    assert isinstance(page.orders, OrdersOnDemand)
+    assert [key.id for key in page.keys] == [2, 3]
+    assert repr(page.orders) == "OrdersOnDemand(2 rows, 0 decoded)"
+    second = page.orders[1]
+    assert repr(page.orders) == "OrdersOnDemand(2 rows, 1 decoded)"
+    assert isinstance(second, PayloadError)
+    assert second.field == "grand_total"
+    assert page.orders[1] is second  # decoded once, then kept
+    first = page.orders[0]
+    assert isinstance(first, Order)
+    assert first.order_id == "2"

@@ -37,6 +37,7 @@ from ._effects import Effect as _Effect
 from ._effects import Flush as _Flush
 from ._effects import Progress as _Progress
 from ._effects import ProgressCallback as Progress
+from ._effects import Ready as _Ready
 from ._effects import RoundTrip as _RoundTrip
 from ._effects import Run as _Run
 from ._effects import StoreNow as _StoreNow
@@ -233,13 +234,12 @@ class Downloads(Context):
             part.pages += 1
             return placed.inside
 
-        def commit(page: Page, inside: tuple[int, ...]) -> _Core_T[None]:
-            """Decide the placed rows and write them, with the mark the slices' cursors now allow. Nothing runs
-            between a page's :func:`place` and its ``commit`` but the sending of its slice's next request, so
-            the frontier seen here is the one this page's rows make complete."""
+        def commit(page: Page, inside: tuple[int, ...], edge: datetime | None) -> _Core_T[None]:
+            """Decide the placed rows and write them, with the mark ``edge``: the frontier right after this page
+            was placed. Pages are committed in the order they were placed, so every row below that frontier
+            is in this page or in one committed before it (``None``: every slice had finished)."""
             batch = yield from self._decide_page([page.orders[index] for index in inside], tally, run)
             if move_mark:
-                edge = frontier(slices, query.updated_from)
                 self._mark_batch(batch, run, edge if edge is not None else tally.newest, upper)
             yield from self._write(batch, tally, run, first.total)
 
@@ -248,7 +248,7 @@ class Downloads(Context):
             ticket = yield _Submit(self._read(lambda: self.driver.seek_page(bounded, seek, size)))
             return part, seek, ticket
 
-        yield from commit(first, place(head, first, None))
+        yield from commit(first, place(head, first, None), frontier(slices, query.updated_from))
         if head.done:
             return upper
         remaining = None if first.total is None else max(0, first.total - len(first.keys))
@@ -275,15 +275,25 @@ class Downloads(Context):
                 pending.append((yield from fetch(part)))
         else:
             pending.append((yield from fetch(head)))
-        while pending:
-            part, seek, ticket = pending.popleft()
-            page = yield _Await(ticket)
-            inside = place(part, page, seek)
-            if not part.done:
-                # The slice's next request goes out before this page is decided and written: the cursor is
-                # known as soon as the page is parsed, and the network need not wait for the CPU.
-                pending.append((yield from fetch(part)))
-            yield from commit(page, inside)
+        # Placed pages wait here for their commit. Every answer already in is placed (and its slice's next
+        # request sent) before the next commit: a slice's next request waits for its own page's keys only,
+        # never for other pages to be decided and written. Bounded: one page a slice, twice over.
+        placed: deque[tuple[Page, tuple[int, ...], datetime | None]] = deque()
+        while pending or placed:
+            for entry in list(pending):
+                part, seek, ticket = entry
+                if placed and (len(placed) >= 2 * len(slices) or not (yield _Ready(ticket))):
+                    continue  # (with nothing placed, the oldest request is waited for)
+                pending.remove(entry)
+                page = yield _Await(ticket)
+                inside = place(part, page, seek)
+                if not part.done:
+                    # The cursor is known once the page's keys are read: its slice's next request goes out
+                    # before the page is decided and written, so the network never waits for the CPU.
+                    pending.append((yield from fetch(part)))
+                placed.append((page, inside, frontier(slices, query.updated_from)))
+            page, inside, edge = placed.popleft()
+            yield from commit(page, inside, edge)
         return upper
 
     def _slice_count(self) -> _Core_T[int]:

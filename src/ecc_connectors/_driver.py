@@ -182,9 +182,12 @@ class Page:
 
     ``keys`` (keyset pages only): the :class:`OrderKey` of every row in the order the store returned them,
     malformed rows included, so the cursor can move past an order that could not be read. ``total``: how many
-    orders match the request (this page included), when the store says."""
+    orders match the request (this page included), when the store says.
 
-    orders: tuple[Order | PayloadError, ...]
+    ``orders`` is any sequence: a tuple, or an :class:`~ecc_connectors.driver.OrdersOnDemand` that decodes each
+    order when the engine first reads it (after it has used ``keys`` to send the slice's next request)."""
+
+    orders: Sequence[Order | PayloadError]
     next: NextPages | None = None
     total: int | None = None
     keys: tuple[OrderKey, ...] = ()

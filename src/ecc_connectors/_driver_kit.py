@@ -1,5 +1,6 @@
 """Ready-made parts for writing a driver: pages from a total or from headers, JSON with exact money, a table
-from answers to typed errors, retry hints from rate-limit headers, and a flow that answers without I/O.
+from answers to typed errors, retry hints from rate-limit headers, a flow that answers without I/O, and a
+page's orders decoded when first read.
 
 Every built-in driver could be written with these alone; a plugin author starts here (see
 docs/writing-a-driver.md, whose example plugin uses each of them).
@@ -10,9 +11,9 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, overload
 
 import httpx
 import msgspec
@@ -22,13 +23,16 @@ from ._errors import (
     AuthenticationError,
     BrokenAnswer,
     ConnectorError,
+    PayloadError,
     StoreError,
 )
+from ._model import Order, RawJSON
 from ._retry import RetryHint, default_retry_hint, parse_retry_after
 
-__all__ = ["JsonRest", "answer", "next_link", "pages_from_headers", "pages_from_total"]
+__all__ = ["JsonRest", "OrdersOnDemand", "answer", "next_link", "pages_from_headers", "pages_from_total"]
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 _decoder = msgspec.json.Decoder(float_hook=Decimal)
 _LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?', re.IGNORECASE)
@@ -38,6 +42,72 @@ def answer(value: T) -> Flow[T]:
     """A flow that returns ``value`` and sends nothing (a table the driver knows, a cached token, ...)."""
     return value
     yield  # pragma: no cover - makes this a flow
+
+
+class OrdersOnDemand(Sequence[Order | PayloadError], Generic[R]):
+    """A page's orders, each decoded from its row the first time it is read, then kept: ``Page.orders`` for a
+    keyset page whose ``keys`` the driver reads cheaply on their own.
+
+    The engine reads a keyset page's ``keys`` first, sends its slice's next request, and only then reads the
+    orders. Decoding and mapping a page's orders is most of the CPU a page costs; done here, it stays off the
+    path from one answer of a slice to its next request, so the store is asked again as soon as the keys are
+    known. ``decode`` turns one row into an :class:`Order`, or a :class:`PayloadError` when the row is
+    malformed, and should not raise; an exception it lets escape anyway becomes a :class:`PayloadError` for
+    ``refs[index]`` (the row's order number or id) with the row kept as its raw payload, so one bad row never
+    stops a page. Reading is not thread-safe; the engine reads a page from one thread.
+    """
+
+    def __init__(self, rows: Sequence[R], decode: Callable[[R], Order | PayloadError], *, store: str,
+                 refs: Sequence[str]) -> None:
+        if len(refs) != len(rows):
+            raise ValueError(f"{len(rows)} rows but {len(refs)} refs")
+        self._rows = rows
+        self._decode = decode
+        self._store = store
+        self._refs = refs
+        self._done: list[Order | PayloadError | None] = [None] * len(rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Order | PayloadError: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Order | PayloadError, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Order | PayloadError | tuple[Order | PayloadError, ...]:
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(len(self))))
+        if index < 0:
+            index += len(self._rows)
+        done = self._done[index]
+        if done is None:
+            done = self._done[index] = self._decoded(index)
+        return done
+
+    def _decoded(self, index: int) -> Order | PayloadError:
+        row = self._rows[index]
+        try:
+            return self._decode(row)
+        except Exception as exc:
+            text = row.decode("utf-8", "backslashreplace") if isinstance(row, bytes | bytearray) else str(row)
+            return PayloadError(self._store, self._refs[index], "(order)", f"{type(exc).__name__}: {exc}",
+                                raw=RawJSON(text))
+
+    def __iter__(self) -> Iterator[Order | PayloadError]:
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str | bytes):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # equal to tuples, but a tuple's hash would decode every row
+
+    def __repr__(self) -> str:
+        read = sum(1 for d in self._done if d is not None)
+        return f"OrdersOnDemand({len(self)} rows, {read} decoded)"
 
 
 def pages_from_total(

@@ -10,6 +10,7 @@ effect             meaning                                                     a
 ``Run(flow)``      run a driver flow to its end                                the flow's result
 ``Submit(flow)``   start a flow; its first request goes out at once            a ticket (int)
 ``Await(ticket)``  finish a started flow                                       the flow's result
+``Ready(ticket)``  whether a started flow has finished (never waits)            ``bool``
 ``Write(batch)``   commit a page on the ledger thread, in order, and go on     nothing
 ``Flush()``        wait until the page being written is committed              nothing (its error raised)
 ``Progress(...)``  call the caller's progress callback on the caller's side    nothing
@@ -35,6 +36,7 @@ __all__ = [
     "Flush",
     "Progress",
     "ProgressCallback",
+    "Ready",
     "RoundTrip",
     "Run",
     "StoreNow",
@@ -60,6 +62,13 @@ class Submit:
 
 @attrs.frozen
 class Await:
+    ticket: int
+
+
+@attrs.frozen
+class Ready:
+    """Whether a started flow has finished: its ``Await`` would answer at once. Never waits."""
+
     ticket: int
 
 
@@ -95,5 +104,5 @@ class RoundTrip:
     ``None`` before any answer."""
 
 
-Effect = Run | Submit | Await | Write | Flush | Progress | StoreNow | RoundTrip
+Effect = Run | Submit | Await | Ready | Write | Flush | Progress | StoreNow | RoundTrip
 CoreGen = Generator[Effect, Any, T]

@@ -55,6 +55,7 @@ from ._driver import (
 from ._effects import Await as _Await
 from ._effects import Effect as _Effect
 from ._effects import Progress as _Progress
+from ._effects import Ready as _Ready
 from ._effects import RoundTrip as _RoundTrip
 from ._effects import Run as _Run
 from ._effects import StoreNow as _StoreNow
@@ -241,6 +242,8 @@ class Connector(_Tabs):
                         value = ticket
                     elif isinstance(effect, _Await):
                         value = tickets.pop(effect.ticket).result()
+                    elif isinstance(effect, _Ready):
+                        value = tickets[effect.ticket].done()
                     elif isinstance(effect, _Progress):
                         effect.callback(effect.done, effect.total)
                     elif isinstance(effect, _StoreNow):
@@ -452,6 +455,8 @@ class AsyncConnector(_Tabs):
                         value = ticket
                     elif isinstance(effect, _Await):
                         value = await tickets.pop(effect.ticket)
+                    elif isinstance(effect, _Ready):
+                        value = tickets[effect.ticket].done()
                     elif isinstance(effect, _Progress):
                         effect.callback(effect.done, effect.total)
                     elif isinstance(effect, _StoreNow):

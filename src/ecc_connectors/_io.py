@@ -541,6 +541,11 @@ class Pending(Generic[T]):
         self._outcome = (True, value)
         return value
 
+    def done(self) -> bool:
+        """Whether the flow's answer is in: :meth:`result` has nothing to wait for but the flow's own later
+        requests, if it sends more than one."""
+        return self._outcome is not None or (self._sent is not None and self._sent.done())
+
     def cancel(self) -> None:
         if self._sent is not None:
             self._sent.cancel()

@@ -12,7 +12,8 @@ What is here:
 * the model a driver builds (:class:`Order` and its parts, :class:`Item`, :class:`StoreStatus`, :class:`RawJSON`);
 * the errors a driver raises (one tree under :class:`ConnectorError`);
 * ready-made parts: :func:`answer` (a flow without I/O), :func:`pages_from_total`, :func:`pages_from_headers`,
-  :func:`next_link`, the :class:`JsonRest` mixin (exact-money JSON, error table, rate-limit retry hints),
+  :func:`next_link`, :class:`OrdersOnDemand` (a page's orders decoded when first read), the :class:`JsonRest`
+  mixin (exact-money JSON, error table, rate-limit retry hints),
   :class:`Limits`, :class:`RetryHint`, :func:`default_retry_hint`, :func:`mark_idempotent` / :func:`is_idempotent`,
   :func:`parse_retry_after`;
 * settings: :func:`setting` fields on an attrs class (with ``secret=True`` for keys), :class:`Secret`,
@@ -46,7 +47,7 @@ from ._driver import (
     Tracking,
     WriteResult,
 )
-from ._driver_kit import JsonRest, answer, next_link, pages_from_headers, pages_from_total
+from ._driver_kit import JsonRest, OrdersOnDemand, answer, next_link, pages_from_headers, pages_from_total
 from ._errors import (
     AuthenticationError,
     BrokenAnswer,
@@ -112,6 +113,7 @@ __all__ = [
     "OrderKey",
     "OrderLine",
     "OrderQuery",
+    "OrdersOnDemand",
     "Page",
     "PayloadError",
     "Payment",

@@ -25,6 +25,7 @@ from ...driver import (
     Order,
     OrderKey,
     OrderQuery,
+    OrdersOnDemand,
     Page,
     PayloadError,
     Probe,
@@ -91,15 +92,14 @@ class Listing(MagentoRest):
         criteria = seek_criteria(query, seek, clamp_page_size(size, self.page_size))
         response = yield self._get("/V1/orders", criteria.params())
         envelope = self._read_envelope(response)
-        orders: list[Order | PayloadError] = []
-        keys: list[OrderKey] = []
-        for index, item in enumerate(envelope.items):
-            order, key = decode_row(item, self.store_id)
-            if key is None:
-                raise self._broken(response, f"row {index} without a readable entity_id and updated_at")
-            orders.append(order)
-            keys.append(key)
-        return Page(orders=tuple(orders), next=None, total=envelope.total, keys=tuple(keys))
+        keys = self._keys_of(response, envelope)
+        # Only the keys are read here; each order is decoded and mapped when the engine reads it, after the
+        # slice's next request has gone out.
+        orders = OrdersOnDemand(
+            envelope.items, functools.partial(_listed_order, store=self.store_id), store=self.store_id,
+            refs=[str(key.id) for key in keys],
+        )
+        return Page(orders=orders, next=None, total=envelope.total, keys=keys)
 
     def _keys_of(self, response: httpx.Response, envelope: Envelope) -> tuple[OrderKey, ...]:
         keys = []
@@ -169,3 +169,8 @@ class Listing(MagentoRest):
         # Core Magento has no REST call that lists statuses (GET /V1/orders/{id}/statuses is one order's
         # status label); the table is the statuses a fresh store has. Custom statuses are matched by code.
         return (yield from answer(tuple(StoreStatus(code, label, state) for code, label, state in DEFAULT_STATUSES)))
+
+
+def _listed_order(row: bytes, store: str) -> Order | PayloadError:
+    """One row of a keyset page as an order (its key was read on its own, when the page came)."""
+    return decode_row(row, store)[0]
