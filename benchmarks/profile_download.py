@@ -120,6 +120,9 @@ def trace_worker(url: str, token: str, concurrency: int, engine: str) -> dict[st
     original_probe = Magento2Driver.probe
     Magento2Driver.seek_page = traced("page", original_seek)  # type: ignore[method-assign]
     Magento2Driver.probe = traced("probe", original_probe)  # type: ignore[method-assign]
+    original_numbered = getattr(Magento2Driver, "listing_page", None)
+    if original_numbered is not None:
+        Magento2Driver.listing_page = traced("numbered", original_numbered)  # type: ignore[method-assign]
 
     def timed_send(original: Any) -> Any:
         if asyncio.iscoroutinefunction(original):
@@ -219,6 +222,7 @@ def explain(data: dict[str, Any], latency: float, pages: int, concurrency: int) 
     flows = [f for f in data["flows"] if "sent" in f]
     page_flows = [f for f in flows if f["kind"] == "page"]
     probes = [f for f in flows if f["kind"] == "probe"]
+    numbered = [f for f in flows if f["kind"] == "numbered"]
     by_after = {f["after"]: f for f in page_flows}
     # A slice's pages chain: the next page of a slice asks for the keys after the last key of the one before.
     gaps, queue, parse, start_to_wire, wire_extra = [], [], [], [], []
@@ -235,9 +239,14 @@ def explain(data: dict[str, Any], latency: float, pages: int, concurrency: int) 
     lines = [
         f"{data['seen']} orders in {seconds:.2f} s = {seconds / latency:.1f} round trips of {latency * 1000:.0f} ms; "
         f"bound {bound(pages, concurrency) / latency:.0f} round trips (offset pages), keyset floor "
-        f"{keyset_floor(pages, concurrency) / latency:.0f} (probed cuts)",
-        f"requests: {len(page_flows)} pages, {len(probes)} probes",
+        f"{keyset_floor(pages, concurrency) / latency:.0f} (probed cuts), 11 with pages by number",
+        f"requests: {len(page_flows)} pages, {len(numbered)} pages by number, {len(probes)} probes",
     ]
+    if numbered:
+        lines.append(
+            f"pages by number sent {min(p['sent'] for p in numbered):.2f}-{max(p['sent'] for p in numbered):.2f} s,"
+            f" back {min(p['received'] for p in numbered):.2f}-{max(p['received'] for p in numbered):.2f} s"
+        )
     if probes:
         first = min(page_flows, key=lambda f: f["sent"])
         lines.append(

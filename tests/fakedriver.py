@@ -10,6 +10,8 @@ Dialect::
     GET  /orders?updated_from&updated_to&created_from&statuses&page_size&page    {"orders", "total", "pages"}
     GET  /orders?...&cursor=<offset>                                             {"orders", "next"}
     GET  /orders?...&after_t&after_id&through_t&through_id&page_size            {"orders", "total"}  keyset
+    GET  /orders?...&before_t&before_id   keys below (in place of through)
+    GET  /orders?...&keyset=1&number=<n>&page_size   page n of the keyset listing (past the end: the last page)
     GET  /orders?...&probe=<offset>                                              {"key": [t, id] | null, "total"}
     GET  /orders?...&keys_only=1&(keyset bounds)                                 {"keys": [[t, id]], "total"}
     GET  /orders/{id}                    GET /orders/{id}/shipments             GET /items?q=
@@ -296,7 +298,16 @@ class FakeStore:
             if "through_t" in params:
                 through = (parse_time(params["through_t"]), int(params["through_id"]))
                 selected = [o for o in selected if key_of(o) <= through]
-            chunk = selected[: int(params["page_size"])]
+            if "before_t" in params:
+                before = (parse_time(params["before_t"]), int(params["before_id"]))
+                selected = [o for o in selected if key_of(o) < before]
+            size = int(params["page_size"])
+            if "number" in params:
+                # As Magento does: a page past the end is answered with the last page.
+                last = max(1, -(-len(selected) // size))
+                start = (min(int(params["number"]), last) - 1) * size
+                return httpx.Response(200, json={"orders": selected[start : start + size], "total": len(selected)})
+            chunk = selected[:size]
             if "keys_only" in params:
                 keys = [[o["updated"], int(o["id"])] for o in chunk]
                 return httpx.Response(200, json={"keys": keys, "total": len(selected)})
@@ -461,6 +472,8 @@ class FakeDriver(Driver):
             params["after_t"], params["after_id"] = iso(seek.after.updated_at), str(seek.after.id)
         if seek.through is not None:
             params["through_t"], params["through_id"] = iso(seek.through.updated_at), str(seek.through.id)
+        if seek.before is not None:
+            params["before_t"], params["before_id"] = iso(seek.before.updated_at), str(seek.before.id)
         return params
 
     def seek_page(self, query: OrderQuery, seek: Seek, size: int) -> Flow[Page]:
@@ -604,3 +617,22 @@ class FakeDriver(Driver):
 def clone(store: FakeStore) -> FakeStore:
     """A store with the same orders (and nothing else), for running a second connector side by side."""
     return FakeStore([copy.deepcopy(o) for o in store.orders.values()], delay=store.delay)
+
+
+class PagingFakeDriver(FakeDriver):
+    """The keyset driver with ``listing_page``: the engine cuts its windows with pages read by number."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(mode="keyset", **kwargs)
+        self.numbers: list[int] = []
+
+    def listing_page(self, query: OrderQuery, number: int, size: int) -> Flow[Page]:
+        with self._lock:
+            self.numbers.append(number)
+        params = {**self._seek_params(query, Seek(), size), "number": str(number)}
+        response = yield httpx.Request("GET", self._url("/orders"), params=params)
+        self._check(response)
+        data = response.json()
+        orders = tuple(self.parse(raw) for raw in data["orders"])
+        keys = tuple(OrderKey(parse_time(raw["updated"]), int(raw["id"])) for raw in data["orders"])
+        return Page(orders, None, data["total"], keys)

@@ -200,6 +200,10 @@ def test_crash_between_any_two_pages_resumes_without_loss_or_duplicates(
     assert resumed.updated_from == mark_after_crash.mark - timedelta(minutes=5)
     if mode == "numbered":
         assert mark_after_crash == mark_before_crash
+    elif mode == "keyset" and how == "driver" and gap <= 2:
+        # The keyset walk commits a page once the requests it allows are out: a run that dies while the second
+        # and third requests go out has committed nothing, and is read again from the earlier mark.
+        assert mark_after_crash == mark_before_crash
     else:
         assert resumed.updated_from > T0 + timedelta(days=3)
     # Nothing of the crashed page was half-written: its orders appear once, with the outcome of a clean run.

@@ -62,15 +62,16 @@ def test_download_pages_concurrently_to_total_count_and_fills_the_tabs(fake_mage
         assert report.downloaded == selected == len(connector.orders())
         assert report.skipped == by_status.get("canceled", 0)
         assert report.ignored == len(connector.ignored()) == 130 - selected - report.skipped
-        # Keyset listing: every order read exactly once, in slices cut by one-row probes; never an offset page.
+        # Keyset listing: every order read exactly once, in slices between pages read by number, without a
+        # one-row probe: six pages, page 5 read by number beside the first slice's second page, the keys before
+        # it (pages 3 and 4) and after it by keyset.
         assert report.seen == 130
         listing = [dict(r.query) for r in store.requests if r.path.endswith("/V1/orders")]
         probes = [q for q in listing if q.get("searchCriteria[pageSize]") == "1"]
         pages = [q for q in listing if q.get("searchCriteria[pageSize]") == "25"]
-        assert len(probes) == 3  # four slices for concurrency 4
-        assert all(q["searchCriteria[currentPage]"] == "1" for q in pages)
-        # ceil(130 / 25): the cuts fall on page boundaries, so only the last slice reads a part-filled page.
-        assert len(pages) == 6
+        assert probes == []
+        assert [q["searchCriteria[currentPage]"] for q in pages if q["searchCriteria[currentPage]"] != "1"] == ["5"]
+        assert len(pages) == 6  # ceil(130 / 25): not one request more than the pages
         for record in connector.orders():
             assert record.paid is (record.status != "pending")
             assert record.shipped is (record.status == "complete")
@@ -81,7 +82,7 @@ def test_under_a_rate_limit_the_window_is_cut_into_no_more_slices_than_the_rate_
     fake_magento_factory: Factory, shell: str
 ) -> None:
     # 60 ms a round trip at 20 requests a second: one slice asks about 16 a second, so two slices keep the rate
-    # busy and a third covers a slow answer; the five more that concurrency 8 allows would only add probes.
+    # busy and a third covers a slow answer; the five more that concurrency 8 allows would only add requests.
     store = fake_magento_factory(seed=4, order_count=200, edited_pairs=0, latency=0.06)
     driver = Magento2Driver(
         store.base_url, auth=BearerToken(store.token), page_size=20, limits=Limits(concurrency=8, rate=20)
@@ -98,8 +99,8 @@ def test_under_a_rate_limit_the_window_is_cut_into_no_more_slices_than_the_rate_
         report = asyncio.run(run())
     assert report.seen == 200
     listing = [dict(r.query) for r in store.requests if r.path.endswith("/V1/orders")]
-    probes = [q for q in listing if q.get("searchCriteria[pageSize]") == "1"]
-    assert 1 <= len(probes) <= 3  # 2 to 4 slices (round trips of 60-100 ms), not 8
+    numbered = [q for q in listing if q.get("searchCriteria[currentPage]", "1") != "1"]
+    assert 1 <= len(numbered) <= 3  # 2 to 4 slices (round trips of 60-100 ms), not 8
 
 
 def test_reconcile_reads_what_changed_a_hundred_orders_a_request(fake_magento_factory: Factory) -> None:

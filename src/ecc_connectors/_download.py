@@ -44,7 +44,7 @@ from ._effects import StoreNow as _StoreNow
 from ._effects import Submit as _Submit
 from ._effects import Write as _Write
 from ._errors import BrokenAnswer, ConnectorError, PayloadError, StoreError
-from ._keyset import Slice, cut, cut_offsets, frontier, step
+from ._keyset import Cover, Slice, cut, cut_offsets, frontier, numbered_pages, step
 from ._model import Order, utc
 from ._outcomes import Download, Ignore, Skip, Tab, Unchanged, Update
 from ._reports import DownloadReport, ReconcileReport
@@ -105,6 +105,8 @@ def _outside(key: OrderKey, asked: Seek, upper: datetime) -> bool:
         return True
     if asked.through is not None:
         return key > asked.through
+    if asked.before is not None:
+        return key >= asked.before
     return key.updated_at > upper
 
 
@@ -214,10 +216,7 @@ class Downloads(Context):
             """Place the rows of ``page`` in ``part`` and move its cursor (``asked``: the bounds the request was
             sent with; ``None`` for the first page, sent before the window's end was known). Returns the indexes
             of the rows that belong to ``part``."""
-            if len(page.keys) != len(page.orders):
-                raise BrokenAnswer(
-                    f"the driver returned {len(page.orders)} orders but {len(page.keys)} keys", store=self.store
-                )
+            self._check_rows(page)
             placed = step(part, page.keys, page.total, upper, store=self.store)
             if asked is not None:
                 for index in placed.outside:
@@ -248,16 +247,56 @@ class Downloads(Context):
             ticket = yield _Submit(self._read(lambda: self.driver.seek_page(bounded, seek, size)))
             return part, seek, ticket
 
-        yield from commit(first, place(head, first, None), frontier(slices, query.updated_from))
+        first_rows = place(head, first, None)
         if head.done:
+            yield from commit(first, first_rows, frontier(slices, query.updated_from))
             return upper
+        # Placed pages wait here for their commit (see the loop below); the first one is committed once the
+        # next requests are out.
+        placed: deque[tuple[Page, tuple[int, ...], datetime | None]] = deque(
+            [(first, first_rows, frontier(slices, query.updated_from))]
+        )
         remaining = None if first.total is None else max(0, first.total - len(first.keys))
         width = yield from self._slice_count()
         # Pages hold what the first one held (the driver or the store may cap the size asked for).
         held = max(1, min(size, len(first.keys)))
         parts = 1 if remaining is None else min(width, -(-remaining // held))
         pending: deque[tuple[Slice, Seek, int]] = deque()
-        if parts >= 2:
+        numbers = (
+            numbered_pages(-(-(first.total or 0) // held), parts)
+            if parts >= 2 and self.driver._implements("listing_page") else []
+        )
+        if numbers:
+            # Pages read by number and the head slice's next page go out together; the keys between those
+            # pages are then read by slices, each sent as soon as the pages on both its sides are in (see
+            # _keyset, "Speed"): no round trip is spent on cutting.
+            part, seek, ticket = yield from fetch(head)
+            numbered: list[int] = []
+            for number in numbers:
+                numbered.append((yield _Submit(self._read(
+                    functools.partial(self.driver.listing_page, bounded, number, held)
+                ))))
+            page = yield _Await(ticket)
+            placed.append((page, place(part, page, seek), frontier(slices, query.updated_from)))
+            cover = Cover(head.after, upper, store=self.store) if not head.done else None
+            for ticket in numbered:
+                run_page: Page = yield _Await(ticket)
+                if cover is None:
+                    continue  # the head read the whole window: nothing is left between
+                self._check_rows(run_page)
+                rows, between = cover.add(run_page.keys)
+                if between is not None:
+                    slices.append(between)
+                    pending.append((yield from fetch(between)))
+                if rows:
+                    # The head is still unfinished here, so this page's mark stays at the head's cursor.
+                    placed.append((run_page, rows, frontier(slices, query.updated_from)))
+            if cover is not None:
+                last = cover.rest()
+                slices.append(last)
+                pending.append((yield from fetch(last)))
+                head.done = True  # what follows its cursor is in the pages read by number or the slices between
+        elif parts >= 2:
             # The probes and the head slice's next page go out together: the head does not wait for the cut.
             offsets = cut_offsets(len(first.keys), remaining or 0, held, parts)
             probe_tickets: list[int] = []
@@ -275,10 +314,9 @@ class Downloads(Context):
                 pending.append((yield from fetch(part)))
         else:
             pending.append((yield from fetch(head)))
-        # Placed pages wait here for their commit. Every answer already in is placed (and its slice's next
-        # request sent) before the next commit: a slice's next request waits for its own page's keys only,
-        # never for other pages to be decided and written. Bounded: one page a slice, twice over.
-        placed: deque[tuple[Page, tuple[int, ...], datetime | None]] = deque()
+        # Every answer already in is placed (and its slice's next request sent) before the next commit: a
+        # slice's next request waits for its own page's keys only, never for other pages to be decided and
+        # written. Bounded: one page a slice, twice over.
         while pending or placed:
             for entry in list(pending):
                 part, seek, ticket = entry
@@ -295,6 +333,12 @@ class Downloads(Context):
             page, inside, edge = placed.popleft()
             yield from commit(page, inside, edge)
         return upper
+
+    def _check_rows(self, page: Page) -> None:
+        if len(page.keys) != len(page.orders):
+            raise BrokenAnswer(
+                f"the driver returned {len(page.orders)} orders but {len(page.keys)} keys", store=self.store
+            )
 
     def _slice_count(self) -> _Core_T[int]:
         """How many slices to cut the window into: the driver's concurrency; under a rate limit, no more than

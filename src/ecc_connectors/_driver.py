@@ -130,10 +130,18 @@ class Seek:
 
     Orders whose key is greater than ``after`` (``None``: ``updated_at >= query.updated_from``) and not greater
     than ``through`` (``None``: ``updated_at <= query.updated_to``; both ``None`` bounds are left out when the
-    query has none). Sorted by ``(updated_at, id)`` ascending."""
+    query has none). Sorted by ``(updated_at, id)`` ascending.
+
+    ``before``: keys *less* than it, in place of ``through`` (never both). The engine sets it only for a driver
+    that implements :meth:`Driver.listing_page`, to read the keys between two pages it read by number."""
 
     after: OrderKey | None = None
     through: OrderKey | None = None
+    before: OrderKey | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.through is not None and self.before is not None:
+            raise ValueError("a Seek has through or before, not both")
 
 
 @attrs.frozen
@@ -503,6 +511,20 @@ class Driver:
         """
         return Probe(None, None)
         yield  # pragma: no cover - makes this a flow that sends nothing
+
+    def listing_page(self, query: OrderQuery, number: int, size: int) -> Flow[Page]:
+        """Page ``number`` (from 1) of ``size`` rows of ``query``'s keyset listing, without ``seek`` bounds: the
+        rows at positions ``(number - 1) * size`` on, sorted by key, as the store had them when it answered;
+        like :meth:`seek_page` in every other way (``keys``, ``total``, malformed rows).
+
+        Optional, for ``SEEK_ORDERS`` drivers whose store pages by number as well as it filters by key. With it
+        the engine cuts a window without one-row probes: beside the first slice's second page it reads a few
+        pages by number, each of which holds every key between its first and its last (the listing is sorted),
+        and reads the keys between those pages with :meth:`seek_page` and ``Seek.before``. A driver that has it
+        must honour ``Seek.before``. Past the end a store may answer anything short of an error (Magento answers
+        its last page again): any run of the listing is correct, only a well-placed one saves requests.
+        """
+        return self._unsupported(Capability.SEEK_ORDERS)  # type: ignore[no-any-return]
 
     def list_keys(self, query: OrderQuery, seek: Seek, size: int) -> Flow[KeyPage]:
         """Like :meth:`seek_page` (the same rows, sorting and ``total``), but only the keys: the cheapest listing

@@ -32,12 +32,24 @@ lookback must cover the skew.
 boundaries come from the store's own counts: ``probe(offset)`` returns the key of the order at an offset of
 the listing, so ``k`` slices of equal size cost ``k - 1`` requests of one row each, sent together.
 
+A driver with ``listing_page`` saves those requests and their round trip: beside the first slice's second page
+the engine reads ``k`` whole pages *by number* (:func:`numbered_pages` places them so the stretches between
+hold whole pages). A page read by number is a **run** of the listing: the store sorted the window by key and
+answered rows ``n`` to ``n + size``, so it holds *every* key between its first and its last as they were when
+it answered. The keys no run holds are read by keyset slices, each after one run's last key and before the
+next run's first (``Seek.before``), the last one up to the window's end (:class:`Cover`). So the argument
+above still holds: an order whose key did not change during the run lies in a run, where it was read, or in
+one of the slices between, which cannot skip it. A run that overlaps another or the first slice's pages only
+gives what they did not; a run the store answered from elsewhere (Magento answers its last page for a page past
+the end) is a run all the same.
+
 A store that does not sort by both fields is caught: the keys of a page must rise strictly, else the page is a
 :class:`BrokenAnswer` (asked again, then the run fails loudly instead of losing orders silently).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -46,21 +58,23 @@ import attrs
 from ._driver import OrderKey, Seek
 from ._errors import BrokenAnswer
 
-__all__ = ["PageStep", "Slice", "cut", "cut_offsets", "frontier", "step"]
+__all__ = ["Cover", "PageStep", "Slice", "cut", "cut_offsets", "frontier", "numbered_pages", "step"]
 
 
 @attrs.define
 class Slice:
-    """Keys in ``(after, through]``; ``through=None``: up to the window's upper bound."""
+    """Keys in ``(after, through]``, or in ``(after, before)`` when ``before`` is set; with neither, up to the
+    window's upper bound."""
 
     index: int
     after: OrderKey | None
     through: OrderKey | None
     done: bool = False
     pages: int = 0
+    before: OrderKey | None = None
 
     def seek(self) -> Seek:
-        return Seek(self.after, self.through)
+        return Seek(self.after, self.through, self.before)
 
 
 @attrs.frozen
@@ -74,11 +88,13 @@ class PageStep:
     finished: bool
 
 
-def _inside(key: OrderKey, after: OrderKey | None, through: OrderKey | None, upper: datetime | None) -> bool:
-    if after is not None and key <= after:
+def _inside(key: OrderKey, part: Slice, upper: datetime | None) -> bool:
+    if part.after is not None and key <= part.after:
         return False
-    if through is not None:
-        return key <= through
+    if part.through is not None:
+        return key <= part.through
+    if part.before is not None:
+        return key < part.before
     return upper is None or key.updated_at <= upper
 
 
@@ -98,7 +114,7 @@ def step(
     outside: list[int] = []
     last: OrderKey | None = None
     for index, key in enumerate(keys):
-        if not _inside(key, part.after, part.through, upper):
+        if not _inside(key, part, upper):
             outside.append(index)
             continue
         if last is not None and key <= last:
@@ -112,6 +128,7 @@ def step(
         not inside
         or (total is not None and len(inside) >= total)
         or (part.through is not None and cursor is not None and cursor >= part.through)
+        or (part.before is not None and any(key >= part.before for key in keys))
     )
     return PageStep(tuple(inside), tuple(outside), cursor, finished)
 
@@ -126,6 +143,60 @@ def cut_offsets(read: int, remaining: int, held: int, parts: int) -> list[int]:
     """
     pages = -(-remaining // held)
     return [read - 1 + held * (pages * i // parts) for i in range(1, parts)]
+
+
+def numbered_pages(pages: int, parts: int) -> list[int]:
+    """Which pages to read by number beside the first slice's second page, for a listing of ``pages`` pages read
+    by ``parts`` slices at once: ``parts - 1`` of them at most, placed so that the stretches before, between and
+    after them hold whole pages, one at least each (none for a listing of fewer than five pages)."""
+    count = max(0, min(parts - 1, (pages - 3) // 2))
+    rest = pages - 2 - count
+    numbers: list[int] = []
+    at = 2
+    for index in range(count):
+        at += rest // (count + 1) + (1 if index < rest % (count + 1) else 0) + 1
+        numbers.append(at)
+    return numbers
+
+
+class Cover:
+    """Fits pages read by number (runs) over the keys after ``after``, one at a time, in any order.
+
+    :meth:`add` takes a run's keys and returns the indexes of the rows to keep (after every key covered so far,
+    within the window) and the slice that reads the keys between the covered keys and this run, if any can lie
+    there (a run that starts at or before the edge holds every key from there to its first kept row itself).
+    :meth:`rest` is the slice after the last run, up to the window's end. Slices come out in key order, so
+    they can be read as soon as each is known."""
+
+    def __init__(self, after: OrderKey | None, upper: datetime, *, store: str) -> None:
+        self.edge = after
+        self.upper = upper
+        self.store = store
+        self.slices = 0
+
+    def add(self, keys: Sequence[OrderKey]) -> tuple[tuple[int, ...], Slice | None]:
+        """Raises :class:`BrokenAnswer` when the run's keys do not rise strictly (a store that does not sort)."""
+        for earlier, later in itertools.pairwise(keys):
+            if later <= earlier:
+                raise BrokenAnswer(
+                    f"the store did not sort the page by (updated_at, id): {later} follows {earlier}",
+                    store=self.store,
+                )
+        edge = self.edge
+        inside = tuple(
+            i for i, key in enumerate(keys) if (edge is None or key > edge) and key.updated_at <= self.upper
+        )
+        if not inside:
+            return (), None
+        between = None
+        if edge is None or keys[0] > edge:
+            between = Slice(self.slices, edge, None, before=keys[inside[0]])
+            self.slices += 1
+        self.edge = keys[inside[-1]]
+        return inside, between
+
+    def rest(self) -> Slice:
+        return Slice(self.slices, self.edge, None)
 
 
 def cut(start: OrderKey | None, probes: Sequence[OrderKey | None], through: OrderKey | None = None) -> list[Slice]:

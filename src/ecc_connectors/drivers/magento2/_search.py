@@ -147,6 +147,16 @@ def _through(key: OrderKey) -> list[tuple[Filter, ...]]:
     ]
 
 
+def _before(key: OrderKey) -> list[tuple[Filter, ...]]:
+    # key < K  <=>  updated_at <= K.t  AND  (updated_at < K.t  OR  entity_id < K.id)
+    key = whole_second(key)
+    stamp = magento_datetime(key.updated_at)
+    return [
+        _group(Filter("updated_at", stamp, "lteq")),
+        _group(Filter("updated_at", stamp, "lt"), Filter("entity_id", str(key.id), "lt")),
+    ]
+
+
 def ids_criteria(entity_ids: Sequence[int | str]) -> SearchCriteria:
     """The searchCriteria reading these orders by ``entity_id`` (one ``in`` filter), all on one page."""
     return SearchCriteria(
@@ -159,7 +169,7 @@ def ids_criteria(entity_ids: Sequence[int | str]) -> SearchCriteria:
 def seek_criteria(query: OrderQuery, seek: Seek, page_size: int, page: int = 1) -> SearchCriteria:
     """The searchCriteria of one keyset request: the query's status, created and number filters, the keyset
     bounds of ``seek`` (the query's updated range where ``seek`` has no bound), sorted by ``(updated_at,
-    entity_id)`` ascending.
+    entity_id)`` ascending. ``page`` above 1: a page of that listing by number (``listing_page``).
 
     Groups are ANDed and the filters inside one group ORed, which is how a strict "key after ``K``" is said
     without a row-value comparison: ``[updated_at >= t] AND [updated_at > t OR entity_id > id]``."""
@@ -171,6 +181,8 @@ def seek_criteria(query: OrderQuery, seek: Seek, page_size: int, page: int = 1) 
         bounds.append(_group(Filter("updated_at", magento_datetime(query.updated_from), "gteq")))
     if seek.through is not None:
         bounds += _through(seek.through)
+    elif seek.before is not None:
+        bounds += _before(seek.before)
     elif query.updated_to is not None:
         bounds.append(_group(Filter("updated_at", magento_datetime(query.updated_to), "lteq")))
     return SearchCriteria(
