@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import HERE, PY, FakeStore, _last_json, bound, keyset_floor
+from run import HERE, PY, FakeStore, _last_json, bound, keyset_floor, warm
 
 # (label, a substring of the frame that marks the stage); first match from the top of this list wins, so a
 # frame inside commit_page counts for the ledger and not for the download loop that called it.
@@ -289,6 +289,7 @@ def timeline(args: argparse.Namespace) -> int:
     flags = [f for f, on in (("--php-json", args.php_json), ("--gzip", args.gzip)) if on]
     store = FakeStore(args.orders, args.latency, "--max-page-size", "0", "--default-page-size", "0", *flags).ready()
     try:
+        warm(store)
         done = subprocess.run(
             [PY, __file__, "--trace-worker", store.url, store.token, str(args.concurrency), args.engine],
             capture_output=True, text=True, cwd=HERE,

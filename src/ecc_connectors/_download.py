@@ -318,10 +318,16 @@ class Downloads(Context):
         # slice's next request waits for its own page's keys only, never for other pages to be decided and
         # written. Bounded: one page a slice, twice over.
         while pending or placed:
+            if not placed:
+                ready = {pending[0][2]}  # nothing to commit: wait for the oldest request
+            elif len(placed) < 2 * len(slices):
+                ready = set((yield _Ready(tuple(ticket for _, _, ticket in pending))))
+            else:
+                ready = set()
             for entry in list(pending):
                 part, seek, ticket = entry
-                if placed and (len(placed) >= 2 * len(slices) or not (yield _Ready(ticket))):
-                    continue  # (with nothing placed, the oldest request is waited for)
+                if ticket not in ready:
+                    continue
                 pending.remove(entry)
                 page = yield _Await(ticket)
                 inside = place(part, page, seek)

@@ -10,7 +10,7 @@ effect             meaning                                                     a
 ``Run(flow)``      run a driver flow to its end                                the flow's result
 ``Submit(flow)``   start a flow; its first request goes out at once            a ticket (int)
 ``Await(ticket)``  finish a started flow                                       the flow's result
-``Ready(ticket)``  whether a started flow has finished (never waits)            ``bool``
+``Ready(tickets)`` which of these started flows have finished (never waits)     the finished tickets (tuple)
 ``Write(batch)``   commit a page on the ledger thread, in order, and go on     nothing
 ``Flush()``        wait until the page being written is committed              nothing (its error raised)
 ``Progress(...)``  call the caller's progress callback on the caller's side    nothing
@@ -67,9 +67,10 @@ class Await:
 
 @attrs.frozen
 class Ready:
-    """Whether a started flow has finished: its ``Await`` would answer at once. Never waits."""
+    """Which of the started flows ``tickets`` have finished (their ``Await`` would answer at once), in the
+    order given. Never waits."""
 
-    ticket: int
+    tickets: tuple[int, ...]
 
 
 @attrs.frozen

@@ -243,7 +243,7 @@ class Connector(_Tabs):
                     elif isinstance(effect, _Await):
                         value = tickets.pop(effect.ticket).result()
                     elif isinstance(effect, _Ready):
-                        value = tickets[effect.ticket].done()
+                        value = tuple(t for t in effect.tickets if tickets[t].done())
                     elif isinstance(effect, _Progress):
                         effect.callback(effect.done, effect.total)
                     elif isinstance(effect, _StoreNow):
@@ -456,7 +456,7 @@ class AsyncConnector(_Tabs):
                     elif isinstance(effect, _Await):
                         value = await tickets.pop(effect.ticket)
                     elif isinstance(effect, _Ready):
-                        value = tickets[effect.ticket].done()
+                        value = tuple(t for t in effect.tickets if tickets[t].done())
                     elif isinstance(effect, _Progress):
                         effect.callback(effect.done, effect.total)
                     elif isinstance(effect, _StoreNow):
