@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ PY = sys.executable
 
 LATENCY = 0.25
 PAGE = 100
+ROUNDS = 3  # runs of each c=8 scenario, in turns; the median is reported
 RATE = 10.0
 ORDERS_TAB_STATUSES = ("pending", "processing", "complete")  # the download rows of _sdk.policy()
 
@@ -217,6 +218,25 @@ def measured(store: FakeStore, args: Sequence[str], **kwargs: Any) -> dict[str, 
     return result
 
 
+def medians(jobs: dict[str, Callable[[], dict[str, Any]]], rounds: int) -> dict[str, dict[str, Any]]:
+    """Each job run ``rounds`` times in turns (a, b, a, b, ...), so that all see the same moments of the
+    machine; each answer is the job's run with the median wall time, every run's time in ``runs_seconds``."""
+    done: dict[str, list[dict[str, Any]]] = {name: [] for name in jobs}
+    for _ in range(rounds):
+        for name, job in jobs.items():
+            done[name].append(job())
+    out: dict[str, dict[str, Any]] = {}
+    for name, results in done.items():
+        good = sorted((r for r in results if "error" not in r), key=lambda r: float(r["seconds"]))
+        if not good:
+            out[name] = results[0]
+            continue
+        chosen = dict(good[(len(good) - 1) // 2])
+        chosen["runs_seconds"] = [round(float(r["seconds"]), 3) for r in good]
+        out[name] = chosen
+    return out
+
+
 def warm(store: FakeStore, *, bare: bool = True) -> None:
     """One untimed SDK download and one untimed bare loop: the test store builds its search index for each
     filter set on the first request that uses it (after a change of encoding too), which a real store's
@@ -328,17 +348,30 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
         pages = math.ceil(n_net / PAGE)
 
         # -- 1. network-bound, CPU-sensitive runs first, with nothing in the background ---------------------
+        # The c=8 runs and their references go in turns, three rounds (one for --quick), each reported as its
+        # median run: a single run on two shared cores moves by a tenth either way.
         warm(net)
+        rounds = 1 if quick else ROUNDS
+
+        def sdk(engine: str, concurrency: int) -> Callable[[], dict[str, Any]]:
+            return lambda: measured(net, ["_sdk.py", "network", "--url", net.url, "--token", net.token,
+                                          "--concurrency", str(concurrency), "--engine", engine])
+
+        turns = medians({
+            "async8": sdk("async", 8),
+            "bare": lambda: measured(net, ["_peers.py", "bare-async", net.url, net.token, str(PAGE)]),
+            "sync8": sdk("sync", 8),
+            "transport": lambda: measured(net, ["_peers.py", "transport-async", net.url, net.token, str(PAGE)]),
+        }, rounds)
         network: list[dict[str, Any]] = []
         for engine, concurrency in (("async", 8), ("async", 4), ("sync", 8)):
-            r = measured(net, ["_sdk.py", "network", "--url", net.url, "--token", net.token,
-                               "--concurrency", str(concurrency), "--engine", engine])
+            r = turns[f"{engine}{concurrency}"] if concurrency == 8 else sdk(engine, concurrency)()
             r.update(engine=engine, concurrency=concurrency, orders_expected=n_net, pages_expected=pages,
                      bound_seconds=bound(pages, concurrency))
             network.append(r)
-        bare = measured(net, ["_peers.py", "bare-async", net.url, net.token, str(PAGE)])
+        bare = turns["bare"]
         bare.update(bound_seconds=bound(pages, 8))
-        transport = measured(net, ["_peers.py", "transport-async", net.url, net.token, str(PAGE)])
+        transport = turns["transport"]
         transport.update(bound_seconds=bound(pages, 8))
         rate_pages = math.ceil(n_rate / PAGE)
         warm(limited, bare=False)
@@ -390,7 +423,7 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
         # -- 3. the answers as Magento sends them (gzip, PHP's escaping), then edits during a download ---------
         # The same store, its knobs turned between runs (it re-renders what it keeps): gzip alone, PHP's
         # escaping alone, both; the bare loop reads the PHP-escaped pages too. Nothing runs in the background.
-        wire, bares = run_wire_variants(net, pages)
+        wire, bares = run_wire_variants(net, pages, rounds)
         churn = run_churn(net, n_net, pages)
 
         # -- 4. CPU per order, 5. re-check and 6. reconcile (CPU-bound or sequential: each alone) ------------
@@ -421,22 +454,31 @@ WIRE_VARIANTS = (  # (name, knobs to set before the run, whether the bare loop a
 )
 
 
-def run_wire_variants(store: FakeStore, pages: int) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
-    """The c=8 download (and the bare loop) on the answers as Magento sends them; leaves the store in the last
-    variant's encoding (PHP's escaping and gzip), which the edit scenario then uses."""
+def run_wire_variants(
+    store: FakeStore, pages: int, rounds: int
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The c=8 download (and the bare loop) on the answers as Magento sends them, each the median of ``rounds``
+    runs in turns; leaves the store in the last variant's encoding (PHP's escaping and gzip), which the edit
+    scenario then uses."""
     runs: list[dict[str, Any]] = []
     bares: dict[str, dict[str, Any]] = {}
     for name, knobs, with_bare in WIRE_VARIANTS:
         for knob, value in knobs.items():
             store.command(f"set {knob} {value}")
         warm(store)
-        r = measured(store, ["_sdk.py", "network", "--url", store.url, "--token", store.token, "--concurrency",
-                             "8"])
+        jobs: dict[str, Callable[[], dict[str, Any]]] = {
+            "sdk": lambda: measured(store, ["_sdk.py", "network", "--url", store.url, "--token", store.token,
+                                            "--concurrency", "8"]),
+        }
+        if with_bare:
+            jobs["bare"] = lambda: measured(store, ["_peers.py", "bare-async", store.url, store.token, str(PAGE)])
+        turns = medians(jobs, rounds)
+        r = turns["sdk"]
         r.update(variant=name, engine="async", concurrency=8, pages_expected=pages, bound_seconds=bound(pages, 8),
                  floor_seconds=keyset_floor(pages, 8))
         runs.append(r)
         if with_bare:
-            b = measured(store, ["_peers.py", "bare-async", store.url, store.token, str(PAGE)])
+            b = turns["bare"]
             b.update(bound_seconds=bound(pages, 8))
             bares[name] = b
     return runs, bares
@@ -588,6 +630,10 @@ def build_table(res: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
     def ok(flag: bool | None) -> str:
         return "-" if flag is None else ("yes" if flag else "NO")
 
+    def spread(r: dict[str, Any]) -> str:
+        times = r.get("runs_seconds") or []
+        return f" (median of {len(times)}: {min(times):.2f}-{max(times):.2f})" if len(times) > 1 else ""
+
     def requests_text(r: dict[str, Any]) -> str:
         kinds = r.get("store_kinds") or {}
         if not kinds:
@@ -597,7 +643,7 @@ def build_table(res: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
 
     def download_text(r: dict[str, Any]) -> str:
         ratio = r["bound_seconds"] / r["seconds"]
-        return (f"{r['seconds']:.2f} s, {_n(r['orders'] / r['seconds'])} orders/s, {ratio:.2f} of bound "
+        return (f"{r['seconds']:.2f} s{spread(r)}, {_n(r['orders'] / r['seconds'])} orders/s, {ratio:.2f} of bound "
                 f"({r['bound_seconds']:.2f} s); {requests_text(r)}; client CPU {r['cpu_seconds']:.1f} s, store "
                 f"CPU {r['store_cpu_seconds']:.1f} s")
 
@@ -639,7 +685,7 @@ def build_table(res: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
             target, met = "SDK / bare <= 1.00", sdk["seconds"] <= bare["seconds"]
         rows.append([
             label,
-            f"{bare['seconds']:.2f} s, {bare['bound_seconds'] / bare['seconds']:.2f} of bound, "
+            f"{bare['seconds']:.2f} s{spread(bare)}, {bare['bound_seconds'] / bare['seconds']:.2f} of bound, "
             f"{bare['store_requests']} requests (offset pages; no mapping, rules or ledger){versus}",
             target, ok(met),
         ])
@@ -647,7 +693,8 @@ def build_table(res: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
     if transport is not None and "error" not in transport:
         rows.append([
             "Reference: bare httpx.AsyncClient, answers read but not parsed, c=8",
-            f"{transport['seconds']:.2f} s, {transport['bound_seconds'] / transport['seconds']:.2f} of bound, "
+            f"{transport['seconds']:.2f} s{spread(transport)}, "
+            f"{transport['bound_seconds'] / transport['seconds']:.2f} of bound, "
             f"{transport['store_requests']} requests (offset pages): httpx and the test store alone",
             "", "-",
         ])
@@ -656,11 +703,11 @@ def build_table(res: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
         if floor:
             notes.append(
                 f"Keyset listing at c=8: the bound above is the offset listing's ({sdk8['bound_seconds']:.2f} s: "
-                f"1 + ceil({sdk8['pages_expected'] - 1} / 8) round trips of {LATENCY * 1000:.0f} ms). With cuts "
-                f"found by probes the other slices start one round trip after the first, so the keyset listing "
-                f"cannot take fewer than "
-                f"{floor / LATENCY:.0f} round trips ({floor:.2f} s, {sdk8['bound_seconds'] / floor:.2f} of the "
-                f"bound) even with no CPU cost at all."
+                f"1 + ceil({sdk8['pages_expected'] - 1} / 8) round trips of {LATENCY * 1000:.0f} ms). The Magento "
+                f"driver's pages read by number (listing_page) cut the window without a probe, so the keyset "
+                f"listing can take as few round trips; with cuts found by one-row probes (drivers without "
+                f"listing_page) the other slices start one round trip later: {floor / LATENCY:.0f} round trips "
+                f"({floor:.2f} s, {sdk8['bound_seconds'] / floor:.2f} of the bound) at the least."
             )
     rl = res["rate_limited"]
     if "error" in rl:
