@@ -189,6 +189,36 @@ def test_groups_select_exactly_the_keys_in_the_window(
         assert _selected((stamp.strftime("%Y-%m-%d %H:%M:%S"), entity), seek) is expected
 
 
+@settings(max_examples=300, deadline=None)
+@given(after=st.none() | KEY, before=KEY, rows=st.lists(st.tuples(STAMP, st.integers(1, 6))))
+def test_groups_with_before_select_exactly_the_keys_below_it(
+    after: OrderKey | None, before: OrderKey, rows: list[tuple[datetime, int]]
+) -> None:
+    # The slices between pages read by number end just below the next page's first key.
+    seek = Seek(after, before=before)
+    for stamp, entity in rows:
+        key = OrderKey(stamp, entity)
+        expected = (after is None or key > after) and key < before
+        assert _selected((stamp.strftime("%Y-%m-%d %H:%M:%S"), entity), seek) is expected
+
+
+def test_a_seek_has_through_or_before_not_both() -> None:
+    with pytest.raises(ValueError, match="not both"):
+        Seek(through=OrderKey(T2, 1), before=OrderKey(T2, 2))
+
+
+def test_listing_page_asks_for_the_page_by_number_without_seek_bounds(
+    driver: Magento2Driver, client: httpx.Client
+) -> None:
+    params = sent_params(driver, client, driver.listing_page(OrderQuery(), 12, 100))
+    assert ("searchCriteria[currentPage]", "12") in params
+    # No key bound (the position is the page number); the sort is the keyset one.
+    assert not [p for p in params if "filter_groups" in p[0] and p[1] == "entity_id"]
+    assert ("searchCriteria[sortOrders][1][field]", "entity_id") in params
+    with pytest.raises(ValueError, match="start at 1"):
+        next(driver.listing_page(OrderQuery(), 0, 100))
+
+
 # seek_page answers ----------------------------------------------------------------------------------------
 def test_seek_page_keys_every_row_including_the_malformed(driver: Magento2Driver, client: httpx.Client) -> None:
     bad_amount = order_json(3, grand_total="lots", updated_at="2024-05-02 11:30:01")
