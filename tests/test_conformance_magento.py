@@ -107,6 +107,20 @@ class OffsetPages(Magento2Driver):
     list_keys = Driver.list_keys  # type: ignore[assignment]
 
 
+class PagesOffByOne(Magento2Driver):
+    """Answers page n + 1 when asked for page n by number."""
+
+    def listing_page(self, query: OrderQuery, number: int, size: int) -> Flow[Page]:
+        return super().listing_page(query, number + 1, size)
+
+
+class IgnoresBefore(Magento2Driver):
+    """Drops ``Seek.before``: the slices between pages read by number run on to the window's end."""
+
+    def seek_page(self, query: OrderQuery, seek: Seek, size: int) -> Flow[Page]:
+        return super().seek_page(query, Seek(seek.after, seek.through), size)
+
+
 class ResendsWritesBlindly(Magento2Driver):
     """Marks every write safe to resend, so the engine sends it again after a dropped connection."""
 
@@ -200,6 +214,12 @@ BROKEN = [
     ),
     pytest.param(
         check_listing_complete_under_edits, OffsetPages, "never changed were not downloaded", id="listing-offset-pages"
+    ),
+    pytest.param(
+        check_listing_complete_under_edits, PagesOffByOne, r"listing_page\(1\) holds", id="listing-page-number"
+    ),
+    pytest.param(
+        check_listing_complete_under_edits, IgnoresBefore, r"Seek\(after=.*, before=.*\) gave", id="listing-before"
     ),
     pytest.param(
         check_writes_not_resent_blindly,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -225,6 +226,47 @@ def listed(connector: Connector, driver: Driver) -> list[Order | PayloadError]:
             continue
         break
     return found
+
+
+def numbered_problems(connector: Connector, driver: Driver, size: int = 3) -> list[str]:
+    """What is wrong with a driver's ``listing_page`` and ``Seek.before`` on a quiet store (nothing for a driver
+    without ``listing_page``): page ``n`` by number must hold the keys the keyset walk finds at that place, a
+    page past the end must still be a run of the listing (rising keys, no error), and ``Seek(after,
+    before=K)`` must return exactly the keys between."""
+    if Capability.SEEK_ORDERS not in driver.capabilities or not driver._implements("listing_page"):
+        return []
+    query = OrderQuery(updated_from=START)
+    walked: list[Any] = []
+    seek = Seek()
+    for _ in range(MAX_PAGES):
+        page = connector.run(driver.seek_page(query, seek, size))
+        walked.extend(page.keys)
+        if not page.keys:
+            break
+        seek = Seek(after=page.keys[-1])
+    problems: list[str] = []
+    pages = -(-len(walked) // size)
+    for number in range(1, pages + 1):
+        found = list(connector.run(driver.listing_page(query, number, size)).keys)
+        expected = walked[(number - 1) * size : number * size]
+        if found != expected:
+            problems.append(f"listing_page({number}) holds {found}, the keyset walk has {expected} there")
+    past = list(connector.run(driver.listing_page(query, pages + 3, size)).keys)
+    if any(later <= earlier for earlier, later in itertools.pairwise(past)):
+        problems.append(f"listing_page past the end returned keys that do not rise: {past}")
+    if len(walked) >= 3:
+        after, before = walked[0], walked[-1]
+        found = []
+        seek = Seek(after=after, before=before)
+        for _ in range(MAX_PAGES):
+            page = connector.run(driver.seek_page(query, seek, size))
+            found.extend(page.keys)
+            if not page.keys:
+                break
+            seek = Seek(after=page.keys[-1], before=before)
+        if found != walked[1:-1]:
+            problems.append(f"Seek(after={after}, before={before}) gave {found}, not the keys between them")
+    return problems
 
 
 def value_problems(value: Any, path: str, declared: str = "") -> list[str]:

@@ -14,7 +14,9 @@ The checks:
   driver's own flow.
 * :func:`check_listing_complete_under_edits`: while a download lists, orders it already read are edited (they
   jump to the end of an ``updated_at`` sort) and new ones created; every order that was in the store throughout
-  and never changed must be downloaded by that run, and every order after one more quiet run.
+  and never changed must be downloaded by that run, and every order after one more quiet run. For a driver
+  with ``listing_page``, first on the quiet store: each page by number holds the keys the keyset walk finds
+  there, a page past the end is still a run, and ``Seek.before`` gives exactly the keys below it.
 * :func:`check_writes_not_resent_blindly`: a write whose connection drops after it was sent is not sent again
   within the call (the store sees it once; only requests safe to repeat may be marked idempotent).
 * :func:`check_writes_exactly_once`: ship, acknowledge and cancel, each called, its answer lost (HTTP 500, a
@@ -287,6 +289,9 @@ def check_listing_complete_under_edits(driver_factory: DriverFactory, store_fact
             raise AssertionError(
                 f"the store factory seeded {len(before)} orders: the listing check needs at least 10"
             )
+        with _connect(driver) as connector:
+            kit.fail(driver, "pages read by number (listing_page) or Seek.before do not match the keyset walk",
+                     kit.numbered_problems(connector, driver))
         edited: list[str] = []
         created: list[str] = []
         listings = [0]
