@@ -127,34 +127,30 @@ def _query_groups(query: OrderQuery) -> tuple[list[tuple[Filter, ...]], list[tup
     return head, tail
 
 
-def _after(key: OrderKey) -> list[tuple[Filter, ...]]:
-    # key > K  <=>  updated_at >= K.t  AND  (updated_at > K.t  OR  entity_id > K.id)
+def _key_bound(key: OrderKey, on_stamp: str, past_stamp: str, on_id: str) -> list[tuple[Filter, ...]]:
+    """Two filter groups saying "key OP K" without a row-value comparison:
+    ``[updated_at on_stamp K.t] AND [updated_at past_stamp K.t OR entity_id on_id K.id]``."""
     key = whole_second(key)
     stamp = magento_datetime(key.updated_at)
     return [
-        _group(Filter("updated_at", stamp, "gteq")),
-        _group(Filter("updated_at", stamp, "gt"), Filter("entity_id", str(key.id), "gt")),
+        _group(Filter("updated_at", stamp, on_stamp)),
+        _group(Filter("updated_at", stamp, past_stamp), Filter("entity_id", str(key.id), on_id)),
     ]
+
+
+def _after(key: OrderKey) -> list[tuple[Filter, ...]]:
+    # key > K  <=>  updated_at >= K.t  AND  (updated_at > K.t  OR  entity_id > K.id)
+    return _key_bound(key, "gteq", "gt", "gt")
 
 
 def _through(key: OrderKey) -> list[tuple[Filter, ...]]:
     # key <= K  <=>  updated_at <= K.t  AND  (updated_at < K.t  OR  entity_id <= K.id)
-    key = whole_second(key)
-    stamp = magento_datetime(key.updated_at)
-    return [
-        _group(Filter("updated_at", stamp, "lteq")),
-        _group(Filter("updated_at", stamp, "lt"), Filter("entity_id", str(key.id), "lteq")),
-    ]
+    return _key_bound(key, "lteq", "lt", "lteq")
 
 
 def _before(key: OrderKey) -> list[tuple[Filter, ...]]:
     # key < K  <=>  updated_at <= K.t  AND  (updated_at < K.t  OR  entity_id < K.id)
-    key = whole_second(key)
-    stamp = magento_datetime(key.updated_at)
-    return [
-        _group(Filter("updated_at", stamp, "lteq")),
-        _group(Filter("updated_at", stamp, "lt"), Filter("entity_id", str(key.id), "lt")),
-    ]
+    return _key_bound(key, "lteq", "lt", "lt")
 
 
 def ids_criteria(entity_ids: Sequence[int | str]) -> SearchCriteria:
