@@ -488,6 +488,9 @@ class FakeDriver(Driver):
         if self.crash_before_page == number:
             raise InjectedCrash(f"crash before page {number}")
         response = yield httpx.Request("GET", self._url("/orders"), params=self._seek_params(query, seek, size))
+        return self._keyset_page(response)
+
+    def _keyset_page(self, response: httpx.Response) -> Page:
         self._check(response)
         data = response.json()
         orders = tuple(self.parse(raw) for raw in data["orders"])
@@ -631,8 +634,4 @@ class PagingFakeDriver(FakeDriver):
             self.numbers.append(number)
         params = {**self._seek_params(query, Seek(), size), "number": str(number)}
         response = yield httpx.Request("GET", self._url("/orders"), params=params)
-        self._check(response)
-        data = response.json()
-        orders = tuple(self.parse(raw) for raw in data["orders"])
-        keys = tuple(OrderKey(parse_time(raw["updated"]), int(raw["id"])) for raw in data["orders"])
-        return Page(orders, None, data["total"], keys)
+        return self._keyset_page(response)

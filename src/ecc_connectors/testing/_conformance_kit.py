@@ -236,14 +236,18 @@ def numbered_problems(connector: Connector, driver: Driver, size: int = 3) -> li
     if Capability.SEEK_ORDERS not in driver.capabilities or not driver._implements("listing_page"):
         return []
     query = OrderQuery(updated_from=START)
-    walked: list[Any] = []
-    seek = Seek()
-    for _ in range(MAX_PAGES):
-        page = connector.run(driver.seek_page(query, seek, size))
-        walked.extend(page.keys)
-        if not page.keys:
-            break
-        seek = Seek(after=page.keys[-1])
+
+    def walk(after: Any = None, before: Any = None) -> list[Any]:
+        keys: list[Any] = []
+        for _ in range(MAX_PAGES):
+            page = connector.run(driver.seek_page(query, Seek(after=after, before=before), size))
+            keys.extend(page.keys)
+            if not page.keys:
+                break
+            after = page.keys[-1]
+        return keys
+
+    walked = walk()
     problems: list[str] = []
     pages = -(-len(walked) // size)
     for number in range(1, pages + 1):
@@ -256,14 +260,7 @@ def numbered_problems(connector: Connector, driver: Driver, size: int = 3) -> li
         problems.append(f"listing_page past the end returned keys that do not rise: {past}")
     if len(walked) >= 3:
         after, before = walked[0], walked[-1]
-        found = []
-        seek = Seek(after=after, before=before)
-        for _ in range(MAX_PAGES):
-            page = connector.run(driver.seek_page(query, seek, size))
-            found.extend(page.keys)
-            if not page.keys:
-                break
-            seek = Seek(after=page.keys[-1], before=before)
+        found = walk(after, before)
         if found != walked[1:-1]:
             problems.append(f"Seek(after={after}, before={before}) gave {found}, not the keys between them")
     return problems

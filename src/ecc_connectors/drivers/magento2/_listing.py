@@ -38,7 +38,7 @@ from . import _scan
 from ._errors import Envelope
 from ._mapping import DEFAULT_STATUSES
 from ._rest import MagentoRest, entity_id
-from ._schema import decode_order, decode_row, read_key
+from ._schema import decode_order, read_key
 from ._search import KEY_FIELDS, clamp_page_size, ids_criteria, order_criteria, seek_criteria
 
 __all__ = ["Listing"]
@@ -109,7 +109,7 @@ class Listing(MagentoRest):
         # Only the keys are read here; each order is decoded and mapped when the engine reads it, after the
         # slice's next request has gone out.
         orders = OrdersOnDemand(
-            envelope.items, functools.partial(_listed_order, store=self.store_id), store=self.store_id,
+            envelope.items, functools.partial(decode_order, store=self.store_id), store=self.store_id,
             refs=[str(key.id) for key in keys],
         )
         return Page(orders=orders, next=None, total=envelope.total, keys=keys)
@@ -183,7 +183,3 @@ class Listing(MagentoRest):
         # status label); the table is the statuses a fresh store has. Custom statuses are matched by code.
         return (yield from answer(tuple(StoreStatus(code, label, state) for code, label, state in DEFAULT_STATUSES)))
 
-
-def _listed_order(row: bytes, store: str) -> Order | PayloadError:
-    """One row of a keyset page as an order (its key was read on its own, when the page came)."""
-    return decode_row(row, store)[0]
