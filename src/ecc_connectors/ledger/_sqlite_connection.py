@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ConnectorError
+from ._checkpointer import Checkpointer, start_checkpointer
 from ._schema import SQLITE, migrate
 from ._storage import Storage
 
@@ -43,6 +44,7 @@ class SQLiteConnection(Storage):
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
         self._lock = threading.RLock()
+        self._checkpointer: Checkpointer | None = None
         with _typed(f"opening {self.path}"):
             self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             try:
@@ -52,12 +54,19 @@ class SQLiteConnection(Storage):
                 self._conn.execute("PRAGMA busy_timeout=5000")
                 with self._lock:
                     self.version = migrate(self._conn)
+                if self.path != ":memory:":
+                    self._checkpointer = start_checkpointer(self._conn, self.path)
             except BaseException:
                 self._conn.close()
                 raise
 
     def close(self) -> None:
         with self._lock:
+            # The checkpointer's connection first, so that the ledger's own is the last one open and, closing,
+            # copies the rest of the log into the database and removes it.
+            if self._checkpointer is not None:
+                self._checkpointer.close()
+                self._checkpointer = None
             self._conn.close()
 
     @contextmanager
@@ -69,6 +78,8 @@ class SQLiteConnection(Storage):
             try:
                 yield self._conn
                 self._conn.execute("COMMIT")
+                if self._checkpointer is not None:
+                    self._checkpointer.poke()
             except BaseException:
                 if self._conn.in_transaction:  # SQLite may already have rolled back (disk full)
                     with suppress(sqlite3.Error):  # the first error is the one to report

@@ -4,7 +4,8 @@
   failures and the store's high-water mark together: after a crash either all of a page is there or none
   of it.
 * **WAL** for file databases (readers do not block the writer), ``synchronous=NORMAL``: a power cut may lose
-  the last committed page, which then rolls back *with* its high-water mark and is simply read again.
+  the last committed page, which then rolls back *with* its high-water mark and is simply read again. The
+  log is copied into the database by a thread of the ledger's own, never inside a commit (``_checkpointer``).
 * **Versioned schema.** ``schema_version`` holds the version; :data:`MIGRATIONS` lists the steps, applied in
   order, each in its own transaction, when a ledger is opened. A database from a newer SDK is refused.
 * **Leases on writes.** :meth:`SQLiteLedger.begin_action` hands an action to one caller at a time, across
