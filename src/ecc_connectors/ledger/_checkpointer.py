@@ -35,7 +35,7 @@ logger = logging.getLogger("ecc_connectors.ledger")
 class Checkpointer:
     """A thread that checkpoints the SQLite database at ``path`` after commits (see the module's text)."""
 
-    def __init__(self, path: str, *, interval: float = 0.2) -> None:
+    def __init__(self, path: str, *, interval: float = 0.5) -> None:
         self.path = path
         self.interval = interval
         self.runs = 0  # checkpoints run, for tests and diagnostics
@@ -69,7 +69,8 @@ class Checkpointer:
                 # Another connection checkpointing, the disk full: the next commit wakes the thread again,
                 # and the log stays readable meanwhile.
                 logger.debug("ledger checkpoint of %s skipped: %s", self.path, exc)
-            # Commits arriving meanwhile are gathered into the next checkpoint.
+            # Commits arriving meanwhile are gathered into the next checkpoint. Every 0.2 s cost more CPU than
+            # every 0.5 or 1 s (the same b-tree pages copied again each time) for no gain in wall time.
             if self._stopping.wait(self.interval):
                 return
 
