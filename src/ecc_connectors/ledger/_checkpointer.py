@@ -38,7 +38,6 @@ class Checkpointer:
     def __init__(self, path: str, *, interval: float = 0.5) -> None:
         self.path = path
         self.interval = interval
-        self.runs = 0  # checkpoints run, for tests and diagnostics
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -64,7 +63,6 @@ class Checkpointer:
             self._wake.clear()
             try:
                 self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                self.runs += 1
             except sqlite3.Error as exc:
                 # Another connection checkpointing, the disk full: the next commit wakes the thread again,
                 # and the log stays readable meanwhile.
