@@ -87,7 +87,9 @@ class SQLiteLedger(SQLiteActionLog, SharedLedger):
     """The ledger in one SQLite file (or ``":memory:"``).
 
     Safe to share between threads (one connection behind a lock). Close it when done, or use it as a context
-    manager.
+    manager: a file ledger has a second connection and a thread of its own, which copy the write-ahead log into
+    the database file after commits, and closing stops them. Open the ledger in the process that uses it (a
+    thread does not survive ``fork()``).
     """
 
     # -- download ------------------------------------------------------------------------------------------
