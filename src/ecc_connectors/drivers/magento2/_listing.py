@@ -87,23 +87,19 @@ class Listing(MagentoRest):
     def seek_page(self, query: OrderQuery, seek: Seek, size: int) -> Flow[Page]:
         """Orders of ``query`` with keys in ``(seek.after, seek.through]`` (or below ``seek.before``), sorted by
         ``(updated_at, entity_id)``, one :class:`OrderKey` per row (rows that cannot be decoded included)."""
-        if query.statuses == ():
-            return Page(orders=(), next=None, total=0)
-        criteria = seek_criteria(query, seek, clamp_page_size(size, self.page_size))
-        response = yield self._get("/V1/orders", criteria.params())
-        return self._keyset_page(response)
+        return (yield from self._keyset_page(query, seek, size))
 
     def listing_page(self, query: OrderQuery, number: int, size: int) -> Flow[Page]:
         """Page ``number`` of the keyset listing (``currentPage``; past the end Magento answers its last page)."""
         if number < 1:
             raise ValueError(f"page numbers start at 1, got {number}")
+        return (yield from self._keyset_page(query, Seek(), size, number))
+
+    def _keyset_page(self, query: OrderQuery, seek: Seek, size: int, number: int = 1) -> Flow[Page]:
         if query.statuses == ():
             return Page(orders=(), next=None, total=0)
-        criteria = seek_criteria(query, Seek(), clamp_page_size(size, self.page_size), page=number)
+        criteria = seek_criteria(query, seek, clamp_page_size(size, self.page_size), page=number)
         response = yield self._get("/V1/orders", criteria.params())
-        return self._keyset_page(response)
-
-    def _keyset_page(self, response: httpx.Response) -> Page:
         envelope = self._read_envelope(response)
         keys = self._keys_of(response, envelope)
         # Only the keys are read here; each order is decoded and mapped when the engine reads it, after the
@@ -182,4 +178,3 @@ class Listing(MagentoRest):
         # Core Magento has no REST call that lists statuses (GET /V1/orders/{id}/statuses is one order's
         # status label); the table is the statuses a fresh store has. Custom statuses are matched by code.
         return (yield from answer(tuple(StoreStatus(code, label, state) for code, label, state in DEFAULT_STATUSES)))
-
