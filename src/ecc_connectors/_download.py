@@ -209,7 +209,7 @@ class Downloads(Context):
         upper = yield from self._upper(upper)
         bounded = attrs.evolve(query, updated_to=upper)
         run.upper = upper
-        head = Slice(0, None, None)
+        head = Slice(None, None)
         slices = [head]
 
         def place(part: Slice, page: Page, asked: Seek | None) -> tuple[int, ...]:
@@ -230,7 +230,6 @@ class Downloads(Context):
                             " this one", self.store, key.id, key.updated_at.isoformat(), upper.isoformat(),
                         )
             part.after, part.done = placed.cursor, placed.finished
-            part.pages += 1
             return placed.inside
 
         def commit(page: Page, inside: tuple[int, ...], edge: datetime | None) -> _Core_T[None]:
@@ -247,15 +246,17 @@ class Downloads(Context):
             ticket = yield _Submit(self._read(lambda: self.driver.seek_page(bounded, seek, size)))
             return part, seek, ticket
 
-        first_rows = place(head, first, None)
+        # Placed pages wait here for their commit (see the loop below), each with the mark its placing allowed;
+        # the first one is committed once the next requests are out.
+        placed: deque[tuple[Page, tuple[int, ...], datetime | None]] = deque()
+
+        def hold(page: Page, rows: tuple[int, ...]) -> None:
+            placed.append((page, rows, frontier(slices, query.updated_from)))
+
+        hold(first, place(head, first, None))
         if head.done:
-            yield from commit(first, first_rows, frontier(slices, query.updated_from))
+            yield from commit(*placed.popleft())
             return upper
-        # Placed pages wait here for their commit (see the loop below); the first one is committed once the
-        # next requests are out.
-        placed: deque[tuple[Page, tuple[int, ...], datetime | None]] = deque(
-            [(first, first_rows, frontier(slices, query.updated_from))]
-        )
         remaining = None if first.total is None else max(0, first.total - len(first.keys))
         width = yield from self._slice_count()
         # Pages hold what the first one held (the driver or the store may cap the size asked for).
@@ -277,7 +278,7 @@ class Downloads(Context):
                     functools.partial(self.driver.listing_page, bounded, number, held)
                 ))))
             page = yield _Await(ticket)
-            placed.append((page, place(part, page, seek), frontier(slices, query.updated_from)))
+            hold(page, place(part, page, seek))
             cover = Cover(head.after, upper, store=self.store) if not head.done else None
             for ticket in numbered:
                 run_page: Page = yield _Await(ticket)
@@ -290,7 +291,7 @@ class Downloads(Context):
                     pending.append((yield from fetch(between)))
                 if rows:
                     # The head is still unfinished here, so this page's mark stays at the head's cursor.
-                    placed.append((run_page, rows, frontier(slices, query.updated_from)))
+                    hold(run_page, rows)
             if cover is not None:
                 last = cover.rest()
                 slices.append(last)
@@ -335,7 +336,7 @@ class Downloads(Context):
                     # The cursor is known once the page's keys are read: its slice's next request goes out
                     # before the page is decided and written, so the network never waits for the CPU.
                     pending.append((yield from fetch(part)))
-                placed.append((page, inside, frontier(slices, query.updated_from)))
+                hold(page, inside)
             page, inside, edge = placed.popleft()
             yield from commit(page, inside, edge)
         return upper
@@ -461,7 +462,7 @@ class Downloads(Context):
         bounded = attrs.evolve(query, updated_to=upper)
         listed: dict[str, datetime] = {}
         first: KeyPage = yield _Run(self._read(lambda: self.driver.list_keys(bounded, Seek(), size)))
-        head = Slice(0, None, None)
+        head = Slice(None, None)
 
         def take(part: Slice, page: KeyPage) -> None:
             placed = step(part, page.keys, page.total, upper, store=self.store)

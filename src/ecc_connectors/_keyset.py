@@ -66,11 +66,9 @@ class Slice:
     """Keys in ``(after, through]``, or in ``(after, before)`` when ``before`` is set; with neither, up to the
     window's upper bound."""
 
-    index: int
     after: OrderKey | None
     through: OrderKey | None
     done: bool = False
-    pages: int = 0
     before: OrderKey | None = None
 
     def seek(self) -> Seek:
@@ -86,6 +84,10 @@ class PageStep:
     outside: tuple[int, ...]
     cursor: OrderKey | None
     finished: bool
+
+
+def _unsorted(key: OrderKey, follows: OrderKey, store: str) -> BrokenAnswer:
+    return BrokenAnswer(f"the store did not sort the page by (updated_at, id): {key} follows {follows}", store=store)
 
 
 def _inside(key: OrderKey, part: Slice, upper: datetime | None) -> bool:
@@ -118,9 +120,7 @@ def step(
             outside.append(index)
             continue
         if last is not None and key <= last:
-            raise BrokenAnswer(
-                f"the store did not sort the page by (updated_at, id): {key} follows {last}", store=store
-            )
+            raise _unsorted(key, last, store)
         inside.append(index)
         last = key
     cursor = last if last is not None else part.after
@@ -172,16 +172,12 @@ class Cover:
         self.edge = after
         self.upper = upper
         self.store = store
-        self.slices = 0
 
     def add(self, keys: Sequence[OrderKey]) -> tuple[tuple[int, ...], Slice | None]:
         """Raises :class:`BrokenAnswer` when the run's keys do not rise strictly (a store that does not sort)."""
         for earlier, later in itertools.pairwise(keys):
             if later <= earlier:
-                raise BrokenAnswer(
-                    f"the store did not sort the page by (updated_at, id): {later} follows {earlier}",
-                    store=self.store,
-                )
+                raise _unsorted(later, earlier, self.store)
         edge = self.edge
         inside = tuple(
             i for i, key in enumerate(keys) if (edge is None or key > edge) and key.updated_at <= self.upper
@@ -190,13 +186,12 @@ class Cover:
             return (), None
         between = None
         if edge is None or keys[0] > edge:
-            between = Slice(self.slices, edge, None, before=keys[inside[0]])
-            self.slices += 1
+            between = Slice(edge, None, before=keys[inside[0]])
         self.edge = keys[inside[-1]]
         return inside, between
 
     def rest(self) -> Slice:
-        return Slice(self.slices, self.edge, None)
+        return Slice(self.edge, None)
 
 
 def cut(start: OrderKey | None, probes: Sequence[OrderKey | None], through: OrderKey | None = None) -> list[Slice]:
@@ -212,7 +207,7 @@ def cut(start: OrderKey | None, probes: Sequence[OrderKey | None], through: Orde
             continue
         bounds.append(key)
     edges: list[OrderKey | None] = [start, *bounds, through]
-    return [Slice(i, edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
+    return [Slice(low, high) for low, high in itertools.pairwise(edges)]
 
 
 def frontier(slices: Sequence[Slice], lower: datetime | None) -> datetime | None:
