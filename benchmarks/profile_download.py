@@ -239,7 +239,8 @@ def explain(data: dict[str, Any], latency: float, pages: int, concurrency: int) 
     lines = [
         f"{data['seen']} orders in {seconds:.2f} s = {seconds / latency:.1f} round trips of {latency * 1000:.0f} ms; "
         f"bound {bound(pages, concurrency) / latency:.0f} round trips (offset pages), keyset floor "
-        f"{keyset_floor(pages, concurrency) / latency:.0f} (probed cuts), 11 with pages by number",
+        f"{keyset_floor(pages, concurrency) / latency:.0f} (probed cuts), "
+        f"{bound(pages, concurrency) / latency:.0f} with pages by number",
         f"requests: {len(page_flows)} pages, {len(numbered)} pages by number, {len(probes)} probes",
     ]
     if numbered:
