@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -111,6 +112,23 @@ POISONS: dict[str, tuple[bytes, str]] = {
         _text(BASE).replace('"entity_id": 5', '"entity_id": 5, "custom": ' + DEEP).encode(),
         "custom",
     ),
+    # The field's path is joined from its parts only when something is wrong: each part must still be there.
+    "a line without its quantity": (
+        _text({**BASE, "items": [BASE["items"][0], {"item_id": 8, "sku": "B", "price": 1}]}).encode(),
+        "items[1].qty_ordered",
+    ),
+    "a line's tax beyond Magento's columns": (
+        _text({**BASE, "items": [{**BASE["items"][0], "tax_amount": 1e30}]}).encode(),
+        "items[0].tax_amount",
+    ),
+    "a payment amount of 10**30": (
+        _text({**BASE, "payment": {"method": "checkmo", "amount_paid": 10**30}}).encode(),
+        "payment.amount_paid",
+    ),
+    "a line without its id": (
+        _text({**BASE, "items": [{**BASE["items"][0], "item_id": " "}]}).encode(),
+        "items[0].item_id",
+    ),
     "malformed JSON inside": (_text(BASE).replace('"state": "processing"', '"state": tru').encode(), "(order)"),
 }
 
@@ -182,3 +200,26 @@ def test_the_fast_path_does_not_fall_back_on_a_good_page(monkeypatch: pytest.Mon
     assert len(_errors.read_envelope(body).items) == 2
     # An order with invalid UTF-8 does not need the fallback either: msgspec leaves item bytes alone.
     assert len(_errors.read_envelope(body.replace(b'"hi"', b'"\xff"')).items) == 2
+
+
+@pytest.mark.parametrize(
+    ("stamp", "expected"),
+    [
+        ("2024-03-01 10:00:00", datetime(2024, 3, 1, 10, tzinfo=timezone.utc)),  # Magento's own form, UTC
+        ("2024-03-01T10:00:00", datetime(2024, 3, 1, 10, tzinfo=timezone.utc)),
+        ("2024-03-01 10:00+01", datetime(2024, 3, 1, 9, tzinfo=timezone.utc)),  # 19 characters with an offset
+        ("2024-03-01T10:00:00Z", datetime(2024, 3, 1, 10, tzinfo=timezone.utc)),
+        (" 2024-03-01 10:00:0", None),
+        ("2024-03-01 10:00:0Z", None),
+        ("2024-13-01 10:00:00", None),
+    ],
+)
+def test_updated_at_is_read_in_utc_whatever_its_form(stamp: str, expected: datetime | None) -> None:
+    result = decode_order(json.dumps({**BASE, "updated_at": stamp}).encode(), "s")
+    if expected is None:
+        assert isinstance(result, PayloadError)
+        assert result.field == "updated_at"
+    else:
+        assert isinstance(result, Order)
+        assert result.updated_at == expected
+        assert result.updated_at.tzinfo is timezone.utc
