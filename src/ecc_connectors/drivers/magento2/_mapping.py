@@ -114,21 +114,16 @@ def _id(value: Any) -> str | None:
 def parse_magento_datetime(value: Any, field: str) -> datetime:
     """Magento writes ``"2020-04-24 15:50:17"`` in UTC whatever the store's time zone; an ISO string with an
     offset is accepted too."""
-    if type(value) is str and len(value) == 19:
-        # Magento's own form ("2020-04-24 15:50:17"), taken without the general path's copies.
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            pass
-        else:
-            if parsed.tzinfo is None:
-                return parsed.replace(tzinfo=timezone.utc)
     if not isinstance(value, str) or not value.strip():
         raise _Bad(field, "missing" if value is None else f"expected a date-time string, got {value!r}")
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        # Magento's own form parses as it is; the copies that tidy other forms are made only when it does not.
+        parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise _Bad(field, f"not a date-time: {value!r}") from None
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise _Bad(field, f"not a date-time: {value!r}") from None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)
