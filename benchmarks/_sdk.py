@@ -39,6 +39,7 @@ import msgspec
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _orders import magento_order
+from _warm import import_first_use
 
 from ecc_connectors import (
     AsyncConnector,
@@ -55,6 +56,8 @@ from ecc_connectors.ledger import SQLiteLedger
 
 PAGE_SIZE = 100
 STORE_URL = "http://store.invalid"  # in-memory runs: never resolved, the transport answers
+
+import_first_use()
 
 
 def policy() -> SyncPolicy:

@@ -648,6 +648,10 @@ def build_table(res: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
         split = f"{kinds.get('listing', 0)} pages" + (f" + {kinds['probes']} probes" if kinds.get("probes") else "")
         return f"{r['store_requests']} requests ({split})"
 
+    def client_cpu(r: dict[str, Any]) -> str:
+        # Runs recorded before the references timed their CPU have no figure.
+        return f"; client CPU {r['cpu_seconds']:.1f} s" if "cpu_seconds" in r else ""
+
     def download_text(r: dict[str, Any]) -> str:
         ratio = r["bound_seconds"] / r["seconds"]
         return (f"{r['seconds']:.2f} s{spread(r)}, {_n(r['orders'] / r['seconds'])} orders/s, {ratio:.2f} of bound "
@@ -693,7 +697,8 @@ def build_table(res: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
         rows.append([
             label,
             f"{bare['seconds']:.2f} s{spread(bare)}, {bare['bound_seconds'] / bare['seconds']:.2f} of bound, "
-            f"{bare['store_requests']} requests (offset pages; no mapping, rules or ledger){versus}",
+            f"{bare['store_requests']} requests (offset pages; no mapping, rules or ledger){client_cpu(bare)}"
+            f"{versus}",
             target, ok(met),
         ])
     transport = res.get("transport_async")
@@ -702,7 +707,8 @@ def build_table(res: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
             "Reference: bare httpx.AsyncClient, answers read but not parsed, c=8",
             f"{transport['seconds']:.2f} s{spread(transport)}, "
             f"{transport['bound_seconds'] / transport['seconds']:.2f} of bound, "
-            f"{transport['store_requests']} requests (offset pages): httpx and the test store alone",
+            f"{transport['store_requests']} requests (offset pages): httpx and the test store alone"
+            f"{client_cpu(transport)}",
             "", "-",
         ])
     if sdk8 is not None:
