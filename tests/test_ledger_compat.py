@@ -203,3 +203,32 @@ def test_action_keys_are_the_digests_orjson_made(kind: str, order_id: str, reque
     from ecc_connectors import default_action_key
 
     assert default_action_key(kind, "s", order_id, request_) == key
+
+
+def _page_size(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute("PRAGMA page_size").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_a_new_ledger_takes_large_pages_and_one_that_exists_keeps_its_own(old_ledger: Path, tmp_path: Path) -> None:
+    """New ledger files are made with 32 kB pages (a download's writes cost less); a ledger that exists, made
+    with SQLite's 4 kB default, opens, takes writes and reads them back with its own page size unchanged."""
+    assert _page_size(old_ledger) == 4096
+    fresh = tmp_path / "fresh.db"
+    with SQLiteLedger(fresh) as new:
+        run_scenario(new)
+        assert new.get(STORE, "3") is not None
+    assert _page_size(fresh) == 32768
+
+    with SQLiteLedger(old_ledger) as old:
+        before = len(old.failures(STORE))
+        old.commit_page(PageBatch(STORE, NOW + timedelta(days=1), failures=[
+            PayloadError(STORE, "88", "total", "not a number", raw={"total": "x"}),
+        ]))
+        assert len(old.failures(STORE)) == before + 1
+    assert _page_size(old_ledger) == 4096
+    with SQLiteLedger(old_ledger) as reopened:
+        assert any(f.order_ref == "88" for f in reopened.failures(STORE))

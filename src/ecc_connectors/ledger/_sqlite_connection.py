@@ -23,6 +23,15 @@ from ._storage import Storage
 
 __all__ = ["SQLiteConnection"]
 
+# The page size of a ledger created from now on (one that exists keeps its own: SQLite fixes a database's page
+# size when it is first written, and in WAL mode for good). The orders table keeps every row in its b-tree
+# (``WITHOUT ROWID``) and a row holds the order's snapshot, often 2-5 kB: 4 kB pages (SQLite's default) hold
+# about one row each and spill the rest. With 32 kB pages a download's page write costs about a quarter less
+# CPU (ledger, rules and snapshots of 10,000 orders: 100-113 against 129-138 µs an order, measured 2026-11-28,
+# four runs each); a small write (a post-back's refresh) costs more (about 330 against 190-240 µs), since
+# every page it touches is larger. Downloads write far more than post-backs, so the ledger is built for them.
+_PAGE_SIZE = 32768
+
 
 @contextmanager
 def _typed(operation: str) -> Iterator[None]:
@@ -48,6 +57,8 @@ class SQLiteConnection(Storage):
         with _typed(f"opening {self.path}"):
             self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             try:
+                # Before anything is written (and before WAL mode): a database that exists ignores it.
+                self._conn.execute(f"PRAGMA page_size={_PAGE_SIZE}")
                 if self.path != ":memory:":
                     self._conn.execute("PRAGMA journal_mode=WAL")
                     self._conn.execute("PRAGMA synchronous=NORMAL")
