@@ -25,11 +25,12 @@ __all__ = ["SQLiteConnection"]
 
 # The page size of a ledger created from now on (one that exists keeps its own: SQLite fixes a database's page
 # size when it is first written, and in WAL mode for good). The orders table keeps every row in its b-tree
-# (``WITHOUT ROWID``) and a row holds the order's snapshot, often 2-5 kB: 4 kB pages (SQLite's default) hold
-# about one row each and spill the rest. With 32 kB pages a download's page write costs about a quarter less
-# CPU (ledger, rules and snapshots of 10,000 orders: 100-113 against 129-138 µs an order, measured 2026-11-28,
-# four runs each); a small write (a post-back's refresh) costs more (about 330 against 190-240 µs), since
-# every page it touches is larger. Downloads write far more than post-backs, so the ledger is built for them.
+# (``WITHOUT ROWID``) and a row holds the order's snapshot, often 2-5 kB. On SQLite's default 4 kB pages such a
+# b-tree keeps about 1 kB of a row in place and chains the rest through overflow pages; on 32 kB pages up to
+# about 8 kB stays in place. A download's page write then costs about a fifth less CPU (ledger, rules and
+# snapshots of 10,000 orders: 100-113 against 129-138 µs an order, measured 2026-11-28, four runs each); a
+# small write (a post-back's refresh) costs more (about 330 against 190-240 µs), since every page it touches is
+# larger. Downloads write far more than post-backs, so the ledger is built for them.
 _PAGE_SIZE = 32768
 
 
