@@ -23,7 +23,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from _warm import import_first_use
+from _lazy_imports import import_first_use
 
 
 def _split(base_url: str) -> tuple[str, str]:

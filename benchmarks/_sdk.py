@@ -38,8 +38,8 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _lazy_imports import import_first_use
 from _orders import magento_order
-from _warm import import_first_use
 
 from ecc_connectors import (
     AsyncConnector,
